@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// Where servers are kept. Every write is a compare-and-swap on the row version.
+
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <autoscale/model.h>
+#include <autoscale/result.h>
+
+namespace autoscale {
+
+/// Persistent server rows. Implementations: SQLite (the embedded default), an
+/// in-memory store for tests. Thread-safe: one instance may be shared by the
+/// engine's workers and the API.
+class Store {
+public:
+    virtual ~Store();
+
+    /// Adds a new row with version 1. Errc::Conflict when the name is taken.
+    [[nodiscard]] virtual Result<Server> insert(const Server& server) = 0;
+
+    /// One row. Errc::NotFound when there is none.
+    [[nodiscard]] virtual Result<Server> find(const std::string& name) = 0;
+
+    /// All rows, oldest first.
+    [[nodiscard]] virtual Result<std::vector<Server>> list() = 0;
+
+    /// Writes `server` if the stored row still has `server.version`; returns the
+    /// row as stored, with the version incremented. Errc::Conflict if another
+    /// writer got there first, Errc::NotFound if the row is gone.
+    [[nodiscard]] virtual Result<Server> update(const Server& server) = 0;
+
+    /// Deletes the row if it still has `version`. Errc::Conflict otherwise.
+    [[nodiscard]] virtual Result<void> remove(const std::string& name, std::int64_t version) = 0;
+
+    /// Deletes terminated rows stopped before `before`; returns how many.
+    [[nodiscard]] virtual Result<int> purge(WallTime before) = 0;
+
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+protected:
+    Store() = default;
+};
+
+} // namespace autoscale

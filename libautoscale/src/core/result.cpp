@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// Error kinds and their retryability.
+
+#include "autoscale/result.h"
+
+namespace autoscale {
+
+std::string_view nameOf(Errc code) {
+    switch (code) {
+    case Errc::InvalidArgument:
+        return "invalid_argument";
+    case Errc::Transport:
+        return "transport";
+    case Errc::Timeout:
+        return "timeout";
+    case Errc::Unauthorized:
+        return "unauthorized";
+    case Errc::Forbidden:
+        return "forbidden";
+    case Errc::NotFound:
+        return "not_found";
+    case Errc::Conflict:
+        return "conflict";
+    case Errc::Throttled:
+        return "throttled";
+    case Errc::Unavailable:
+        return "unavailable";
+    case Errc::Capacity:
+        return "capacity";
+    case Errc::Parse:
+        return "parse";
+    case Errc::Io:
+        return "io";
+    case Errc::HostKey:
+        return "host_key";
+    case Errc::Internal:
+        return "internal";
+    }
+    return "unknown";
+}
+
+bool Error::retryable() const {
+    switch (code) {
+    case Errc::Transport:
+    case Errc::Timeout:
+    case Errc::Throttled:
+    case Errc::Unavailable:
+        return true;
+    default:
+        return false;
+    }
+}
+
+} // namespace autoscale

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// What the three mains share: process-wide init guards and the environment map.
+
+#pragma once
+
+#include <autoscale/config.h>
+
+namespace autoscale::tools {
+
+/// curl_global_init for the life of main; before any thread starts.
+class CurlGlobal {
+public:
+    CurlGlobal();
+    ~CurlGlobal();
+    CurlGlobal(const CurlGlobal&) = delete;
+    CurlGlobal& operator=(const CurlGlobal&) = delete;
+    [[nodiscard]] bool ok() const { return ok_; }
+
+private:
+    bool ok_ = false;
+};
+
+/// The process environment as a map (the only place that reads `environ`).
+Environment processEnvironment();
+
+/// Exit statuses shared by the tools.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+/// Prints "<tool>: <command> is not implemented yet" and returns kExitUsage.
+int notImplemented(const char* tool, const char* command);
+
+} // namespace autoscale::tools
