@@ -1,21 +1,157 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
-/// The one-shot CLI: `plan` and `simulate`.
+/// The one-shot CLI: `plan` (one planning cycle, changing nothing) and
+/// `simulate`. Parses flags, builds Config, wires concrete objects, runs.
 
+#include <cstdio>
 #include <exception>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
+#include <autoscale/config.h>
+#include <autoscale/drone.h>
+#include <autoscale/json.h>
+#include <autoscale/plan_report.h>
+#include <autoscale/sqlite_store.h>
+
 #include "cli_common.h"
+
+namespace {
+
+using namespace autoscale;
+using tools::kExitFailure;
+using tools::kExitOk;
+using tools::kExitUsage;
+
+struct PlanFlags {
+    bool json = false;
+    std::string queueFile;
+    std::string serversFile;
+    std::string policy;
+};
+
+Result<std::vector<Server>> readServers(const Config& config, const PlanFlags& flags) {
+    if (!flags.serversFile.empty()) {
+        std::ifstream in(flags.serversFile, std::ios::binary);
+        if (!in)
+            return makeError(Errc::Io, "cannot read servers file " + flags.serversFile);
+        std::stringstream buffer;
+        buffer << in.rdbuf();
+        auto servers = parseServersJson(buffer.str());
+        if (!servers) {
+            Error e = servers.error();
+            e.message = flags.serversFile + ": " + e.message;
+            return e;
+        }
+        return servers;
+    }
+    if (config.databaseDriver != "sqlite3") {
+        return makeError(Errc::InvalidArgument,
+                         "DRONE_DATABASE_DRIVER=" + config.databaseDriver +
+                                 " is not supported by this version; use sqlite3 or "
+                                 "--servers-file");
+    }
+    auto store = openSqliteStore(
+            {.path = sqlitePathFromDatasource(config.databaseDatasource), .readOnly = true});
+    if (!store)
+        return store.error();
+    return (*store)->list();
+}
+
+int runPlan(const PlanFlags& flags) {
+    const Environment env = tools::processEnvironment();
+    auto config = parseConfig(env, ConfigNeeds{.drone = flags.queueFile.empty(),
+                                               .agent = false,
+                                               .amazon = false});
+    if (!config) {
+        std::fprintf(stderr, "autoscaler-cli: bad configuration:\n%s\n",
+                     config.error().message.c_str());
+        return kExitUsage;
+    }
+    for (const auto& warning : config->warnings)
+        std::fprintf(stderr, "autoscaler-cli: warning: %s\n", warning.c_str());
+    if (flags.policy == "classic")
+        config->pool.policy = Policy::Classic;
+
+    std::unique_ptr<HttpClient> http;
+    std::unique_ptr<Queue> queue;
+    if (!flags.queueFile.empty()) {
+        queue = makeFileQueue(flags.queueFile);
+    } else {
+        auto made = makeCurlHttpClient(
+                HttpOptions{.protocols = config->drone.proto == "http" ? "http" : "https"});
+        if (!made) {
+            std::fprintf(stderr, "autoscaler-cli: %s\n", made.error().message.c_str());
+            return kExitFailure;
+        }
+        http = std::move(*made);
+        queue = std::make_unique<DroneClient>(config->drone, *http);
+    }
+
+    auto servers = readServers(*config, flags);
+    if (!servers) {
+        std::fprintf(stderr, "autoscaler-cli: cannot read the servers: %s\n",
+                     servers.error().message.c_str());
+        return kExitFailure;
+    }
+    const auto clock = makeSystemClock();
+    auto report = planOnce(config->pool, *queue, std::move(*servers), clock->now());
+    if (!report) {
+        std::fprintf(stderr, "autoscaler-cli: cannot read the Drone queue: %s\n",
+                     report.error().message.c_str());
+        return kExitFailure;
+    }
+    const std::string out = flags.json ? planReportJson(*report) + "\n" : formatPlanText(*report);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return kExitOk;
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
     try {
-        CLI::App app{"autoscaler-cli: one-shot autoscaler commands"};
-        CLI11_PARSE(app, argc, argv);
-        return autoscale::tools::notImplemented("autoscaler-cli", "plan");
+        const tools::CurlGlobal curl;
+        if (!curl.ok()) {
+            std::cerr << "autoscaler-cli: curl_global_init failed\n";
+            return kExitFailure;
+        }
+        CLI::App app{"autoscaler-cli: one-shot autoscaler commands. Configuration comes from the "
+                     "same DRONE_* and AWS_* environment variables as the daemon (see README)."};
+        app.require_subcommand(1);
+
+        PlanFlags planFlags;
+        auto* plan = app.add_subcommand(
+                "plan", "Run one planning cycle against the Drone queue and the store and print "
+                        "the decision. Changes nothing: the store is opened read-only and no "
+                        "cloud call that creates or destroys is made. Exit 0 on success, 1 when "
+                        "Drone or the store cannot be read, 2 on bad configuration.");
+        plan->add_flag("--json", planFlags.json, "print one JSON object instead of text");
+        plan->add_option("--queue-file", planFlags.queueFile,
+                         "read the queue from this file (what GET /api/queue returns) instead "
+                         "of the Drone server");
+        plan->add_option("--servers-file", planFlags.serversFile,
+                         "read the servers from this file (what GET /api/servers returns) "
+                         "instead of the store");
+        plan->add_option("--policy", planFlags.policy, "planning policy")
+                ->check(CLI::IsMember({"default", "classic"}));
+
+        auto* simulate = app.add_subcommand(
+                "simulate", "Replay a workload trace through the engine on a virtual clock");
+        simulate->allow_extras();
+
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::ParseError& e) {
+            return app.exit(e) == 0 ? kExitOk : kExitUsage;
+        }
+        if (plan->parsed())
+            return runPlan(planFlags);
+        return tools::notImplemented("autoscaler-cli", "simulate");
     } catch (const std::exception& e) {
         std::cerr << "autoscaler-cli: " << e.what() << "\n";
-        return 1;
+        return kExitFailure;
     }
 }

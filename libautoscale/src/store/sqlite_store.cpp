@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// Store on SQLite: one connection behind a mutex, WAL journal, numbered
+/// migrations, compare-and-swap writes on server_version. Imports the rows of a
+/// drone/autoscaler database found in the same file (same /data volume).
+
+#include "autoscale/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mutex>
+
+#include <sqlite3.h>
+
+#include "time_format.h"
+
+namespace autoscale {
+
+namespace {
+
+struct DbDeleter {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtDeleter {
+    void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using Db = std::unique_ptr<sqlite3, DbDeleter>;
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+constexpr const char* kColumns =
+        "server_name, server_id, server_provider, server_state, server_image, server_region, "
+        "server_size, server_address, server_capacity, server_error, server_client_token, "
+        "server_host_key, server_host_private_key, server_created, server_updated, "
+        "server_started, server_stopped, server_last_busy, server_version";
+
+struct Migration {
+    const char* name;
+    const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+        {"001_create_servers",
+         "CREATE TABLE autoscale_servers ("
+         " server_name TEXT PRIMARY KEY,"
+         " server_id TEXT NOT NULL DEFAULT '',"
+         " server_provider TEXT NOT NULL DEFAULT '',"
+         " server_state TEXT NOT NULL,"
+         " server_image TEXT NOT NULL DEFAULT '',"
+         " server_region TEXT NOT NULL DEFAULT '',"
+         " server_size TEXT NOT NULL DEFAULT '',"
+         " server_address TEXT NOT NULL DEFAULT '',"
+         " server_capacity INTEGER NOT NULL DEFAULT 0,"
+         " server_error TEXT NOT NULL DEFAULT '',"
+         " server_client_token TEXT NOT NULL DEFAULT '',"
+         " server_host_key TEXT NOT NULL DEFAULT '',"
+         " server_host_private_key TEXT NOT NULL DEFAULT '',"
+         " server_created INTEGER NOT NULL DEFAULT 0,"
+         " server_updated INTEGER NOT NULL DEFAULT 0,"
+         " server_started INTEGER NOT NULL DEFAULT 0,"
+         " server_stopped INTEGER NOT NULL DEFAULT 0,"
+         " server_last_busy INTEGER NOT NULL DEFAULT 0,"
+         " server_version INTEGER NOT NULL DEFAULT 1);"
+         "CREATE INDEX ix_autoscale_servers_id ON autoscale_servers(server_id);"
+         "CREATE INDEX ix_autoscale_servers_state ON autoscale_servers(server_state);"},
+        // drone/autoscaler keeps its rows in `servers` (Unix seconds, no version,
+        // TLS keys in plaintext). Adopt the rows, not the keys; servers that were
+        // still up are drained, so SSH-managed servers replace them.
+        {"002_import_drone_autoscaler",
+         "INSERT OR IGNORE INTO autoscale_servers (server_name, server_id, server_provider,"
+         " server_state, server_image, server_region, server_size, server_address,"
+         " server_capacity, server_error, server_created, server_updated, server_started,"
+         " server_stopped, server_version)"
+         " SELECT server_name, COALESCE(server_id, ''), COALESCE(server_provider, ''),"
+         " CASE server_state WHEN 'pending' THEN 'error' WHEN 'creating' THEN 'error'"
+         "  WHEN 'stopped' THEN 'terminated' WHEN 'error' THEN 'error'"
+         "  WHEN 'stopping' THEN 'terminating' ELSE 'draining' END,"
+         " COALESCE(server_image, ''), COALESCE(server_region, ''), COALESCE(server_size, ''),"
+         " COALESCE(server_address, ''), COALESCE(server_capacity, 0),"
+         " CASE WHEN server_state IN ('pending', 'creating')"
+         "  THEN 'adopted from drone/autoscaler while ' || server_state"
+         "  ELSE COALESCE(server_error, '') END,"
+         " COALESCE(server_created, 0) * 1000, COALESCE(server_updated, 0) * 1000,"
+         " COALESCE(server_started, 0) * 1000, COALESCE(server_stopped, 0) * 1000, 1"
+         " FROM servers"},
+};
+
+std::int64_t toMillis(WallTime t) {
+    if (t == WallTime{})
+        return 0;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+WallTime fromMillis(std::int64_t ms) {
+    return WallTime{std::chrono::duration_cast<WallTime::duration>(std::chrono::milliseconds{ms})};
+}
+
+std::string columnText(sqlite3_stmt* stmt, int column) {
+    const auto* text = sqlite3_column_text(stmt, column);
+    if (text == nullptr)
+        return {};
+    return {reinterpret_cast<const char*>(text),
+            static_cast<std::size_t>(sqlite3_column_bytes(stmt, column))};
+}
+
+class SqliteStore final : public Store {
+public:
+    SqliteStore(Db db, std::string path, bool readOnly)
+        : db_(std::move(db))
+        , path_(std::move(path))
+        , readOnly_(readOnly) {}
+
+    Result<void> migrate() {
+        const std::lock_guard lock(mutex_);
+        if (auto r = exec("CREATE TABLE IF NOT EXISTS autoscale_migrations ("
+                          " name TEXT PRIMARY KEY, applied INTEGER NOT NULL)");
+            !r)
+            return r;
+        for (const auto& migration : kMigrations) {
+            auto done = scalarInt("SELECT COUNT(*) FROM autoscale_migrations WHERE name = ?",
+                                  migration.name);
+            if (!done)
+                return done.error();
+            if (*done > 0)
+                continue;
+            const bool importStep = std::string_view(migration.name) == "002_import_drone_autoscaler";
+            if (importStep) {
+                auto legacy = scalarInt(
+                        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        "servers");
+                if (!legacy)
+                    return legacy.error();
+                if (*legacy == 0) {
+                    if (auto r = recordMigration(migration.name); !r)
+                        return r;
+                    continue;
+                }
+            }
+            if (auto r = exec("BEGIN IMMEDIATE"); !r)
+                return r;
+            auto applied = exec(migration.sql);
+            if (applied)
+                applied = recordMigration(migration.name);
+            if (!applied) {
+                (void)exec("ROLLBACK");
+                Error e = applied.error();
+                e.message = "migration " + std::string(migration.name) + " failed: " + e.message;
+                return e;
+            }
+            if (auto r = exec("COMMIT"); !r)
+                return r;
+        }
+        return {};
+    }
+
+    Result<Server> insert(const Server& server) override {
+        if (readOnly_)
+            return readOnlyError();
+        const std::lock_guard lock(mutex_);
+        Server row = server;
+        row.version = 1;
+        auto stmt = prepare(std::string("INSERT INTO autoscale_servers (") + kColumns +
+                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        if (!stmt)
+            return stmt.error();
+        bindServer(stmt->get(), row);
+        const int rc = sqlite3_step(stmt->get());
+        if (rc == SQLITE_CONSTRAINT)
+            return makeError(Errc::Conflict, "a server named " + row.name + " already exists");
+        if (rc != SQLITE_DONE)
+            return dbError("insert " + row.name);
+        return row;
+    }
+
+    Result<Server> find(const std::string& name) override {
+        const std::lock_guard lock(mutex_);
+        return findLocked(name);
+    }
+
+    Result<std::vector<Server>> list() override {
+        const std::lock_guard lock(mutex_);
+        std::vector<Server> rows;
+        if (!hasSchema_)
+            return rows;
+        auto stmt = prepare(std::string("SELECT ") + kColumns +
+                            " FROM autoscale_servers ORDER BY server_created, server_name");
+        if (!stmt)
+            return stmt.error();
+        int rc = 0;
+        while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)
+            rows.push_back(readServer(stmt->get()));
+        if (rc != SQLITE_DONE)
+            return dbError("list servers");
+        return rows;
+    }
+
+    Result<Server> update(const Server& server) override {
+        if (readOnly_)
+            return readOnlyError();
+        const std::lock_guard lock(mutex_);
+        Server row = server;
+        row.version = server.version + 1;
+        auto stmt = prepare(
+                "UPDATE autoscale_servers SET server_id=?2, server_provider=?3, server_state=?4,"
+                " server_image=?5, server_region=?6, server_size=?7, server_address=?8,"
+                " server_capacity=?9, server_error=?10, server_client_token=?11,"
+                " server_host_key=?12, server_host_private_key=?13, server_created=?14,"
+                " server_updated=?15, server_started=?16, server_stopped=?17,"
+                " server_last_busy=?18, server_version=?19"
+                " WHERE server_name=?1 AND server_version=?20");
+        if (!stmt)
+            return stmt.error();
+        bindServer(stmt->get(), row);
+        sqlite3_bind_int64(stmt->get(), 20, server.version);
+        if (sqlite3_step(stmt->get()) != SQLITE_DONE)
+            return dbError("update " + row.name);
+        if (sqlite3_changes(db_.get()) == 1)
+            return row;
+        auto current = findLocked(server.name);
+        if (!current)
+            return current.error();
+        return Error{.code = Errc::Conflict,
+                     .message = "server " + server.name + " changed concurrently (version " +
+                                std::to_string(current->version) + ", expected " +
+                                std::to_string(server.version) + ")"};
+    }
+
+    Result<void> remove(const std::string& name, std::int64_t version) override {
+        if (readOnly_)
+            return readOnlyError();
+        const std::lock_guard lock(mutex_);
+        auto stmt = prepare(
+                "DELETE FROM autoscale_servers WHERE server_name = ? AND server_version = ?");
+        if (!stmt)
+            return stmt.error();
+        sqlite3_bind_text(stmt->get(), 1, name.c_str(), static_cast<int>(name.size()),
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_int64(stmt->get(), 2, version);
+        if (sqlite3_step(stmt->get()) != SQLITE_DONE)
+            return dbError("delete " + name);
+        if (sqlite3_changes(db_.get()) == 1)
+            return {};
+        auto current = findLocked(name);
+        if (!current)
+            return current.error();
+        return makeError(Errc::Conflict, "server " + name + " changed concurrently");
+    }
+
+    Result<int> purge(WallTime before) override {
+        if (readOnly_)
+            return readOnlyError();
+        const std::lock_guard lock(mutex_);
+        auto stmt = prepare("DELETE FROM autoscale_servers WHERE server_state = 'terminated'"
+                            " AND server_stopped < ?");
+        if (!stmt)
+            return stmt.error();
+        sqlite3_bind_int64(stmt->get(), 1, toMillis(before));
+        if (sqlite3_step(stmt->get()) != SQLITE_DONE)
+            return dbError("purge");
+        return sqlite3_changes(db_.get());
+    }
+
+    void setHasSchema(bool has) { hasSchema_ = has; }
+
+    Result<std::int64_t> scalarInt(const char* sql, const char* arg) {
+        auto stmt = prepare(sql);
+        if (!stmt)
+            return stmt.error();
+        sqlite3_bind_text(stmt->get(), 1, arg, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(stmt->get()) != SQLITE_ROW)
+            return dbError(sql);
+        return sqlite3_column_int64(stmt->get(), 0);
+    }
+
+    Result<void> exec(const char* sql) {
+        char* message = nullptr;
+        if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message) != SQLITE_OK) {
+            std::string text = message != nullptr ? message : sqlite3_errmsg(db_.get());
+            sqlite3_free(message);
+            return makeError(Errc::Io, path_ + ": " + text);
+        }
+        return {};
+    }
+
+private:
+    Error readOnlyError() const {
+        return makeError(Errc::InvalidArgument, path_ + ": the store is open read-only");
+    }
+
+    Error dbError(const std::string& what) const {
+        const int code = sqlite3_errcode(db_.get());
+        const Errc kind = code == SQLITE_BUSY || code == SQLITE_LOCKED ? Errc::Unavailable : Errc::Io;
+        return makeError(kind, path_ + ": " + what + ": " + sqlite3_errmsg(db_.get()));
+    }
+
+    Result<Stmt> prepare(const std::string& sql) {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw,
+                               nullptr) != SQLITE_OK)
+            return dbError("prepare");
+        return Stmt(raw);
+    }
+
+    Result<void> recordMigration(const char* name) {
+        auto stmt = prepare("INSERT INTO autoscale_migrations (name, applied) VALUES (?, 1)");
+        if (!stmt)
+            return stmt.error();
+        sqlite3_bind_text(stmt->get(), 1, name, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(stmt->get()) != SQLITE_DONE)
+            return dbError("record migration");
+        return {};
+    }
+
+    Result<Server> findLocked(const std::string& name) {
+        if (!hasSchema_)
+            return makeError(Errc::NotFound, "no server named " + name);
+        auto stmt = prepare(std::string("SELECT ") + kColumns +
+                            " FROM autoscale_servers WHERE server_name = ?");
+        if (!stmt)
+            return stmt.error();
+        sqlite3_bind_text(stmt->get(), 1, name.c_str(), static_cast<int>(name.size()),
+                          SQLITE_TRANSIENT);
+        const int rc = sqlite3_step(stmt->get());
+        if (rc == SQLITE_DONE)
+            return makeError(Errc::NotFound, "no server named " + name);
+        if (rc != SQLITE_ROW)
+            return dbError("find " + name);
+        return readServer(stmt->get());
+    }
+
+    static void bindText(sqlite3_stmt* stmt, int index, const std::string& text) {
+        sqlite3_bind_text(stmt, index, text.c_str(), static_cast<int>(text.size()),
+                          SQLITE_TRANSIENT);
+    }
+
+    static void bindServer(sqlite3_stmt* stmt, const Server& s) {
+        bindText(stmt, 1, s.name);
+        bindText(stmt, 2, s.instanceId);
+        bindText(stmt, 3, s.provider);
+        bindText(stmt, 4, std::string(nameOf(s.state)));
+        bindText(stmt, 5, s.image);
+        bindText(stmt, 6, s.region);
+        bindText(stmt, 7, s.size);
+        bindText(stmt, 8, s.address);
+        sqlite3_bind_int(stmt, 9, s.capacity);
+        bindText(stmt, 10, s.error);
+        bindText(stmt, 11, s.clientToken);
+        bindText(stmt, 12, s.hostKey);
+        bindText(stmt, 13, s.hostPrivateKey);
+        sqlite3_bind_int64(stmt, 14, toMillis(s.created));
+        sqlite3_bind_int64(stmt, 15, toMillis(s.updated));
+        sqlite3_bind_int64(stmt, 16, toMillis(s.started));
+        sqlite3_bind_int64(stmt, 17, toMillis(s.stopped));
+        sqlite3_bind_int64(stmt, 18, toMillis(s.lastBusy));
+        sqlite3_bind_int64(stmt, 19, s.version);
+    }
+
+    static Server readServer(sqlite3_stmt* stmt) {
+        Server s;
+        s.name = columnText(stmt, 0);
+        s.instanceId = columnText(stmt, 1);
+        s.provider = columnText(stmt, 2);
+        s.state = parseServerState(columnText(stmt, 3)).value_or(ServerState::Error);
+        s.image = columnText(stmt, 4);
+        s.region = columnText(stmt, 5);
+        s.size = columnText(stmt, 6);
+        s.address = columnText(stmt, 7);
+        s.capacity = sqlite3_column_int(stmt, 8);
+        s.error = columnText(stmt, 9);
+        s.clientToken = columnText(stmt, 10);
+        s.hostKey = columnText(stmt, 11);
+        s.hostPrivateKey = columnText(stmt, 12);
+        s.created = fromMillis(sqlite3_column_int64(stmt, 13));
+        s.updated = fromMillis(sqlite3_column_int64(stmt, 14));
+        s.started = fromMillis(sqlite3_column_int64(stmt, 15));
+        s.stopped = fromMillis(sqlite3_column_int64(stmt, 16));
+        s.lastBusy = fromMillis(sqlite3_column_int64(stmt, 17));
+        s.version = sqlite3_column_int64(stmt, 18);
+        return s;
+    }
+
+    Db db_;
+    std::string path_;
+    bool readOnly_;
+    bool hasSchema_ = true;
+    std::mutex mutex_;
+};
+
+/// A read-only store for a database file that does not exist: no rows.
+class EmptyStore final : public Store {
+public:
+    explicit EmptyStore(std::string path) : path_(std::move(path)) {}
+    Result<Server> insert(const Server&) override { return denied(); }
+    Result<Server> find(const std::string& name) override {
+        return makeError(Errc::NotFound, "no server named " + name);
+    }
+    Result<std::vector<Server>> list() override { return std::vector<Server>{}; }
+    Result<Server> update(const Server&) override { return denied(); }
+    Result<void> remove(const std::string&, std::int64_t) override { return denied(); }
+    Result<int> purge(WallTime) override { return denied(); }
+
+private:
+    Error denied() const {
+        return makeError(Errc::InvalidArgument, path_ + ": the store is open read-only");
+    }
+    std::string path_;
+};
+
+} // namespace
+
+std::string sqlitePathFromDatasource(const std::string& datasource) {
+    std::string path = datasource;
+    if (path.starts_with("file:"))
+        path = path.substr(5);
+    if (const auto q = path.find('?'); q != std::string::npos)
+        path.resize(q);
+    return path;
+}
+
+Result<std::unique_ptr<Store>> openSqliteStore(const SqliteOptions& options) {
+    const std::string& path = options.path;
+    const bool memory = path == ":memory:";
+    if (options.readOnly && !memory) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0)
+            return std::unique_ptr<Store>(std::make_unique<EmptyStore>(path));
+    }
+    if (!options.readOnly && !memory) {
+        // Create the file ourselves so that it is 0600 from its first byte.
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return makeError(Errc::Io, path + ": cannot create the database file");
+        const int rc = ::fchmod(fd, 0600);
+        ::close(fd);
+        if (rc != 0)
+            return makeError(Errc::Io, path + ": cannot set the database file to mode 0600");
+    }
+    sqlite3* raw = nullptr;
+    const int flags = (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+                      SQLITE_OPEN_FULLMUTEX;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    Db db(raw);
+    if (rc != SQLITE_OK) {
+        return makeError(Errc::Io, path + ": cannot open the database: " +
+                                           (raw != nullptr ? sqlite3_errmsg(raw)
+                                                           : sqlite3_errstr(rc)));
+    }
+    sqlite3_busy_timeout(db.get(), static_cast<int>(options.busyTimeout.count()));
+    auto store = std::make_unique<SqliteStore>(std::move(db), path, options.readOnly);
+    if (options.readOnly) {
+        auto has = store->scalarInt(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                "autoscale_servers");
+        if (!has)
+            return has.error();
+        store->setHasSchema(*has > 0);
+        return std::unique_ptr<Store>(std::move(store));
+    }
+    if (!memory) {
+        if (auto r = store->exec("PRAGMA journal_mode=WAL"); !r)
+            return r.error();
+    }
+    if (auto r = store->exec("PRAGMA synchronous=NORMAL"); !r)
+        return r.error();
+    if (auto r = store->migrate(); !r)
+        return r.error();
+    return std::unique_ptr<Store>(std::move(store));
+}
+
+} // namespace autoscale
