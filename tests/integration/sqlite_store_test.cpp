@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: Apache-2.0
+// The SQLite store on real files: CAS writes, races between connections,
+// purge, file mode, read-only mode, migrations, drone/autoscaler import.
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <autoscale/sqlite_store.h>
+
+#include "doctest_support.h"
+#include "temp_dir.h"
+
+namespace autoscale {
+namespace {
+
+using namespace std::chrono_literals;
+
+const WallTime kNow = WallTime{std::chrono::seconds{1'800'000'000}};
+
+Server sample(const std::string& name) {
+    return Server{.name = name,
+                  .instanceId = "i-0abc",
+                  .state = ServerState::Creating,
+                  .image = "ami-1",
+                  .region = "us-east-1a",
+                  .size = "t3.medium",
+                  .address = "10.0.0.5",
+                  .capacity = 2,
+                  .clientToken = "tok-" + name,
+                  .hostKey = "ssh-ed25519 AAAA",
+                  .hostPrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----",
+                  .created = kNow,
+                  .updated = kNow,
+                  .lastBusy = kNow + 1500ms};
+}
+
+std::unique_ptr<Store> open(const std::string& path, bool readOnly = false) {
+    auto store = openSqliteStore({.path = path, .readOnly = readOnly});
+    REQUIRE(store);
+    return std::move(*store);
+}
+
+TEST_CASE("rows round-trip with every field") {
+    test::TempDir dir;
+    auto store = open(dir.file("db.sqlite"));
+    const auto inserted = store->insert(sample("agent-1"));
+    REQUIRE(inserted);
+    CHECK(inserted->version == 1);
+    const auto found = store->find("agent-1");
+    REQUIRE(found);
+    CHECK(*found == *inserted);
+    CHECK(found->lastBusy == kNow + 1500ms);
+    const auto missing = store->find("agent-2");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == Errc::NotFound);
+    const auto duplicate = store->insert(sample("agent-1"));
+    REQUIRE_FALSE(duplicate);
+    CHECK(duplicate.error().code == Errc::Conflict);
+}
+
+TEST_CASE("updates are compare-and-swap on the version") {
+    test::TempDir dir;
+    auto store = open(dir.file("db.sqlite"));
+    Server row = store->insert(sample("agent-1")).value();
+    Server next = row;
+    next.state = ServerState::Booting;
+    const auto updated = store->update(next);
+    REQUIRE(updated);
+    CHECK(updated->version == 2);
+    CHECK(store->find("agent-1")->state == ServerState::Booting);
+    Server stale = row; // Still version 1.
+    stale.state = ServerState::Error;
+    const auto lost = store->update(stale);
+    REQUIRE_FALSE(lost);
+    CHECK(lost.error().code == Errc::Conflict);
+    CHECK(store->find("agent-1")->state == ServerState::Booting);
+    Server ghost = sample("ghost");
+    ghost.version = 1;
+    CHECK(store->update(ghost).error().code == Errc::NotFound);
+    CHECK(store->remove("agent-1", 1).error().code == Errc::Conflict);
+    CHECK(store->remove("agent-1", 2));
+    CHECK(store->find("agent-1").error().code == Errc::NotFound);
+}
+
+TEST_CASE("two connections racing on one file: exactly one wins") {
+    test::TempDir dir;
+    const std::string path = dir.file("db.sqlite");
+    auto first = open(path);
+    auto second = open(path);
+    const Server row = first->insert(sample("agent-1")).value();
+    for (int round = 0; round < 20; ++round) {
+        const Server base = first->find("agent-1").value();
+        std::atomic<int> wins{0};
+        std::atomic<int> conflicts{0};
+        auto attempt = [&](Store& store, ServerState to) {
+            Server mine = base;
+            mine.state = to;
+            const auto r = store.update(mine);
+            if (r)
+                ++wins;
+            else if (r.error().code == Errc::Conflict)
+                ++conflicts;
+        };
+        std::thread a(attempt, std::ref(*first), ServerState::Running);
+        std::thread b(attempt, std::ref(*second), ServerState::Error);
+        a.join();
+        b.join();
+        CHECK(wins == 1);
+        CHECK(conflicts == 1);
+        CHECK(first->find("agent-1")->version == base.version + 1);
+    }
+    CHECK(second->find("agent-1")->version == row.version + 20);
+}
+
+TEST_CASE("purge deletes only terminated rows stopped before the cut-off") {
+    test::TempDir dir;
+    auto store = open(dir.file("db.sqlite"));
+    for (const auto& [name, state, stopped] :
+         std::vector<std::tuple<std::string, ServerState, WallTime>>{
+                 {"old", ServerState::Terminated, kNow - 25h},
+                 {"recent", ServerState::Terminated, kNow - 23h},
+                 {"error", ServerState::Error, kNow - 48h},
+                 {"running", ServerState::Running, WallTime{}}}) {
+        Server s = sample(name);
+        s.state = state;
+        s.stopped = stopped;
+        REQUIRE(store->insert(s));
+    }
+    const auto purged = store->purge(kNow - 24h);
+    REQUIRE(purged);
+    CHECK(*purged == 1);
+    CHECK(store->find("old").error().code == Errc::NotFound);
+    CHECK(store->list()->size() == 3);
+}
+
+TEST_CASE("the database file is created with mode 0600") {
+    test::TempDir dir;
+    const std::string path = dir.file("db.sqlite");
+    {
+        auto store = open(path);
+        REQUIRE(store->insert(sample("a")));
+    }
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777U) == 0600U);
+    ::chmod(path.c_str(), 0644);
+    auto again = open(path);
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777U) == 0600U);
+}
+
+TEST_CASE("read-only mode never creates or writes the file") {
+    test::TempDir dir;
+    const std::string path = dir.file("absent.sqlite");
+    {
+        auto store = open(path, true);
+        CHECK(store->list()->empty());
+        CHECK(store->insert(sample("a")).error().code == Errc::InvalidArgument);
+    }
+    CHECK_FALSE(std::filesystem::exists(path));
+
+    const std::string existing = dir.file("db.sqlite");
+    {
+        auto rw = open(existing);
+        REQUIRE(rw->insert(sample("a")));
+    }
+    const auto sizeBefore = std::filesystem::file_size(existing);
+    auto ro = open(existing, true);
+    REQUIRE(ro->list()->size() == 1);
+    Server row = ro->find("a").value();
+    row.state = ServerState::Running;
+    CHECK_FALSE(ro->update(row));
+    CHECK_FALSE(ro->remove("a", row.version));
+    CHECK_FALSE(ro->purge(kNow));
+    CHECK(std::filesystem::file_size(existing) == sizeBefore);
+}
+
+TEST_CASE("migrations run once and reopening is harmless") {
+    test::TempDir dir;
+    const std::string path = dir.file("db.sqlite");
+    open(path);
+    auto again = open(path);
+    REQUIRE(again->insert(sample("a")));
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM autoscale_migrations", -1, &stmt,
+                               nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(stmt, 0) == 2);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+TEST_CASE("a drone/autoscaler database in the same file is adopted, keys left behind") {
+    test::TempDir dir;
+    const std::string path = dir.file("database.sqlite");
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    const char* legacy =
+            "CREATE TABLE servers (server_name TEXT PRIMARY KEY, server_id TEXT,"
+            " server_provider TEXT, server_state TEXT, server_image TEXT, server_region TEXT,"
+            " server_size TEXT, server_platform TEXT, server_address TEXT,"
+            " server_capacity INTEGER, server_secret TEXT, server_error TEXT,"
+            " server_ca_key TEXT, server_ca_cert TEXT, server_tls_key TEXT,"
+            " server_tls_cert TEXT, server_created INTEGER, server_updated INTEGER,"
+            " server_started INTEGER, server_stopped INTEGER);"
+            "INSERT INTO servers VALUES ('agent-run', 'i-1', 'amazon', 'running', 'ami-1',"
+            " 'us-east-1a', 't3.medium', '', '1.2.3.4', 2, 'x', '', 'CAKEY', 'CACERT', 'TLSKEY',"
+            " 'TLSCERT', 1700000000, 1700000100, 1700000050, 0);"
+            "INSERT INTO servers VALUES ('agent-gone', 'i-2', 'amazon', 'stopped', 'ami-1', '',"
+            " 't3.medium', '', '', 2, '', '', '', '', '', '', 1700000000, 1700000100, 0,"
+            " 1700000200);";
+    REQUIRE(sqlite3_exec(db, legacy, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+
+    auto store = open(path);
+    const auto run = store->find("agent-run");
+    REQUIRE(run);
+    CHECK(run->state == ServerState::Draining);
+    CHECK(run->instanceId == "i-1");
+    CHECK(run->address == "1.2.3.4");
+    CHECK(run->created == WallTime{std::chrono::seconds{1700000000}});
+    CHECK(run->hostPrivateKey.empty());
+    CHECK(store->find("agent-gone")->state == ServerState::Terminated);
+    CHECK(store->find("agent-gone")->stopped == WallTime{std::chrono::seconds{1700000200}});
+}
+
+TEST_CASE("the datasource's query string is dropped") {
+    CHECK(sqlitePathFromDatasource("/data/database.sqlite?cache=shared&mode=rwc") ==
+          "/data/database.sqlite");
+    CHECK(sqlitePathFromDatasource("file:db.sqlite?x=1") == "db.sqlite");
+    CHECK(sqlitePathFromDatasource("database.sqlite") == "database.sqlite");
+}
+
+TEST_CASE("an unopenable path is an error naming it") {
+    const auto store = openSqliteStore({.path = "/nonexistent-dir/x/db.sqlite"});
+    REQUIRE_FALSE(store);
+    CHECK(store.error().code == Errc::Io);
+    CHECK(store.error().message.find("/nonexistent-dir/x/db.sqlite") != std::string::npos);
+}
+
+} // namespace
+} // namespace autoscale

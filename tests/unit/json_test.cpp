@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+// Server and plan JSON: drone/autoscaler's shape, no secrets, round trips.
+
+#include <doctest/doctest.h>
+
+#include <autoscale/json.h>
+
+#include "doctest_support.h"
+
+namespace autoscale {
+namespace {
+
+TEST_CASE("a server's JSON has drone/autoscaler's fields and no keys") {
+    const Server s{.name = "agent-1",
+                   .instanceId = "i-1",
+                   .state = ServerState::Running,
+                   .image = "ami-1",
+                   .region = "us-east-1a",
+                   .size = "t3.medium",
+                   .address = "10.0.0.1",
+                   .capacity = 2,
+                   .clientToken = "TOKEN-SECRET",
+                   .hostKey = "ssh-ed25519 PUBLIC",
+                   .hostPrivateKey = "PRIVATE-SECRET",
+                   .created = WallTime{std::chrono::seconds{1700000000}},
+                   .version = 3};
+    const std::string json = serverToJson(s);
+    for (const char* field : {"\"id\":\"i-1\"", "\"provider\":\"amazon\"", "\"state\":\"running\"",
+                              "\"name\":\"agent-1\"", "\"image\":", "\"region\":", "\"size\":",
+                              "\"platform\":", "\"address\":", "\"capacity\":2", "\"secret\":\"\"",
+                              "\"error\":", "\"created\":1700000000", "\"updated\":",
+                              "\"started\":0", "\"stopped\":0"}) {
+        CAPTURE(field);
+        CHECK(json.find(field) != std::string::npos);
+    }
+    CHECK(json.find("SECRET") == std::string::npos);
+    CHECK(json.find("ca_key") == std::string::npos);
+    CHECK(json.find("tls_key") == std::string::npos);
+    const auto back = parseServerJson(json);
+    REQUIRE(back);
+    CHECK(back->name == "agent-1");
+    CHECK(back->state == ServerState::Running);
+    CHECK(back->version == 3);
+}
+
+TEST_CASE("drone/autoscaler's state names map to ours") {
+    const auto servers = parseServersJson(
+            R"([{"name":"a","state":"created"},{"name":"b","state":"staging"},)"
+            R"({"name":"c","state":"shutdown"},{"name":"d","state":"stopping"},)"
+            R"({"name":"e","state":"stopped"}])");
+    REQUIRE(servers);
+    REQUIRE(servers->size() == 5);
+    CHECK((*servers)[0].state == ServerState::Booting);
+    CHECK((*servers)[1].state == ServerState::Installing);
+    CHECK((*servers)[2].state == ServerState::Draining);
+    CHECK((*servers)[3].state == ServerState::Terminating);
+    CHECK((*servers)[4].state == ServerState::Terminated);
+}
+
+TEST_CASE("bad server lists are errors that say what is wrong") {
+    CHECK(parseServersJson("[{").error().message.find("offset") != std::string::npos);
+    CHECK(parseServersJson("{}").error().message.find("not a JSON list") != std::string::npos);
+    CHECK(parseServersJson(R"([{"state":"running"}])").error().message.find("no name") !=
+          std::string::npos);
+    CHECK(parseServersJson(R"([{"name":"a","state":"bogus"}])").error().message.find("bogus") !=
+          std::string::npos);
+    CHECK(parseServersJson("null")->empty());
+}
+
+TEST_CASE("the plan JSON carries SPEC's keys and round-trips") {
+    const Plan p{.pool = "default",
+                 .pending = 5,
+                 .running = 1,
+                 .servers = 2,
+                 .capacity = 4,
+                 .create = 1,
+                 .drain = {"agent-2"},
+                 .reasons = {"create 1: \"quoted\""}};
+    const std::string json = planToJson(p);
+    for (const char* key : {"\"pool\":", "\"pending\":5", "\"running\":1", "\"servers\":2",
+                            "\"capacity\":4", "\"create\":1", "\"drain\":[\"agent-2\"]",
+                            "\"reasons\":["}) {
+        CAPTURE(key);
+        CHECK(json.find(key) != std::string::npos);
+    }
+    const auto back = parsePlanJson(json);
+    REQUIRE(back);
+    CHECK(*back == p);
+    CHECK(messageJson("no \"such\" server") == R"({"message":"no \"such\" server"})");
+}
+
+} // namespace
+} // namespace autoscale
