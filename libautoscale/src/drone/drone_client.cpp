@@ -10,6 +10,8 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 namespace autoscale {
 
@@ -22,13 +24,6 @@ std::string stringMember(const Value& object, const char* name) {
     if (it == object.MemberEnd() || !it->value.IsString())
         return {};
     return {it->value.GetString(), it->value.GetStringLength()};
-}
-
-std::int64_t intMember(const Value& object, const char* name) {
-    const auto it = object.FindMember(name);
-    if (it == object.MemberEnd() || !it->value.IsInt64())
-        return 0;
-    return it->value.GetInt64();
 }
 
 bool boolMember(const Value& object, const char* name, bool fallback) {
@@ -49,48 +44,137 @@ Result<rapidjson::Document> parseDocument(std::string_view body, const char* wha
     return doc;
 }
 
+/// SAX handler for GET /api/queue: builds Stages directly, without a DOM, so
+/// a 50,000-stage queue costs little more than the stages themselves.
+class QueueHandler
+    : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, QueueHandler> {
+public:
+    std::vector<Stage> stages;
+    std::string problem;
+    bool sawNull = false;
+
+    bool Default() { return scalar(); } // NOLINT(readability-identifier-naming)
+    bool Null() { // NOLINT(readability-identifier-naming)
+        if (depth_ == 0) {
+            sawNull = true;
+            return true;
+        }
+        return scalar();
+    }
+    bool Int(int v) { return integer(v); }           // NOLINT(readability-identifier-naming)
+    bool Uint(unsigned v) { return integer(v); }     // NOLINT(readability-identifier-naming)
+    bool Int64(std::int64_t v) { return integer(v); } // NOLINT(readability-identifier-naming)
+    bool Uint64(std::uint64_t v) { // NOLINT(readability-identifier-naming)
+        return integer(v > static_cast<std::uint64_t>(INT64_MAX) ? 0 : static_cast<std::int64_t>(v));
+    }
+    bool String(const char* text, rapidjson::SizeType length, bool /*copy*/) { // NOLINT
+        if (!topLevel())
+            return false;
+        if (depth_ == 2) {
+            const std::string_view v(text, length);
+            if (key_ == "status")
+                current().status = v;
+            else if (key_ == "machine")
+                current().machine = v;
+            else if (key_ == "os")
+                current().os = v;
+            else if (key_ == "arch")
+                current().arch = v;
+            else if (key_ == "variant")
+                current().variant = v;
+            else if (key_ == "kernel")
+                current().kernel = v;
+            else if (key_ == "type")
+                current().type = v;
+        } else if (depth_ == 3 && inLabels_) {
+            current().labels[key_] = std::string(text, length);
+        }
+        return true;
+    }
+    bool Key(const char* text, rapidjson::SizeType length, bool /*copy*/) { // NOLINT
+        key_.assign(text, length);
+        return true;
+    }
+    bool StartObject() { // NOLINT(readability-identifier-naming)
+        if (depth_ == 0) {
+            problem = "the Drone queue is not a JSON list of stages";
+            return false;
+        }
+        if (depth_ == 1)
+            stages.emplace_back();
+        if (depth_ == 2 && key_ == "labels")
+            inLabels_ = true;
+        ++depth_;
+        return true;
+    }
+    bool EndObject(rapidjson::SizeType /*count*/) { // NOLINT(readability-identifier-naming)
+        --depth_;
+        if (depth_ == 2)
+            inLabels_ = false;
+        return true;
+    }
+    bool StartArray() { // NOLINT(readability-identifier-naming)
+        if (depth_ == 1)
+            return notObject();
+        ++depth_;
+        return true;
+    }
+    bool EndArray(rapidjson::SizeType /*count*/) { // NOLINT(readability-identifier-naming)
+        --depth_;
+        return true;
+    }
+
+private:
+    bool topLevel() {
+        if (depth_ == 0) {
+            problem = "the Drone queue is not a JSON list of stages";
+            return false;
+        }
+        if (depth_ == 1)
+            return notObject();
+        return true;
+    }
+    bool notObject() {
+        problem = "the Drone queue item " + std::to_string(stages.size()) +
+                  " is not a JSON object";
+        return false;
+    }
+    bool scalar() { return topLevel(); }
+    bool integer(std::int64_t v) {
+        if (!topLevel())
+            return false;
+        if (depth_ != 2)
+            return true;
+        if (key_ == "id")
+            current().id = v;
+        else if (key_ == "build_id")
+            current().buildId = v;
+        else if (key_ == "created")
+            current().created = v;
+        return true;
+    }
+    Stage& current() { return stages.back(); }
+
+    int depth_ = 0;
+    bool inLabels_ = false;
+    std::string key_;
+};
+
 } // namespace
 
 Result<std::vector<Stage>> parseQueueJson(std::string_view body) {
-    auto doc = parseDocument(body, "the Drone queue");
-    if (!doc)
-        return doc.error();
-    if (doc->IsNull())
-        return std::vector<Stage>{}; // Drone answers `null` for an empty queue.
-    if (!doc->IsArray())
-        return makeError(Errc::Parse, "the Drone queue is not a JSON list of stages");
-    std::vector<Stage> stages;
-    stages.reserve(doc->Size());
-    std::size_t index = 0;
-    for (const auto& item : doc->GetArray()) {
-        if (!item.IsObject()) {
-            return makeError(Errc::Parse, "the Drone queue item " + std::to_string(index) +
-                                                  " is not a JSON object");
-        }
-        Stage stage;
-        stage.id = intMember(item, "id");
-        stage.buildId = intMember(item, "build_id");
-        stage.status = stringMember(item, "status");
-        stage.machine = stringMember(item, "machine");
-        stage.os = stringMember(item, "os");
-        stage.arch = stringMember(item, "arch");
-        stage.variant = stringMember(item, "variant");
-        stage.kernel = stringMember(item, "kernel");
-        stage.type = stringMember(item, "type");
-        stage.created = intMember(item, "created");
-        const auto labels = item.FindMember("labels");
-        if (labels != item.MemberEnd() && labels->value.IsObject()) {
-            for (const auto& label : labels->value.GetObject()) {
-                if (!label.value.IsString())
-                    continue;
-                stage.labels[std::string(label.name.GetString(), label.name.GetStringLength())] =
-                        std::string(label.value.GetString(), label.value.GetStringLength());
-            }
-        }
-        stages.push_back(std::move(stage));
-        ++index;
+    QueueHandler handler;
+    rapidjson::Reader reader;
+    rapidjson::MemoryStream stream(body.data(), body.size());
+    const auto result = reader.Parse<rapidjson::kParseStopWhenDoneFlag>(stream, handler);
+    if (!handler.problem.empty())
+        return makeError(Errc::Parse, handler.problem);
+    if (result.IsError()) {
+        return makeError(Errc::Parse, std::string("the Drone queue is not valid JSON: ") +
+                                              rapidjson::GetParseError_En(result.Code()) +
+                                              " at offset " + std::to_string(result.Offset()));
     }
-    return stages;
+    return std::move(handler.stages);
 }
 
 Result<DroneUser> parseUserJson(std::string_view body) {
@@ -162,12 +246,15 @@ class FileQueue final : public Queue {
 public:
     explicit FileQueue(std::string path) : path_(std::move(path)) {}
     Result<std::vector<Stage>> stages() override {
-        std::ifstream in(path_, std::ios::binary);
+        std::ifstream in(path_, std::ios::binary | std::ios::ate);
         if (!in)
             return makeError(Errc::Io, "cannot read queue file " + path_);
-        std::stringstream buffer;
-        buffer << in.rdbuf();
-        auto stages = parseQueueJson(buffer.str());
+        std::string body(static_cast<std::size_t>(in.tellg()), '\0');
+        in.seekg(0);
+        in.read(body.data(), static_cast<std::streamsize>(body.size()));
+        if (!in)
+            return makeError(Errc::Io, "cannot read queue file " + path_);
+        auto stages = parseQueueJson(body);
         if (!stages) {
             Error e = stages.error();
             e.message = path_ + ": " + e.message;

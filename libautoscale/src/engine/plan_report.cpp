@@ -22,10 +22,15 @@ Result<PlanReport> planOnce(const PoolSettings& pool, Queue& queue, std::vector<
     PlanReport report;
     report.pool = pool;
     report.stagesTotal = static_cast<int>(stages->size());
-    auto matched = matchingStages(*stages, pool);
-    report.stagesMatched = static_cast<int>(matched.size());
-    report.plan = plan(PlanInput{.pool = pool, .servers = servers, .stages = matched, .now = now});
-    report.servers = std::move(servers);
+    // Filter in place: a 50,000-stage queue is not copied.
+    std::erase_if(*stages, [&](const Stage& s) {
+        return !(s.status == "pending" || s.status == "running") || !stageMatches(s, pool);
+    });
+    report.stagesMatched = static_cast<int>(stages->size());
+    PlanInput input{.pool = pool, .servers = std::move(servers), .stages = std::move(*stages),
+                    .now = now};
+    report.plan = plan(input);
+    report.servers = std::move(input.servers);
     return report;
 }
 
