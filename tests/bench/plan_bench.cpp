@@ -4,13 +4,12 @@
 // included). Prints wall time (min and median of 5 runs) and peak RSS.
 // Also times the planner alone on the same inputs.
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <random>
+#include <sys/resource.h>
 
 #include <autoscale/drone.h>
 #include <autoscale/json.h>
@@ -86,10 +85,10 @@ int main() {
     std::vector<double> walls;
     for (int run = 0; run < 5; ++run) {
         const auto t0 = std::chrono::steady_clock::now();
-        const auto r = test::runProcess({cli, "plan", "--json", "--queue-file",
-                                         dir.file("queue.json"), "--servers-file",
-                                         dir.file("servers.json")},
-                                        {{"DRONE_POOL_MAX", "10000"}}, std::chrono::seconds{60});
+        const auto r =
+                test::runProcess({cli, "plan", "--json", "--queue-file", dir.file("queue.json"),
+                                  "--servers-file", dir.file("servers.json")},
+                                 {{"DRONE_POOL_MAX", "10000"}}, std::chrono::seconds{60});
         const auto t1 = std::chrono::steady_clock::now();
         if (r.exitCode != 0) {
             std::fprintf(stderr, "plan failed: %s\n", r.err.c_str());
@@ -109,7 +108,8 @@ int main() {
     std::vector<double> cycles;
     for (int run = 0; run < 20; ++run) {
         const auto t0 = std::chrono::steady_clock::now();
-        const Plan p = plan(PlanInput{.pool = pool, .servers = servers, .stages = matched, .now = now});
+        const Plan p =
+                plan(PlanInput{.pool = pool, .servers = servers, .stages = matched, .now = now});
         const auto t1 = std::chrono::steady_clock::now();
         if (p.pending == 0)
             return 1;

@@ -16,8 +16,9 @@ using namespace std::chrono_literals;
 
 struct DroneFixture {
     test::FakeDrone drone;
-    std::unique_ptr<HttpClient> http = makeCurlHttpClient(HttpOptions{
-            .connectTimeout = 2000ms, .totalTimeout = 1000ms, .protocols = "http"})
+    std::unique_ptr<HttpClient> http = makeCurlHttpClient(HttpOptions{.connectTimeout = 2000ms,
+                                                                      .totalTimeout = 1000ms,
+                                                                      .protocols = "http"})
                                                .value();
     DroneClient client{DroneSettings{.proto = "http",
                                      .host = drone.host(),
@@ -28,10 +29,19 @@ struct DroneFixture {
 TEST_CASE_FIXTURE(DroneFixture, "the queue is read with the admin bearer token") {
     Stage gpu{.id = 3, .status = "pending", .os = "linux", .arch = "amd64"};
     gpu.labels = {{"gpu", "yes"}};
-    drone.setStages({Stage{.id = 1, .buildId = 9, .status = "running", .machine = "agent-x",
-                           .os = "linux", .arch = "amd64", .created = 1700000000},
-                     Stage{.id = 2, .status = "pending", .os = "linux", .arch = "arm64",
-                           .variant = "v8", .kernel = "5.10"},
+    drone.setStages({Stage{.id = 1,
+                           .buildId = 9,
+                           .status = "running",
+                           .machine = "agent-x",
+                           .os = "linux",
+                           .arch = "amd64",
+                           .created = 1700000000},
+                     Stage{.id = 2,
+                           .status = "pending",
+                           .os = "linux",
+                           .arch = "arm64",
+                           .variant = "v8",
+                           .kernel = "5.10"},
                      gpu});
     const auto stages = client.stages();
     REQUIRE(stages);
@@ -66,8 +76,7 @@ TEST_CASE_FIXTURE(DroneFixture, "a rejected token says it is not an admin token"
     REQUIRE_FALSE(forbidden);
     CHECK(forbidden.error().code == Errc::Forbidden);
     CHECK(forbidden.error().message.find("not a Drone admin token") != std::string::npos);
-    DroneClient wrong{DroneSettings{.proto = "http", .host = drone.host(), .token = "nope"},
-                      *http};
+    DroneClient wrong{DroneSettings{.proto = "http", .host = drone.host(), .token = "nope"}, *http};
     const auto unauthorized = wrong.stages();
     REQUIRE_FALSE(unauthorized);
     CHECK(unauthorized.error().code == Errc::Unauthorized);

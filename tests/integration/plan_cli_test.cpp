@@ -152,16 +152,16 @@ TEST_CASE_FIXTURE(PlanFixture, "servers come from the store opened read-only") {
 
 TEST_CASE_FIXTURE(PlanFixture, "offline files replace Drone and the store") {
     const std::string examples = test::testEnv("AUTOSCALE_EXAMPLES");
-    const auto r = test::runProcess({cli, "plan", "--json", "--queue-file",
-                                     examples + "/queue.json", "--servers-file",
-                                     examples + "/servers.json"},
-                                    {{"DRONE_POOL_MIN", "1"}}, 30s);
+    const auto r =
+            test::runProcess({cli, "plan", "--json", "--queue-file", examples + "/queue.json",
+                              "--servers-file", examples + "/servers.json"},
+                             {{"DRONE_POOL_MIN", "1"}}, 30s);
     CAPTURE(r.err);
     REQUIRE(r.exitCode == 0);
     CHECK(r.out.find("\"pending\":5") != std::string::npos);
     CHECK(r.out.find("\"running\":3") != std::string::npos);
-    const auto missing = test::runProcess({cli, "plan", "--queue-file", dir.file("nope.json")},
-                                          {}, 30s);
+    const auto missing =
+            test::runProcess({cli, "plan", "--queue-file", dir.file("nope.json")}, {}, 30s);
     CHECK(missing.exitCode == 1);
     CHECK(missing.err.find("nope.json") != std::string::npos);
 }

@@ -2,9 +2,8 @@
 // The SQLite store on real files: CAS writes, races between connections,
 // purge, file mode, read-only mode, migrations, drone/autoscaler import.
 
-#include <sys/stat.h>
-
 #include <atomic>
+#include <sys/stat.h>
 #include <thread>
 
 #include <doctest/doctest.h>

@@ -10,7 +10,9 @@ namespace autoscale::test {
 
 namespace {
 
-FakeReply unauthorized() { return FakeReply{.status = 401, .body = R"({"message":"Unauthorized"})"}; }
+FakeReply unauthorized() {
+    return FakeReply{.status = 401, .body = R"({"message":"Unauthorized"})"};
+}
 
 } // namespace
 
@@ -32,7 +34,8 @@ FakeDrone::FakeDrone() {
                                    R"("machine":false,"syncing":false,"synced":0,"created":1,)"
                                    R"("updated":1,"last_login":1)";
         if (auth != r.headers.end() && auth->second == std::string("Bearer ") + kAdminToken)
-            return FakeReply{.body = R"({"id":1,"login":"octocat",)" + fields + R"(,"admin":true})"};
+            return FakeReply{.body = R"({"id":1,"login":"octocat",)" + fields +
+                                     R"(,"admin":true})"};
         if (auth != r.headers.end() && auth->second == std::string("Bearer ") + kUserToken)
             return FakeReply{.body = R"({"id":2,"login":"mona",)" + fields + R"(,"admin":false})"};
         return unauthorized();
@@ -43,8 +46,8 @@ std::string FakeDrone::stageJson(const Stage& s) {
     std::string labels;
     for (const auto& [k, v] : s.labels)
         labels += (labels.empty() ? "" : ",") + detail::jsonQuote(k) + ":" + detail::jsonQuote(v);
-    std::string json = "{\"id\":" + std::to_string(s.id) + ",\"repo_id\":7,\"build_id\":" +
-                       std::to_string(s.buildId) +
+    std::string json = "{\"id\":" + std::to_string(s.id) +
+                       ",\"repo_id\":7,\"build_id\":" + std::to_string(s.buildId) +
                        ",\"number\":1,\"name\":\"default\",\"kind\":\"pipeline\",\"type\":" +
                        detail::jsonQuote(s.type.empty() ? "docker" : s.type) +
                        ",\"status\":" + detail::jsonQuote(s.status) +
@@ -80,7 +83,9 @@ void FakeDrone::setRawQueue(int status, std::string body, std::chrono::milliseco
     delay_ = delay;
 }
 
-std::string FakeDrone::host() const { return "127.0.0.1:" + std::to_string(server_.port()); }
+std::string FakeDrone::host() const {
+    return "127.0.0.1:" + std::to_string(server_.port());
+}
 
 int FakeDrone::queueRequests() const {
     int n = 0;

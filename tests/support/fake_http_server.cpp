@@ -5,9 +5,8 @@
 #include "fake_http_server.h"
 
 #include <cctype>
-#include <stdexcept>
-
 #include <httplib.h>
+#include <stdexcept>
 
 namespace autoscale::test {
 

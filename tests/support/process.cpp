@@ -4,15 +4,14 @@
 
 #include "process.h"
 
+#include <array>
+#include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
-#include <cstdlib>
 #include <thread>
+#include <unistd.h>
 
 namespace autoscale::test {
 

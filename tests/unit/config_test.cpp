@@ -95,16 +95,38 @@ struct GoodCase {
 
 TEST_CASE("every variable accepts its documented forms") {
     const std::vector<GoodCase> cases = {
-            {"DRONE_SERVER_PROTO", "HTTP", [](const Config& c) { CHECK(c.drone.proto == "http"); }},
+            {"DRONE_SERVER_PROTO", "HTTP",
+             [](const Config& c) {
+                 CHECK(c.drone.proto == "http");
+             }},
             {"DRONE_SERVER_HOST", "drone:8080/",
-             [](const Config& c) { CHECK(c.drone.host == "drone:8080"); }},
-            {"DRONE_AGENT_CONCURRENCY", "8", [](const Config& c) { CHECK(c.pool.concurrency == 8); }},
+             [](const Config& c) {
+                 CHECK(c.drone.host == "drone:8080");
+             }},
+            {"DRONE_AGENT_CONCURRENCY", "8",
+             [](const Config& c) {
+                 CHECK(c.pool.concurrency == 8);
+             }},
             {"DRONE_AGENT_IMAGE", "my/runner:2",
-             [](const Config& c) { CHECK(c.agent.image == "my/runner:2"); }},
-            {"DRONE_AGENT_OS", "windows", [](const Config& c) { CHECK(c.pool.os == "windows"); }},
-            {"DRONE_AGENT_ARCH", "arm64", [](const Config& c) { CHECK(c.pool.arch == "arm64"); }},
-            {"DRONE_AGENT_VERSION", "v8", [](const Config& c) { CHECK(c.pool.variant == "v8"); }},
-            {"DRONE_AGENT_KERNEL", "5.10", [](const Config& c) { CHECK(c.pool.kernel == "5.10"); }},
+             [](const Config& c) {
+                 CHECK(c.agent.image == "my/runner:2");
+             }},
+            {"DRONE_AGENT_OS", "windows",
+             [](const Config& c) {
+                 CHECK(c.pool.os == "windows");
+             }},
+            {"DRONE_AGENT_ARCH", "arm64",
+             [](const Config& c) {
+                 CHECK(c.pool.arch == "arm64");
+             }},
+            {"DRONE_AGENT_VERSION", "v8",
+             [](const Config& c) {
+                 CHECK(c.pool.variant == "v8");
+             }},
+            {"DRONE_AGENT_KERNEL", "5.10",
+             [](const Config& c) {
+                 CHECK(c.pool.kernel == "5.10");
+             }},
             {"DRONE_AGENT_LABELS", "gpu:yes, url:http://x:1",
              [](const Config& c) {
                  CHECK(c.pool.labels ==
@@ -117,92 +139,203 @@ TEST_CASE("every variable accepts its documented forms") {
                  CHECK(c.agent.environ[1] == "HOME=/home/ci");
              }},
             {"DRONE_AGENT_ENV_FILE", "/etc/runner.env",
-             [](const Config& c) { CHECK(c.agent.envFile == "/etc/runner.env"); }},
+             [](const Config& c) {
+                 CHECK(c.agent.envFile == "/etc/runner.env");
+             }},
             {"DRONE_AGENT_VOLUMES", "/cache:/cache,/a:/b:ro",
-             [](const Config& c) { CHECK(c.agent.volumes.size() == 2); }},
+             [](const Config& c) {
+                 CHECK(c.agent.volumes.size() == 2);
+             }},
             {"DRONE_AGENT_NAME_PREFIX", "ci-",
-             [](const Config& c) { CHECK(c.agent.namePrefix == "ci-"); }},
-            {"DRONE_POOL_MIN", "0", [](const Config& c) { CHECK(c.pool.min == 0); }},
-            {"DRONE_POOL_MAX", "10", [](const Config& c) { CHECK(c.pool.max == 10); }},
-            {"DRONE_POOL_MIN_AGE", "55m", [](const Config& c) { CHECK(c.pool.minAge == 55min); }},
+             [](const Config& c) {
+                 CHECK(c.agent.namePrefix == "ci-");
+             }},
+            {"DRONE_POOL_MIN", "0",
+             [](const Config& c) {
+                 CHECK(c.pool.min == 0);
+             }},
+            {"DRONE_POOL_MAX", "10",
+             [](const Config& c) {
+                 CHECK(c.pool.max == 10);
+             }},
+            {"DRONE_POOL_MIN_AGE", "55m",
+             [](const Config& c) {
+                 CHECK(c.pool.minAge == 55min);
+             }},
             {"DRONE_POOL_IDLE_TIMEOUT", "1h30m",
-             [](const Config& c) { CHECK(c.pool.idleTimeout == 90min); }},
-            {"DRONE_CAPACITY_BUFFER", "3", [](const Config& c) { CHECK(c.pool.buffer == 3); }},
-            {"DRONE_INTERVAL", "500ms", [](const Config& c) { CHECK(c.interval == 500ms); }},
+             [](const Config& c) {
+                 CHECK(c.pool.idleTimeout == 90min);
+             }},
+            {"DRONE_CAPACITY_BUFFER", "3",
+             [](const Config& c) {
+                 CHECK(c.pool.buffer == 3);
+             }},
+            {"DRONE_INTERVAL", "500ms",
+             [](const Config& c) {
+                 CHECK(c.interval == 500ms);
+             }},
             {"DRONE_AMAZON_REGION", "eu-west-1",
-             [](const Config& c) { CHECK(c.amazon.region == "eu-west-1"); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.region == "eu-west-1");
+             }},
             {"DRONE_AMAZON_INSTANCE", "c7i.large",
-             [](const Config& c) { CHECK(c.amazon.instanceType == "c7i.large"); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.instanceType == "c7i.large");
+             }},
             {"DRONE_AMAZON_INSTANCE_ALT", "t3.large, m5.large",
              [](const Config& c) {
-                 CHECK(c.amazon.instanceTypesAlt == std::vector<std::string>{"t3.large", "m5.large"});
+                 CHECK(c.amazon.instanceTypesAlt ==
+                       std::vector<std::string>{"t3.large", "m5.large"});
              }},
             {"DRONE_AMAZON_SUBNET_ID", "subnet-1",
-             [](const Config& c) { CHECK(c.amazon.subnetId == "subnet-1"); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.subnetId == "subnet-1");
+             }},
             {"DRONE_AMAZON_SUBNET_IDS_ALT", "subnet-2,subnet-3",
-             [](const Config& c) { CHECK(c.amazon.subnetIdsAlt.size() == 2); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.subnetIdsAlt.size() == 2);
+             }},
             {"DRONE_AMAZON_SECURITY_GROUP", "sg-1,sg-2",
-             [](const Config& c) { CHECK(c.amazon.securityGroups.size() == 2); }},
-            {"DRONE_AMAZON_SSHKEY", "drone", [](const Config& c) { CHECK(c.amazon.sshKey == "drone"); }},
-            {"DRONE_AMAZON_PRIVATE_IP", "yes", [](const Config& c) { CHECK(c.amazon.privateIp); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.securityGroups.size() == 2);
+             }},
+            {"DRONE_AMAZON_SSHKEY", "drone",
+             [](const Config& c) {
+                 CHECK(c.amazon.sshKey == "drone");
+             }},
+            {"DRONE_AMAZON_PRIVATE_IP", "yes",
+             [](const Config& c) {
+                 CHECK(c.amazon.privateIp);
+             }},
             {"DRONE_AMAZON_TAGS", "team:ci,cost:123",
-             [](const Config& c) { CHECK(c.amazon.tags.at("cost") == "123"); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.tags.at("cost") == "123");
+             }},
             {"DRONE_AMAZON_VOLUME_SIZE", "100",
-             [](const Config& c) { CHECK(c.amazon.volumeSize == 100); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.volumeSize == 100);
+             }},
             {"DRONE_AMAZON_VOLUME_TYPE", "io2",
-             [](const Config& c) { CHECK(c.amazon.volumeType == "io2"); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.volumeType == "io2");
+             }},
             {"DRONE_AMAZON_VOLUME_IOPS", "4000",
-             [](const Config& c) { CHECK(c.amazon.volumeIops == 4000); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.volumeIops == 4000);
+             }},
             {"DRONE_AMAZON_VOLUME_THROUGHPUT", "250",
-             [](const Config& c) { CHECK(c.amazon.volumeThroughput == 250); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.volumeThroughput == 250);
+             }},
             {"DRONE_AMAZON_DEVICE_NAME", "/dev/xvda",
-             [](const Config& c) { CHECK(c.amazon.deviceName == "/dev/xvda"); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.deviceName == "/dev/xvda");
+             }},
             {"DRONE_AMAZON_IAM_PROFILE_ARN", "arn:aws:iam::1:instance-profile/ci",
-             [](const Config& c) { CHECK(c.amazon.iamProfileArn.ends_with("/ci")); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.iamProfileArn.ends_with("/ci"));
+             }},
             {"DRONE_AMAZON_IAM_PROFILE_NAME", "ci",
-             [](const Config& c) { CHECK(c.amazon.iamProfileName == "ci"); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.iamProfileName == "ci");
+             }},
             {"DRONE_AMAZON_MARKET_TYPE", "spot",
-             [](const Config& c) { CHECK(c.amazon.marketType == "spot"); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.marketType == "spot");
+             }},
             {"DRONE_AMAZON_IMDS_TOKENS", "optional",
-             [](const Config& c) { CHECK(c.amazon.imdsTokens == "optional"); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.imdsTokens == "optional");
+             }},
             {"DRONE_AMAZON_USERDATA", "#cloud-config",
-             [](const Config& c) { CHECK(c.amazon.userData == "#cloud-config"); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.userData == "#cloud-config");
+             }},
             {"DRONE_AMAZON_USERDATA_FILE", "/etc/ud.yaml",
-             [](const Config& c) { CHECK(c.amazon.userDataFile == "/etc/ud.yaml"); }},
-            {"DRONE_AMAZON_RETRIES", "5", [](const Config& c) { CHECK(c.amazon.retries == 5); }},
-            {"AWS_PROFILE", "ci", [](const Config& c) { CHECK(c.aws.profile == "ci"); }},
-            {"AWS_IAM", "true", [](const Config& c) { CHECK(c.aws.iam); }},
+             [](const Config& c) {
+                 CHECK(c.amazon.userDataFile == "/etc/ud.yaml");
+             }},
+            {"DRONE_AMAZON_RETRIES", "5",
+             [](const Config& c) {
+                 CHECK(c.amazon.retries == 5);
+             }},
+            {"AWS_PROFILE", "ci",
+             [](const Config& c) {
+                 CHECK(c.aws.profile == "ci");
+             }},
+            {"AWS_IAM", "true",
+             [](const Config& c) {
+                 CHECK(c.aws.iam);
+             }},
             {"AWS_EC2_METADATA_DISABLED", "true",
-             [](const Config& c) { CHECK(c.aws.metadataDisabled); }},
+             [](const Config& c) {
+                 CHECK(c.aws.metadataDisabled);
+             }},
             {"AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:4566",
-             [](const Config& c) { CHECK(c.aws.endpointEc2 == "http://127.0.0.1:4566"); }},
-            {"DRONE_SSH_USER", "ubuntu", [](const Config& c) { CHECK(c.ssh.user == "ubuntu"); }},
-            {"DRONE_SSH_PORT", "2222", [](const Config& c) { CHECK(c.ssh.port == 2222); }},
+             [](const Config& c) {
+                 CHECK(c.aws.endpointEc2 == "http://127.0.0.1:4566");
+             }},
+            {"DRONE_SSH_USER", "ubuntu",
+             [](const Config& c) {
+                 CHECK(c.ssh.user == "ubuntu");
+             }},
+            {"DRONE_SSH_PORT", "2222",
+             [](const Config& c) {
+                 CHECK(c.ssh.port == 2222);
+             }},
             {"DRONE_SSH_PRIVATE_KEY_FILE", "/data/id_ed25519",
-             [](const Config& c) { CHECK(c.ssh.privateKeyFile == "/data/id_ed25519"); }},
+             [](const Config& c) {
+                 CHECK(c.ssh.privateKeyFile == "/data/id_ed25519");
+             }},
             {"DRONE_SSH_HOST_KEY_CHECK", "tofu",
-             [](const Config& c) { CHECK(c.ssh.hostKeyCheck == HostKeyCheck::Tofu); }},
+             [](const Config& c) {
+                 CHECK(c.ssh.hostKeyCheck == HostKeyCheck::Tofu);
+             }},
             {"DRONE_INSTALL_CHECK_INTERVAL", "5s",
-             [](const Config& c) { CHECK(c.installCheckInterval == 5s); }},
+             [](const Config& c) {
+                 CHECK(c.installCheckInterval == 5s);
+             }},
             {"DRONE_INSTALL_CHECK_DEADLINE", "30m",
-             [](const Config& c) { CHECK(c.installCheckDeadline == 30min); }},
-            {"DRONE_TIMEOUT_STOP", "15m", [](const Config& c) { CHECK(c.timeoutStop == 15min); }},
+             [](const Config& c) {
+                 CHECK(c.installCheckDeadline == 30min);
+             }},
+            {"DRONE_TIMEOUT_STOP", "15m",
+             [](const Config& c) {
+                 CHECK(c.timeoutStop == 15min);
+             }},
             {"DRONE_PINGER_INTERVAL", "30s",
-             [](const Config& c) { CHECK(c.pingerInterval == 30s); }},
+             [](const Config& c) {
+                 CHECK(c.pingerInterval == 30s);
+             }},
             {"DRONE_DATABASE_DRIVER", "postgres",
-             [](const Config& c) { CHECK(c.databaseDriver == "postgres"); }},
+             [](const Config& c) {
+                 CHECK(c.databaseDriver == "postgres");
+             }},
             {"DRONE_DATABASE_DATASOURCE", "/data/database.sqlite",
-             [](const Config& c) { CHECK(c.databaseDatasource == "/data/database.sqlite"); }},
+             [](const Config& c) {
+                 CHECK(c.databaseDatasource == "/data/database.sqlite");
+             }},
             {"DRONE_HTTP_PORT", "127.0.0.1:9090",
              [](const Config& c) {
                  CHECK(c.httpAddress == "127.0.0.1");
                  CHECK(c.httpPort == 9090);
              }},
             {"DRONE_PROMETHEUS_AUTH_TOKEN", "p",
-             [](const Config& c) { CHECK(c.prometheusToken == "p"); }},
-            {"DRONE_LOGS_DEBUG", "1", [](const Config& c) { CHECK(c.logsDebug); }},
-            {"DRONE_LOGS_TRACE", "true", [](const Config& c) { CHECK(c.logsTrace); }},
-            {"DRONE_LOGS_PRETTY", "yes", [](const Config& c) { CHECK(c.logsPretty); }},
+             [](const Config& c) {
+                 CHECK(c.prometheusToken == "p");
+             }},
+            {"DRONE_LOGS_DEBUG", "1",
+             [](const Config& c) {
+                 CHECK(c.logsDebug);
+             }},
+            {"DRONE_LOGS_TRACE", "true",
+             [](const Config& c) {
+                 CHECK(c.logsTrace);
+             }},
+            {"DRONE_LOGS_PRETTY", "yes",
+             [](const Config& c) {
+                 CHECK(c.logsPretty);
+             }},
     };
     for (const auto& tc : cases) {
         CAPTURE(tc.name);
@@ -275,9 +408,8 @@ TEST_CASE("every variable rejects bad values with a line naming it") {
 }
 
 TEST_CASE("all problems are reported together, one line each") {
-    const std::string message = parseBad(with({{"DRONE_POOL_MIN", "abc"},
-                                               {"DRONE_POOL_MAX", "x"},
-                                               {"DRONE_INTERVAL", "soon"}}));
+    const std::string message = parseBad(
+            with({{"DRONE_POOL_MIN", "abc"}, {"DRONE_POOL_MAX", "x"}, {"DRONE_INTERVAL", "soon"}}));
     CHECK(message.find("DRONE_POOL_MIN: ") != std::string::npos);
     CHECK(message.find("DRONE_POOL_MAX: ") != std::string::npos);
     CHECK(message.find("DRONE_INTERVAL: ") != std::string::npos);
@@ -330,9 +462,8 @@ TEST_CASE("secret values never appear in messages") {
 TEST_CASE("unknown DRONE variables warn with the closest known name") {
     const Config c = parseOk(with({{"DRONE_POOL_MAXIMUM", "3"}, {"DRONE_AGENT_CONCURENCY", "3"}}));
     REQUIRE(c.warnings.size() == 2);
-    CHECK(c.warnings[0] ==
-          "DRONE_AGENT_CONCURENCY: unknown variable, ignored; did you mean "
-          "DRONE_AGENT_CONCURRENCY?");
+    CHECK(c.warnings[0] == "DRONE_AGENT_CONCURENCY: unknown variable, ignored; did you mean "
+                           "DRONE_AGENT_CONCURRENCY?");
     CHECK(c.warnings[1].find("did you mean DRONE_POOL_MAX?") != std::string::npos);
     const Config legacy = parseOk(with({{"DRONE_REAPER_ENABLED", "true"}}));
     REQUIRE(legacy.warnings.size() == 1);

@@ -28,8 +28,8 @@ TEST_CASE("a server's JSON has drone/autoscaler's fields and no keys") {
     for (const char* field : {"\"id\":\"i-1\"", "\"provider\":\"amazon\"", "\"state\":\"running\"",
                               "\"name\":\"agent-1\"", "\"image\":", "\"region\":", "\"size\":",
                               "\"platform\":", "\"address\":", "\"capacity\":2", "\"secret\":\"\"",
-                              "\"error\":", "\"created\":1700000000", "\"updated\":",
-                              "\"started\":0", "\"stopped\":0"}) {
+                              "\"error\":", "\"created\":1700000000",
+                              "\"updated\":", "\"started\":0", "\"stopped\":0"}) {
         CAPTURE(field);
         CHECK(json.find(field) != std::string::npos);
     }
@@ -44,10 +44,10 @@ TEST_CASE("a server's JSON has drone/autoscaler's fields and no keys") {
 }
 
 TEST_CASE("drone/autoscaler's state names map to ours") {
-    const auto servers = parseServersJson(
-            R"([{"name":"a","state":"created"},{"name":"b","state":"staging"},)"
-            R"({"name":"c","state":"shutdown"},{"name":"d","state":"stopping"},)"
-            R"({"name":"e","state":"stopped"}])");
+    const auto servers =
+            parseServersJson(R"([{"name":"a","state":"created"},{"name":"b","state":"staging"},)"
+                             R"({"name":"c","state":"shutdown"},{"name":"d","state":"stopping"},)"
+                             R"({"name":"e","state":"stopped"}])");
     REQUIRE(servers);
     REQUIRE(servers->size() == 5);
     CHECK((*servers)[0].state == ServerState::Booting);
@@ -77,9 +77,9 @@ TEST_CASE("the plan JSON carries SPEC's keys and round-trips") {
                  .drain = {"agent-2"},
                  .reasons = {"create 1: \"quoted\""}};
     const std::string json = planToJson(p);
-    for (const char* key : {"\"pool\":", "\"pending\":5", "\"running\":1", "\"servers\":2",
-                            "\"capacity\":4", "\"create\":1", "\"drain\":[\"agent-2\"]",
-                            "\"reasons\":["}) {
+    for (const char* key :
+         {"\"pool\":", "\"pending\":5", "\"running\":1", "\"servers\":2", "\"capacity\":4",
+          "\"create\":1", "\"drain\":[\"agent-2\"]", "\"reasons\":["}) {
         CAPTURE(key);
         CHECK(json.find(key) != std::string::npos);
     }

@@ -98,10 +98,9 @@ TEST_CASE("default: MAX reached creates nothing") {
 }
 
 TEST_CASE("default: servers being created count as capacity") {
-    const std::vector<Server> servers = {server("a", ServerState::Pending),
-                                         server("b", ServerState::Creating),
-                                         server("c", ServerState::Booting),
-                                         server("d", ServerState::Installing)};
+    const std::vector<Server> servers = {
+            server("a", ServerState::Pending), server("b", ServerState::Creating),
+            server("c", ServerState::Booting), server("d", ServerState::Installing)};
     const Plan p = run(pool(0, 8), servers, stages(8));
     CHECK(p.capacity == 8);
     CHECK(p.create == 0);
@@ -132,7 +131,8 @@ TEST_CASE("default: never drains a server a pending or running stage names") {
                                          server("busy-pend", ServerState::Running),
                                          server("idle", ServerState::Running)};
     // 1 running on busy-run, 1 accepted but still pending on busy-pend: want 1 server.
-    const Plan plan1 = run(p, servers, {stage("running", "busy-run"), stage("pending", "busy-pend")});
+    const Plan plan1 =
+            run(p, servers, {stage("running", "busy-run"), stage("pending", "busy-pend")});
     CHECK(plan1.wanted == 1);
     CHECK(plan1.drain == std::vector<std::string>{"idle"});
     CHECK(plan1.reasons.back().find("2 busy") != std::string::npos);
@@ -174,8 +174,8 @@ TEST_CASE("classic: worked example, scale up") {
 TEST_CASE("classic: worked example, scale down newest first") {
     std::vector<Server> servers;
     for (int i = 0; i < 4; ++i)
-        servers.push_back(server("s" + std::to_string(i), ServerState::Running,
-                                 std::chrono::hours{4 - i}));
+        servers.push_back(
+                server("s" + std::to_string(i), ServerState::Running, std::chrono::hours{4 - i}));
     servers[0].name = "oldest";
     const Plan p = run(pool(2, 4, Policy::Classic), servers, {stage("running", "oldest")});
     // free = 8 - 1 = 7; diff = ceil(-7/2) = -3; serverFloor(4, 3, 2) = 2.
@@ -209,7 +209,8 @@ TEST_CASE("classic: error servers count as capacity and starve the queue") {
 }
 
 TEST_CASE("classic: creation is capped at MAX") {
-    const Plan p = run(pool(0, 4, Policy::Classic), {server("a", ServerState::Running)}, stages(20));
+    const Plan p =
+            run(pool(0, 4, Policy::Classic), {server("a", ServerState::Running)}, stages(20));
     CHECK(p.create == 3);
 }
 

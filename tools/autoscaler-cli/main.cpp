@@ -63,9 +63,8 @@ Result<std::vector<Server>> readServers(const Config& config, const PlanFlags& f
 
 int runPlan(const PlanFlags& flags) {
     const Environment env = tools::processEnvironment();
-    auto config = parseConfig(env, ConfigNeeds{.drone = flags.queueFile.empty(),
-                                               .agent = false,
-                                               .amazon = false});
+    auto config = parseConfig(
+            env, ConfigNeeds{.drone = flags.queueFile.empty(), .agent = false, .amazon = false});
     if (!config) {
         std::fprintf(stderr, "autoscaler-cli: bad configuration:\n%s\n",
                      config.error().message.c_str());

@@ -15,7 +15,8 @@ extern char** environ; // NOLINT(readability-identifier-naming): POSIX name.
 
 namespace autoscale::tools {
 
-CurlGlobal::CurlGlobal() : ok_(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {}
+CurlGlobal::CurlGlobal() : ok_(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
+}
 CurlGlobal::~CurlGlobal() {
     if (ok_)
         curl_global_cleanup();

@@ -54,8 +54,8 @@ struct Server {
     std::string address{};
     int capacity = 0; ///< Stages it runs at once (DRONE_AGENT_CONCURRENCY at creation).
     std::string error{};
-    std::string clientToken{}; ///< RunInstances ClientToken, stored before the call.
-    std::string hostKey{};     ///< The SSH host public key we require (pinned or first seen).
+    std::string clientToken{};    ///< RunInstances ClientToken, stored before the call.
+    std::string hostKey{};        ///< The SSH host public key we require (pinned or first seen).
     std::string hostPrivateKey{}; ///< Pinned mode: the host key we inject; secret, never served.
     WallTime created{};
     WallTime updated{};
@@ -119,13 +119,13 @@ std::vector<Stage> matchingStages(const std::vector<Stage>& stages, const PoolSe
 struct Plan {
     std::string pool{};
     Policy policy = Policy::Default;
-    int pending = 0;  ///< Matching stages waiting.
-    int running = 0;  ///< Matching stages running.
-    int servers = 0;  ///< Servers providing capacity (pending..running).
-    int live = 0;     ///< Servers whose instance may exist (counted against MAX).
-    int capacity = 0; ///< Slots those servers provide.
-    int wanted = 0;   ///< Servers the policy wants.
-    int create = 0;   ///< Servers to create now.
+    int pending = 0;                    ///< Matching stages waiting.
+    int running = 0;                    ///< Matching stages running.
+    int servers = 0;                    ///< Servers providing capacity (pending..running).
+    int live = 0;                       ///< Servers whose instance may exist (counted against MAX).
+    int capacity = 0;                   ///< Slots those servers provide.
+    int wanted = 0;                     ///< Servers the policy wants.
+    int create = 0;                     ///< Servers to create now.
     std::vector<std::string> drain{};   ///< Servers to drain, idle longest first.
     std::vector<std::string> reasons{}; ///< One line per decision, human readable.
 

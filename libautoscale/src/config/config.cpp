@@ -140,9 +140,8 @@ const std::vector<std::pair<std::string_view, std::string_view>> kIgnored = {
 };
 
 const std::set<std::string_view> kSecrets = {
-        "DRONE_SERVER_TOKEN",       "DRONE_AGENT_TOKEN",
-        "AWS_SECRET_ACCESS_KEY",    "AWS_SESSION_TOKEN",
-        "AWS_ACCESS_KEY_ID",        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "DRONE_SERVER_TOKEN",          "DRONE_AGENT_TOKEN",     "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",           "AWS_ACCESS_KEY_ID",     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
         "DRONE_PROMETHEUS_AUTH_TOKEN", "DRONE_AMAZON_USERDATA",
 };
 
@@ -218,8 +217,7 @@ public:
         out = value;
     }
 
-    void optionalInteger(std::string_view name, std::optional<int>& out, int minimum,
-                         int maximum) {
+    void optionalInteger(std::string_view name, std::optional<int>& out, int minimum, int maximum) {
         if (!raw(name))
             return;
         int value = minimum - 1;
@@ -315,8 +313,7 @@ void parseHttpPort(Reader& r, Config& c) {
     int port = 0;
     const auto [end, ec] =
             std::from_chars(portText.data(), portText.data() + portText.size(), port);
-    if (ec != std::errc{} || end != portText.data() + portText.size() || port < 0 ||
-        port > 65535) {
+    if (ec != std::errc{} || end != portText.data() + portText.size() || port < 0 || port > 65535) {
         r.problem("DRONE_HTTP_PORT", "\"" + *v +
                                              "\" is not a listen address; expected :PORT or "
                                              "HOST:PORT with a port from 0 to 65535");
@@ -353,9 +350,13 @@ bool AwsEnvironment::configured() const {
            !metadataServiceEndpoint.empty();
 }
 
-const std::vector<std::string_view>& knownVariables() { return kKnown; }
+const std::vector<std::string_view>& knownVariables() {
+    return kKnown;
+}
 
-bool isSecretVariable(std::string_view name) { return kSecrets.contains(name); }
+bool isSecretVariable(std::string_view name) {
+    return kSecrets.contains(name);
+}
 
 std::optional<std::chrono::milliseconds> parseGoDuration(std::string_view text) {
     if (text.empty())
@@ -493,8 +494,8 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
         row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
             const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                               diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U)});
+            row[j] = std::min(
+                    {row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U)});
             diagonal = above;
         }
     }
@@ -636,9 +637,9 @@ Result<Config> parseConfig(const Environment& env, ConfigNeeds needs) {
     r.string("AWS_ENDPOINT_URL_EC2", c.aws.endpointEc2);
     r.string("AWS_ENDPOINT_URL_STS", c.aws.endpointSts);
     r.string("AWS_ENDPOINT_URL", c.aws.endpoint);
-    for (const char* name : {"AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL",
-                             "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-                             "AWS_CONTAINER_CREDENTIALS_FULL_URI"}) {
+    for (const char* name :
+         {"AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL",
+          "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_CONTAINER_CREDENTIALS_FULL_URI"}) {
         const auto v = r.raw(name);
         if (v && !v->starts_with("http://") && !v->starts_with("https://"))
             r.problem(name, "\"" + *v + "\" is not a URL; expected http://... or https://...");
@@ -676,8 +677,9 @@ Result<Config> parseConfig(const Environment& env, ConfigNeeds needs) {
         const auto ignored = std::find_if(kIgnored.begin(), kIgnored.end(),
                                           [&](const auto& p) { return p.first == name; });
         if (ignored != kIgnored.end()) {
-            c.warnings.push_back(name + ": accepted for compatibility with drone/autoscaler "
-                                        "and ignored (" +
+            c.warnings.push_back(name +
+                                 ": accepted for compatibility with drone/autoscaler "
+                                 "and ignored (" +
                                  std::string(ignored->second) + ")");
             continue;
         }

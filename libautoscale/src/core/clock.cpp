@@ -16,9 +16,7 @@ namespace {
 class SystemClock final : public Clock {
 public:
     [[nodiscard]] WallTime now() const override { return std::chrono::system_clock::now(); }
-    [[nodiscard]] SteadyTime steadyNow() const override {
-        return std::chrono::steady_clock::now();
-    }
+    [[nodiscard]] SteadyTime steadyNow() const override { return std::chrono::steady_clock::now(); }
     bool sleepFor(std::chrono::nanoseconds duration, const std::stop_token& stop) const override {
         std::mutex mutex;
         std::condition_variable_any cv;
@@ -30,6 +28,8 @@ public:
 
 } // namespace
 
-std::unique_ptr<Clock> makeSystemClock() { return std::make_unique<SystemClock>(); }
+std::unique_ptr<Clock> makeSystemClock() {
+    return std::make_unique<SystemClock>();
+}
 
 } // namespace autoscale

@@ -18,7 +18,9 @@ namespace {
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 using rapidjson::Value;
 
-void key(Writer& w, const char* name) { w.Key(name); }
+void key(Writer& w, const char* name) {
+    w.Key(name);
+}
 void str(Writer& w, const char* name, const std::string& value) {
     w.Key(name);
     w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
@@ -91,8 +93,8 @@ Result<Server> readServer(const Value& o, std::size_t index) {
     const std::string state = getString(o, "state");
     const auto mapped = mapState(state);
     if (!mapped) {
-        return makeError(Errc::Parse, "server " + s.name + " has an unknown state \"" + state +
-                                              "\"");
+        return makeError(Errc::Parse,
+                         "server " + s.name + " has an unknown state \"" + state + "\"");
     }
     s.state = *mapped;
     s.instanceId = getString(o, "id");

@@ -45,12 +45,12 @@ std::string formatPrettyLine(const LogRecord& record) {
     for (auto& c : level)
         c = static_cast<char>(c - 'a' + 'A');
     level.resize(5, ' ');
-    std::string line = detail::formatIso8601(record.time) + " " + level + " " +
-                       record.component + ": " + record.message;
+    std::string line = detail::formatIso8601(record.time) + " " + level + " " + record.component +
+                       ": " + record.message;
     for (const auto& field : record.fields) {
         line += " " + field.key + "=";
-        const bool quote = field.value.empty() ||
-                           field.value.find_first_of(" \"=\t\n") != std::string::npos;
+        const bool quote =
+                field.value.empty() || field.value.find_first_of(" \"=\t\n") != std::string::npos;
         line += quote ? detail::jsonQuote(field.value) : field.value;
     }
     return line;
@@ -76,7 +76,9 @@ private:
 
 } // namespace
 
-std::unique_ptr<LogSink> makeStderrSink(bool pretty) { return std::make_unique<StderrSink>(pretty); }
+std::unique_ptr<LogSink> makeStderrSink(bool pretty) {
+    return std::make_unique<StderrSink>(pretty);
+}
 
 void MemorySink::write(const LogRecord& record) {
     const std::lock_guard lock(mutex_);
@@ -99,7 +101,8 @@ Logger::Logger(LogSink& sink, const Clock& clock, std::string component, LogLeve
     : sink_(&sink)
     , clock_(&clock)
     , component_(std::move(component))
-    , minLevel_(minLevel) {}
+    , minLevel_(minLevel) {
+}
 
 Logger Logger::child(std::string component) const {
     return Logger(*sink_, *clock_, std::move(component), minLevel_);

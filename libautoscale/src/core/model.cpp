@@ -62,7 +62,9 @@ bool providesCapacity(ServerState state) {
     }
 }
 
-bool mayHoldInstance(ServerState state) { return state != ServerState::Terminated; }
+bool mayHoldInstance(ServerState state) {
+    return state != ServerState::Terminated;
+}
 
 std::string_view nameOf(Policy policy) {
     return policy == Policy::Classic ? "classic" : "default";

@@ -20,12 +20,12 @@ std::tm utcParts(WallTime time) {
 }
 
 // strftime with literal patterns only (-Wformat-nonliteral).
-#define AUTOSCALE_STRFTIME(time, pattern)                                                      \
-    [&] {                                                                                      \
-        const std::tm parts = utcParts(time);                                                  \
-        std::array<char, 64> buffer{};                                                         \
-        const std::size_t n = std::strftime(buffer.data(), buffer.size(), pattern, &parts);    \
-        return std::string(buffer.data(), n);                                                  \
+#define AUTOSCALE_STRFTIME(time, pattern)                                                          \
+    [&] {                                                                                          \
+        const std::tm parts = utcParts(time);                                                      \
+        std::array<char, 64> buffer{};                                                             \
+        const std::size_t n = std::strftime(buffer.data(), buffer.size(), pattern, &parts);        \
+        return std::string(buffer.data(), n);                                                      \
     }()
 
 bool readDigits(std::string_view text, std::size_t& pos, std::size_t count, int& out) {
@@ -52,9 +52,15 @@ bool expect(std::string_view text, std::size_t& pos, char c) {
 
 } // namespace
 
-std::string formatIso8601(WallTime time) { return AUTOSCALE_STRFTIME(time, "%Y-%m-%dT%H:%M:%SZ"); }
-std::string formatAmzDate(WallTime time) { return AUTOSCALE_STRFTIME(time, "%Y%m%dT%H%M%SZ"); }
-std::string formatAmzDay(WallTime time) { return AUTOSCALE_STRFTIME(time, "%Y%m%d"); }
+std::string formatIso8601(WallTime time) {
+    return AUTOSCALE_STRFTIME(time, "%Y-%m-%dT%H:%M:%SZ");
+}
+std::string formatAmzDate(WallTime time) {
+    return AUTOSCALE_STRFTIME(time, "%Y%m%dT%H%M%SZ");
+}
+std::string formatAmzDay(WallTime time) {
+    return AUTOSCALE_STRFTIME(time, "%Y%m%d");
+}
 
 std::optional<WallTime> parseIso8601(std::string_view text) {
     std::size_t pos = 0;

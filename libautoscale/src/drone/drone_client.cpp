@@ -3,8 +3,6 @@
 /// Drone's GET /api/queue and GET /api/user over the HttpClient, parsed with
 /// RapidJSON into our own structs. Every failure is a value.
 
-#include "autoscale/drone.h"
-
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +10,8 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
+
+#include "autoscale/drone.h"
 
 namespace autoscale {
 
@@ -46,26 +46,26 @@ Result<rapidjson::Document> parseDocument(std::string_view body, const char* wha
 
 /// SAX handler for GET /api/queue: builds Stages directly, without a DOM, so
 /// a 50,000-stage queue costs little more than the stages themselves.
-class QueueHandler
-    : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, QueueHandler> {
+class QueueHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, QueueHandler> {
 public:
     std::vector<Stage> stages;
     std::string problem;
     bool sawNull = false;
 
     bool Default() { return scalar(); } // NOLINT(readability-identifier-naming)
-    bool Null() { // NOLINT(readability-identifier-naming)
+    bool Null() {                       // NOLINT(readability-identifier-naming)
         if (depth_ == 0) {
             sawNull = true;
             return true;
         }
         return scalar();
     }
-    bool Int(int v) { return integer(v); }           // NOLINT(readability-identifier-naming)
-    bool Uint(unsigned v) { return integer(v); }     // NOLINT(readability-identifier-naming)
+    bool Int(int v) { return integer(v); }            // NOLINT(readability-identifier-naming)
+    bool Uint(unsigned v) { return integer(v); }      // NOLINT(readability-identifier-naming)
     bool Int64(std::int64_t v) { return integer(v); } // NOLINT(readability-identifier-naming)
-    bool Uint64(std::uint64_t v) { // NOLINT(readability-identifier-naming)
-        return integer(v > static_cast<std::uint64_t>(INT64_MAX) ? 0 : static_cast<std::int64_t>(v));
+    bool Uint64(std::uint64_t v) {                    // NOLINT(readability-identifier-naming)
+        return integer(v > static_cast<std::uint64_t>(INT64_MAX) ? 0
+                                                                 : static_cast<std::int64_t>(v));
     }
     bool String(const char* text, rapidjson::SizeType length, bool /*copy*/) { // NOLINT
         if (!topLevel())
@@ -135,8 +135,7 @@ private:
         return true;
     }
     bool notObject() {
-        problem = "the Drone queue item " + std::to_string(stages.size()) +
-                  " is not a JSON object";
+        problem = "the Drone queue item " + std::to_string(stages.size()) + " is not a JSON object";
         return false;
     }
     bool scalar() { return topLevel(); }
@@ -190,14 +189,15 @@ Result<DroneUser> parseUserJson(std::string_view body) {
 
 DroneClient::DroneClient(DroneSettings settings, HttpClient& http)
     : settings_(std::move(settings))
-    , http_(&http) {}
+    , http_(&http) {
+}
 
 Result<std::string> DroneClient::get(const std::string& path, const std::string& token) {
     const std::string url = settings_.baseUrl() + path;
-    auto response = http_->send({.method = "GET",
-                                 .url = url,
-                                 .headers = {{"Authorization", "Bearer " + token},
-                                             {"Accept", "application/json"}}});
+    auto response = http_->send(
+            {.method = "GET",
+             .url = url,
+             .headers = {{"Authorization", "Bearer " + token}, {"Accept", "application/json"}}});
     if (!response) {
         Error e = response.error();
         e.message = "cannot reach the Drone server at " + e.message;
@@ -207,8 +207,7 @@ Result<std::string> DroneClient::get(const std::string& path, const std::string&
     if (status == 401 || status == 403) {
         return Error{.code = status == 401 ? Errc::Unauthorized : Errc::Forbidden,
                      .message = "GET " + path + " on " + hostPortOf(url) + " answered " +
-                                std::to_string(status) +
-                                ": the token is not a Drone admin token",
+                                std::to_string(status) + ": the token is not a Drone admin token",
                      .httpStatus = status};
     }
     if (status >= 500) {

@@ -27,8 +27,8 @@ Result<PlanReport> planOnce(const PoolSettings& pool, Queue& queue, std::vector<
         return !(s.status == "pending" || s.status == "running") || !stageMatches(s, pool);
     });
     report.stagesMatched = static_cast<int>(stages->size());
-    PlanInput input{.pool = pool, .servers = std::move(servers), .stages = std::move(*stages),
-                    .now = now};
+    PlanInput input{
+            .pool = pool, .servers = std::move(servers), .stages = std::move(*stages), .now = now};
     report.plan = plan(input);
     report.servers = std::move(input.servers);
     return report;

@@ -73,24 +73,23 @@ Plan planDefault(const PlanInput& input) {
     const int demand = out.running + out.pending + pool.buffer;
     const int needed = (demand + concurrency - 1) / concurrency;
     out.wanted = std::clamp(needed, pool.min, std::max(pool.max, pool.min));
-    const std::string inputs = std::to_string(out.running) + " running + " +
-                               std::to_string(out.pending) + " pending + buffer " +
-                               std::to_string(pool.buffer) + " = " +
-                               plural(demand, "slot", "slots") + ", " +
-                               plural(needed, "server", "servers") + " at concurrency " +
-                               std::to_string(concurrency);
+    const std::string inputs =
+            std::to_string(out.running) + " running + " + std::to_string(out.pending) +
+            " pending + buffer " + std::to_string(pool.buffer) + " = " +
+            plural(demand, "slot", "slots") + ", " + plural(needed, "server", "servers") +
+            " at concurrency " + std::to_string(concurrency);
 
     if (out.wanted > out.servers) {
         const int want = out.wanted - out.servers;
         const int room = std::max(pool.max - out.live, 0);
         out.create = std::min(want, room);
         std::string why = inputs + "; min " + std::to_string(pool.min) + ", max " +
-                          std::to_string(pool.max) + " -> want " +
-                          std::to_string(out.wanted) + ", have " +
-                          std::to_string(out.servers);
+                          std::to_string(pool.max) + " -> want " + std::to_string(out.wanted) +
+                          ", have " + std::to_string(out.servers);
         if (out.create < want) {
-            why += "; only " + std::to_string(out.create) + " more fit under DRONE_POOL_MAX=" +
-                   std::to_string(pool.max) + " (" + std::to_string(out.live) +
+            why += "; only " + std::to_string(out.create) +
+                   " more fit under DRONE_POOL_MAX=" + std::to_string(pool.max) + " (" +
+                   std::to_string(out.live) +
                    " live, counting draining, terminating and error servers)";
         }
         if (out.create > 0)
@@ -138,13 +137,13 @@ Plan planDefault(const PlanInput& input) {
         for (std::size_t i = 0; i < n; ++i) {
             const Server& s = *candidates[i].server;
             out.drain.push_back(s.name);
-            out.reasons.push_back("drain " + s.name + ": idle for " +
-                                  formatAgo(input.now, candidates[i].since) +
-                                  " (idle timeout " +
-                                  formatGoDuration(std::chrono::duration_cast<
-                                                   std::chrono::milliseconds>(pool.idleTimeout)) +
-                                  "); " + inputs + " -> want " + std::to_string(out.wanted) +
-                                  ", have " + std::to_string(out.servers));
+            out.reasons.push_back(
+                    "drain " + s.name + ": idle for " + formatAgo(input.now, candidates[i].since) +
+                    " (idle timeout " +
+                    formatGoDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            pool.idleTimeout)) +
+                    "); " + inputs + " -> want " + std::to_string(out.wanted) + ", have " +
+                    std::to_string(out.servers));
         }
         if (std::cmp_less(n, excess)) {
             out.reasons.push_back(
@@ -191,8 +190,7 @@ Plan planClassic(const PlanInput& input) {
         out.create = std::max(n, 0);
         out.wanted = count + out.create;
         out.reasons.push_back("create " + std::to_string(out.create) + ": " + inputs + "; " +
-                              std::to_string(count) + " servers, max " +
-                              std::to_string(pool.max));
+                              std::to_string(count) + " servers, max " + std::to_string(pool.max));
         return out;
     }
     if (diff == 0) {
@@ -218,10 +216,9 @@ Plan planClassic(const PlanInput& input) {
     std::stable_sort(running.begin(), running.end(),
                      [](const Server* a, const Server* b) { return a->created > b->created; });
     if (static_cast<int>(running.size()) - n < pool.min) {
-        out.reasons.push_back("no change: " + inputs + "; draining " + std::to_string(n) +
-                              " of " + std::to_string(running.size()) +
-                              " running servers would go below min " +
-                              std::to_string(pool.min));
+        out.reasons.push_back("no change: " + inputs + "; draining " + std::to_string(n) + " of " +
+                              std::to_string(running.size()) +
+                              " running servers would go below min " + std::to_string(pool.min));
         return out;
     }
     const NameSet busyNames = busyMachines(input.stages);
@@ -233,10 +230,11 @@ Plan planClassic(const PlanInput& input) {
         if (input.now < server->created + pool.minAge)
             continue;
         out.drain.push_back(server->name);
-        out.reasons.push_back("drain " + server->name + ": " + inputs + "; newest idle server " +
-                              "past min age " +
-                              formatGoDuration(std::chrono::duration_cast<
-                                               std::chrono::milliseconds>(pool.minAge)));
+        out.reasons.push_back(
+                "drain " + server->name + ": " + inputs + "; newest idle server " +
+                "past min age " +
+                formatGoDuration(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(pool.minAge)));
     }
     out.wanted = count - static_cast<int>(out.drain.size());
     if (out.drain.empty())
@@ -248,8 +246,8 @@ Plan planClassic(const PlanInput& input) {
 
 bool isBusy(const Server& server, const std::vector<Stage>& stages) {
     return std::any_of(stages.begin(), stages.end(), [&](const Stage& stage) {
-        return (stage.status == "pending" || stage.status == "running") &&
-               !stage.machine.empty() && stage.machine == server.name;
+        return (stage.status == "pending" || stage.status == "running") && !stage.machine.empty() &&
+               stage.machine == server.name;
     });
 }
 

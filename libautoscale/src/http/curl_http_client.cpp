@@ -84,7 +84,8 @@ Result<std::unique_ptr<HttpClient>> makeCurlHttpClient(HttpOptions options) {
 
 CurlHttpClient::CurlHttpClient(CurlEasy handle, HttpOptions options)
     : handle_(std::move(handle))
-    , options_(std::move(options)) {}
+    , options_(std::move(options)) {
+}
 
 Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     CURL* const h = handle_.get();
@@ -147,8 +148,7 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     rc = curl_easy_perform(h);
     if (sink.overflow) {
         return makeError(Errc::Transport, hostPortOf(request.url) + ": response body larger than " +
-                                                  std::to_string(options_.maxBodyBytes) +
-                                                  " bytes");
+                                                  std::to_string(options_.maxBodyBytes) + " bytes");
     }
     if (rc != CURLE_OK)
         return transportError(rc, errorBuffer_.data(), request.url);

@@ -7,10 +7,9 @@
 #include "autoscale/sqlite_store.h"
 
 #include <fcntl.h>
+#include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <mutex>
 
 #include <sqlite3.h>
 
@@ -124,7 +123,8 @@ public:
                 return done.error();
             if (*done > 0)
                 continue;
-            const bool importStep = std::string_view(migration.name) == "002_import_drone_autoscaler";
+            const bool importStep =
+                    std::string_view(migration.name) == "002_import_drone_autoscaler";
             if (importStep) {
                 auto legacy = scalarInt(
                         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
@@ -290,7 +290,8 @@ private:
 
     Error dbError(const std::string& what) const {
         const int code = sqlite3_errcode(db_.get());
-        const Errc kind = code == SQLITE_BUSY || code == SQLITE_LOCKED ? Errc::Unavailable : Errc::Io;
+        const Errc kind =
+                code == SQLITE_BUSY || code == SQLITE_LOCKED ? Errc::Unavailable : Errc::Io;
         return makeError(kind, path_ + ": " + what + ": " + sqlite3_errmsg(db_.get()));
     }
 
@@ -442,9 +443,9 @@ Result<std::unique_ptr<Store>> openSqliteStore(const SqliteOptions& options) {
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     Db db(raw);
     if (rc != SQLITE_OK) {
-        return makeError(Errc::Io, path + ": cannot open the database: " +
-                                           (raw != nullptr ? sqlite3_errmsg(raw)
-                                                           : sqlite3_errstr(rc)));
+        return makeError(Errc::Io,
+                         path + ": cannot open the database: " +
+                                 (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
     }
     sqlite3_busy_timeout(db.get(), static_cast<int>(options.busyTimeout.count()));
     auto store = std::make_unique<SqliteStore>(std::move(db), path, options.readOnly);
