@@ -62,6 +62,7 @@ struct Server {
     WallTime started{};  ///< When the runner came up.
     WallTime stopped{};  ///< When it was terminated.
     WallTime lastBusy{}; ///< Last time a pending or running stage named this server.
+    WallTime drainStarted{}; ///< When the server was told to drain.
     std::int64_t version = 0;
 
     friend bool operator==(const Server&, const Server&) = default;

@@ -32,7 +32,7 @@ constexpr const char* kColumns =
         "server_name, server_id, server_provider, server_state, server_image, server_region, "
         "server_size, server_address, server_capacity, server_error, server_client_token, "
         "server_host_key, server_host_private_key, server_created, server_updated, "
-        "server_started, server_stopped, server_last_busy, server_version";
+        "server_started, server_stopped, server_last_busy, server_drain_started, server_version";
 
 struct Migration {
     const char* name;
@@ -60,6 +60,7 @@ constexpr Migration kMigrations[] = {
          " server_started INTEGER NOT NULL DEFAULT 0,"
          " server_stopped INTEGER NOT NULL DEFAULT 0,"
          " server_last_busy INTEGER NOT NULL DEFAULT 0,"
+         " server_drain_started INTEGER NOT NULL DEFAULT 0,"
          " server_version INTEGER NOT NULL DEFAULT 1);"
          "CREATE INDEX ix_autoscale_servers_id ON autoscale_servers(server_id);"
          "CREATE INDEX ix_autoscale_servers_state ON autoscale_servers(server_state);"},
@@ -161,7 +162,7 @@ public:
         Server row = server;
         row.version = 1;
         auto stmt = prepare(std::string("INSERT INTO autoscale_servers (") + kColumns +
-                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         if (!stmt)
             return stmt.error();
         bindServer(stmt->get(), row);
@@ -207,12 +208,12 @@ public:
                 " server_capacity=?9, server_error=?10, server_client_token=?11,"
                 " server_host_key=?12, server_host_private_key=?13, server_created=?14,"
                 " server_updated=?15, server_started=?16, server_stopped=?17,"
-                " server_last_busy=?18, server_version=?19"
-                " WHERE server_name=?1 AND server_version=?20");
+                " server_last_busy=?18, server_drain_started=?19, server_version=?20"
+                " WHERE server_name=?1 AND server_version=?21");
         if (!stmt)
             return stmt.error();
         bindServer(stmt->get(), row);
-        sqlite3_bind_int64(stmt->get(), 20, server.version);
+        sqlite3_bind_int64(stmt->get(), 21, server.version);
         if (sqlite3_step(stmt->get()) != SQLITE_DONE)
             return dbError("update " + row.name);
         if (sqlite3_changes(db_.get()) == 1)
@@ -354,7 +355,8 @@ private:
         sqlite3_bind_int64(stmt, 16, toMillis(s.started));
         sqlite3_bind_int64(stmt, 17, toMillis(s.stopped));
         sqlite3_bind_int64(stmt, 18, toMillis(s.lastBusy));
-        sqlite3_bind_int64(stmt, 19, s.version);
+        sqlite3_bind_int64(stmt, 19, toMillis(s.drainStarted));
+        sqlite3_bind_int64(stmt, 20, s.version);
     }
 
     static Server readServer(sqlite3_stmt* stmt) {
@@ -377,7 +379,8 @@ private:
         s.started = fromMillis(sqlite3_column_int64(stmt, 15));
         s.stopped = fromMillis(sqlite3_column_int64(stmt, 16));
         s.lastBusy = fromMillis(sqlite3_column_int64(stmt, 17));
-        s.version = sqlite3_column_int64(stmt, 18);
+        s.drainStarted = fromMillis(sqlite3_column_int64(stmt, 18));
+        s.version = sqlite3_column_int64(stmt, 19);
         return s;
     }
 

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// The engine: one reconcile loop that reads the queue, plans, and drives every
+/// server through its lifecycle (SPEC §4) with compare-and-swap writes, a
+/// bounded worker pool for long operations, an orphan sweep and creation
+/// back-off. The daemon, `simulate` and the tests all run this same code.
+
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include <autoscale/clock.h>
+#include <autoscale/installer.h>
+#include <autoscale/log.h>
+#include <autoscale/model.h>
+#include <autoscale/provider.h>
+#include <autoscale/queue.h>
+#include <autoscale/result.h>
+#include <autoscale/store.h>
+
+namespace autoscale {
+
+/// Prepares a server's cloud-init user data before its first RunInstances
+/// (pinned mode: generates the host key and stores it in the row). Called on
+/// a worker thread; must be thread-safe.
+using UserDataFunction = std::function<Result<std::string>(Server& server)>;
+
+struct EngineOptions {
+    PoolSettings pool{};
+    std::string namePrefix = "agent-";
+    std::string provider = "amazon";
+    std::string image{};        ///< For the server rows (display).
+    std::string instanceType{}; ///< For the server rows until the cloud says.
+    /// Connect to the private address (DRONE_AMAZON_PRIVATE_IP), else the public one.
+    bool privateIp = false;
+    std::chrono::milliseconds interval{10000};
+    /// Long operations run on this many threads; 0 runs them inline in the
+    /// cycle (deterministic: simulation and unit tests).
+    int workers = 16;
+    /// A server not running this long after it was created goes to `error`.
+    std::chrono::milliseconds bootDeadline{600000};
+    std::chrono::milliseconds timeoutStop{3600000};
+    std::chrono::milliseconds pingerInterval{60000};
+    std::chrono::milliseconds orphanSweepInterval{300000};
+    /// An instance id unknown to DescribeInstances this soon after launch is
+    /// "not visible yet" (EC2 is eventually consistent), later "gone".
+    std::chrono::milliseconds notFoundGrace{120000};
+    std::chrono::milliseconds backoffInitial{30000};
+    std::chrono::milliseconds backoffMax{600000};
+    std::chrono::hours purgeAfter{24};
+    /// Consecutive failed pings before a running server goes to `error`.
+    int pingFailures = 2;
+    UserDataFunction userData{};
+};
+
+/// Counters and gauges the API exports (Prometheus names in the daemon).
+struct EngineMetrics {
+    std::map<std::string, int> serversByState{};
+    int pendingStages = 0;
+    int runningStages = 0;
+    std::int64_t cycles = 0;
+    std::int64_t cycleErrors = 0;
+    std::int64_t serversCreated = 0;
+    std::int64_t createErrors = 0;
+    std::int64_t bootErrors = 0;
+    std::int64_t installErrors = 0;
+    std::int64_t serversTerminated = 0;
+    std::int64_t terminateErrors = 0;
+    std::int64_t orphansTerminated = 0;
+    std::int64_t vanished = 0;
+    int consecutiveFailures = 0;
+    std::chrono::milliseconds backoffRemaining{0};
+    /// Seconds from a stage first seen pending to capacity requested for it.
+    std::vector<double> reactionSeconds{};
+    std::vector<double> createSeconds{};
+    std::vector<double> installSeconds{};
+};
+
+/// What /healthz and /varz report.
+struct EngineStatus {
+    bool paused = false;
+    std::optional<SteadyTime> lastGoodCycle{};
+    std::string lastError{};
+    std::optional<WallTime> backoffUntil{};
+};
+
+/// Owns the reconcile loop. Borrows everything it is given (store, provider,
+/// queue, installer, clock, log sink): they must outlive it. Thread-safe: the
+/// API may call pause/resume/createServer/destroyServer/plan while run() loops.
+class Engine {
+public:
+    Engine(EngineOptions options, Store& store, Provider& provider, Queue& queue,
+           Installer& installer, const Clock& clock, Logger logger);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    /// One reconcile cycle: read the queue, plan, act, advance every server.
+    /// Returns the plan it decided on, or why it could not plan.
+    Result<Plan> cycle();
+
+    /// Cycles every interval until `stop`; the first cycle runs at once. On
+    /// stop, no new decision is made and in-flight work is asked to stop.
+    void run(const std::stop_token& stop);
+
+    /// Blocks until no worker task is in flight (tests, shutdown).
+    void waitIdle();
+    /// Waits at most `limit` for in-flight tasks; false if some are left.
+    bool waitIdleFor(std::chrono::milliseconds limit);
+
+    void pause();
+    void resume();
+    [[nodiscard]] bool paused() const;
+
+    /// The last plan decided (what GET /api/plan shows).
+    [[nodiscard]] Plan lastPlan() const;
+    [[nodiscard]] EngineStatus status() const;
+    [[nodiscard]] EngineMetrics metrics() const;
+
+    /// POST /api/servers: one more server, refused (Errc::Conflict) when it
+    /// would exceed DRONE_POOL_MAX.
+    Result<Server> createServer();
+
+    /// DELETE /api/servers/{name}: drains a running server; a server that has
+    /// no instance yet, or an error server with `force`, is removed. Returns
+    /// the row as it now is (std::nullopt when it was deleted).
+    Result<std::optional<Server>> destroyServer(const std::string& name, bool force);
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// A random server name: prefix + 8 characters [A-Za-z0-9].
+std::string randomServerName(const std::string& prefix);
+/// A random RunInstances client token (32 hex characters).
+std::string randomClientToken();
+
+} // namespace autoscale

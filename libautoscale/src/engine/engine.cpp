@@ -1,0 +1,1059 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// The reconcile loop. One thread decides (cycle()); long operations run as
+/// tasks on a bounded pool of workers (or inline when workers == 0). Every
+/// state change is a compare-and-swap on the store; a lost swap means another
+/// actor (the API, another task) moved the server, and the task stops.
+
+#include "autoscale/engine.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <autoscale/config.h>
+#include <autoscale/planner.h>
+
+namespace autoscale {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Millis = std::chrono::milliseconds;
+
+std::string randomChars(std::size_t n, std::string_view alphabet) {
+    std::vector<unsigned char> bytes(n);
+    if (RAND_bytes(bytes.data(), static_cast<int>(n)) != 1) {
+        // RAND_bytes only fails without entropy; fall back to the address of
+        // a stack object mixed with a counter so names stay distinct.
+        static std::atomic<unsigned> counter{0};
+        for (std::size_t i = 0; i < n; ++i)
+            bytes[i] = static_cast<unsigned char>(counter.fetch_add(1) * 2654435761U >> 24U);
+    }
+    std::string out;
+    out.reserve(n);
+    for (const auto b : bytes)
+        out += alphabet[b % alphabet.size()];
+    return out;
+}
+
+std::string ms(Millis d) { return formatGoDuration(d); }
+
+template <typename D>
+Millis toMillis(D d) {
+    return std::chrono::duration_cast<Millis>(d);
+}
+
+double seconds(std::chrono::nanoseconds d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+} // namespace
+
+std::string randomServerName(const std::string& prefix) {
+    return prefix +
+           randomChars(8, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+}
+
+std::string randomClientToken() { return randomChars(32, "0123456789abcdef"); }
+
+/// The worker pool: a queue of tasks, at most `size` running at once.
+class WorkerPool {
+public:
+    using Task = std::function<void(const std::stop_token&)>;
+
+    explicit WorkerPool(int size) {
+        for (int i = 0; i < size; ++i)
+            threads_.emplace_back([this](const std::stop_token& stop) { loop(stop); });
+    }
+    ~WorkerPool() { stop(); }
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    void submit(Task task) {
+        {
+            const std::lock_guard lock(mutex_);
+            tasks_.push_back(std::move(task));
+        }
+        cv_.notify_one();
+    }
+
+    void stop() {
+        for (auto& t : threads_)
+            t.request_stop();
+        cv_.notify_all();
+        threads_.clear(); // Joins.
+    }
+
+private:
+    void loop(const std::stop_token& stop) {
+        while (true) {
+            Task task;
+            {
+                std::unique_lock lock(mutex_);
+                if (!cv_.wait(lock, stop, [this] { return !tasks_.empty(); }))
+                    return;
+                task = std::move(tasks_.front());
+                tasks_.pop_front();
+            }
+            task(stop);
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable_any cv_;
+    std::deque<Task> tasks_;
+    std::vector<std::jthread> threads_;
+};
+
+class Engine::Impl {
+public:
+    Impl(EngineOptions options, Store& store, Provider& provider, Queue& queue,
+         Installer& installer, const Clock& clock, Logger logger)
+        : options_(std::move(options))
+        , store_(store)
+        , provider_(provider)
+        , queue_(queue)
+        , installer_(installer)
+        , clock_(clock)
+        , log_(std::move(logger)) {
+        if (options_.workers > 0)
+            pool_ = std::make_unique<WorkerPool>(options_.workers);
+    }
+
+    ~Impl() {
+        inlineStop_.request_stop();
+        pool_.reset();
+    }
+
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+
+    // ---- the cycle -------------------------------------------------------
+
+    Result<Plan> cycle() {
+        const std::lock_guard cycleLock(cycleMutex_);
+        const WallTime now = clock_.now();
+        {
+            const std::lock_guard lock(mutex_);
+            ++metrics_.cycles;
+        }
+
+        auto rows = store_.list();
+        if (!rows) {
+            noteCycleError("cannot read the store: " + rows.error().message);
+            return rows.error();
+        }
+        auto queue = queue_.stages();
+        const bool queueOk = queue.has_value();
+        std::vector<Stage> stages;
+        if (queueOk) {
+            stages = matchingStages(*queue, options_.pool);
+        } else {
+            log_.warn("cannot read the Drone queue; nothing is drained or terminated and no "
+                      "server is created beyond the minimum",
+                      {{"error", queue.error().message}});
+        }
+
+        if (queueOk)
+            recordBusy(*rows, stages, now);
+        observeStages(stages, now);
+
+        // Orphan sweep at start and every orphanSweepInterval.
+        const SteadyTime steady = clock_.steadyNow();
+        if (!lastSweep_ || steady - *lastSweep_ >= options_.orphanSweepInterval) {
+            lastSweep_ = steady;
+            sweep(*rows, now);
+            rows = store_.list();
+            if (!rows) {
+                noteCycleError("cannot read the store: " + rows.error().message);
+                return rows.error();
+            }
+        }
+
+        // Decide.
+        auto decided = decide(stages, queueOk, queue ? "" : queue.error().message, now);
+        if (!decided) {
+            noteCycleError("cannot read the store: " + decided.error().message);
+            return decided.error();
+        }
+
+        // Advance every server one step.
+        rows = store_.list();
+        if (!rows) {
+            noteCycleError("cannot read the store: " + rows.error().message);
+            return rows.error();
+        }
+        advance(*rows, stages, queueOk, now);
+
+        // Purge terminated rows every hour.
+        if (!lastPurge_ || steady - *lastPurge_ >= 1h) {
+            lastPurge_ = steady;
+            if (auto purged = store_.purge(now - options_.purgeAfter); purged && *purged > 0)
+                log_.info("purged terminated servers", {{"count", std::to_string(*purged)}});
+        }
+
+        {
+            const std::lock_guard lock(mutex_);
+            lastPlan_ = *decided;
+            metrics_.pendingStages = decided->pending;
+            metrics_.runningStages = decided->running;
+            metrics_.serversByState.clear();
+            if (auto latest = store_.list()) {
+                for (const auto& s : *latest)
+                    ++metrics_.serversByState[std::string(nameOf(s.state))];
+            }
+            if (queueOk) {
+                status_.lastGoodCycle = steady;
+                status_.lastError.clear();
+            } else {
+                status_.lastError = "cannot read the Drone queue: " + queue.error().message;
+                ++metrics_.cycleErrors;
+            }
+        }
+        return decided;
+    }
+
+    void run(const std::stop_token& stop) {
+        log_.info("engine started",
+                  {{"interval", ms(options_.interval)},
+                   {"min", std::to_string(options_.pool.min)},
+                   {"max", std::to_string(options_.pool.max)},
+                   {"policy", std::string(nameOf(options_.pool.policy))}});
+        while (!stop.stop_requested()) {
+            const SteadyTime started = clock_.steadyNow();
+            (void)cycle();
+            const auto spent = clock_.steadyNow() - started;
+            const auto wait = options_.interval - toMillis(spent);
+            if (wait > 0ms && !clock_.sleepFor(wait, stop))
+                break;
+        }
+        log_.info("engine stopping: no new decisions; waiting for in-flight work");
+    }
+
+    void waitIdle() {
+        std::unique_lock lock(mutex_);
+        idleCv_.wait(lock, [this] { return inFlight_.empty(); });
+    }
+
+    bool waitIdleFor(Millis limit) {
+        std::unique_lock lock(mutex_);
+        // Real time on purpose: shutdown waits for real cloud calls.
+        return idleCv_.wait_for(lock, limit, [this] { return inFlight_.empty(); });
+    }
+
+    void pause() {
+        const std::lock_guard lock(mutex_);
+        paused_ = true;
+        log_.info("paused: no new decisions until resumed; in-flight work continues");
+    }
+    void resume() {
+        const std::lock_guard lock(mutex_);
+        paused_ = false;
+        log_.info("resumed");
+    }
+    bool paused() const {
+        const std::lock_guard lock(mutex_);
+        return paused_;
+    }
+    Plan lastPlan() const {
+        const std::lock_guard lock(mutex_);
+        return lastPlan_;
+    }
+    EngineStatus status() const {
+        const std::lock_guard lock(mutex_);
+        EngineStatus s = status_;
+        s.paused = paused_;
+        if (backoffUntil_ && *backoffUntil_ > clock_.steadyNow())
+            s.backoffUntil = clock_.now() + (*backoffUntil_ - clock_.steadyNow());
+        return s;
+    }
+    EngineMetrics metrics() const {
+        const std::lock_guard lock(mutex_);
+        EngineMetrics m = metrics_;
+        m.consecutiveFailures = consecutiveFailures_;
+        if (backoffUntil_ && *backoffUntil_ > clock_.steadyNow())
+            m.backoffRemaining = toMillis(*backoffUntil_ - clock_.steadyNow());
+        return m;
+    }
+
+    Result<Server> createServer() {
+        const std::lock_guard createLock(createMutex_);
+        auto rows = store_.list();
+        if (!rows)
+            return rows.error();
+        const int live = static_cast<int>(std::count_if(rows->begin(), rows->end(), [](const auto& s) {
+            return mayHoldInstance(s.state);
+        }));
+        if (live >= options_.pool.max) {
+            return makeError(Errc::Conflict, "the pool is at DRONE_POOL_MAX=" +
+                                                     std::to_string(options_.pool.max) + " (" +
+                                                     std::to_string(live) + " live servers)");
+        }
+        auto row = insertPending(clock_.now(), "requested through the API");
+        if (!row)
+            return row.error();
+        schedule(*row);
+        return row;
+    }
+
+    Result<std::optional<Server>> destroyServer(const std::string& name, bool force) {
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            auto row = store_.find(name);
+            if (!row)
+                return row.error();
+            Server s = *row;
+            const WallTime now = clock_.now();
+            switch (s.state) {
+            case ServerState::Terminated:
+            case ServerState::Terminating:
+            case ServerState::Draining:
+                return std::optional<Server>(s);
+            case ServerState::Error:
+                if (force || s.instanceId.empty()) {
+                    if (!s.instanceId.empty()) {
+                        const std::array ids{s.instanceId};
+                        if (auto r = provider_.destroy(ids); !r)
+                            return r.error();
+                    }
+                    auto removed = store_.remove(s.name, s.version);
+                    if (!removed && removed.error().code == Errc::Conflict)
+                        continue;
+                    if (!removed)
+                        return removed.error();
+                    log_.info("server removed through the API", {{"server", s.name}});
+                    return std::optional<Server>();
+                }
+                s.state = ServerState::Terminating;
+                break;
+            case ServerState::Pending:
+                s.state = ServerState::Terminated;
+                s.stopped = now;
+                break;
+            case ServerState::Running:
+                s.state = ServerState::Draining;
+                s.drainStarted = now;
+                break;
+            case ServerState::Creating:
+            case ServerState::Booting:
+            case ServerState::Installing:
+                s.state = ServerState::Terminating;
+                break;
+            }
+            s.updated = now;
+            auto written = store_.update(s);
+            if (!written && written.error().code == Errc::Conflict)
+                continue;
+            if (!written)
+                return written.error();
+            log_.info("server destroy requested through the API",
+                      {{"server", s.name}, {"state", std::string(nameOf(written->state))}});
+            if (written->state == ServerState::Draining)
+                startDrain(*written);
+            return std::optional<Server>(*written);
+        }
+        return makeError(Errc::Conflict, "server " + name + " kept changing; try again");
+    }
+
+private:
+    // ---- deciding --------------------------------------------------------
+
+    Result<Plan> decide(const std::vector<Stage>& stages, bool queueOk,
+                        const std::string& queueError, WallTime now) {
+        // Counting live servers and inserting new ones happen under one lock,
+        // shared with the API's createServer: MAX holds under races.
+        const std::lock_guard createLock(createMutex_);
+        auto listed = store_.list();
+        if (!listed)
+            return listed.error();
+        const std::vector<Server>& rows = *listed;
+        Plan p = plan(PlanInput{.pool = options_.pool, .servers = rows, .stages = stages, .now = now});
+        if (!queueOk) {
+            // Unknown demand: keep MIN, nothing more, nothing drained.
+            p.drain.clear();
+            p.reasons.clear();
+            const int room = std::max(options_.pool.max - p.live, 0);
+            p.create = std::clamp(options_.pool.min - p.servers, 0, room);
+            p.wanted = std::max(p.servers, options_.pool.min);
+            p.reasons.push_back("queue unreadable (" + queueError + "): keep DRONE_POOL_MIN=" +
+                                std::to_string(options_.pool.min) + ", create " +
+                                std::to_string(p.create) + ", drain nothing");
+        }
+        if (paused()) {
+            if (p.create > 0 || !p.drain.empty())
+                p.reasons.push_back("paused: not acting on the plan");
+            p.create = 0;
+            p.drain.clear();
+            return p;
+        }
+        const SteadyTime steady = clock_.steadyNow();
+        std::optional<SteadyTime> backoff;
+        {
+            const std::lock_guard lock(mutex_);
+            backoff = backoffUntil_;
+        }
+        if (p.create > 0 && backoff && *backoff > steady) {
+            const std::string why =
+                    "backing off creation for " + ms(toMillis(*backoff - steady)) + " after " +
+                    std::to_string(consecutiveFailuresLocked()) + " consecutive failures";
+            p.reasons.push_back(why + " (wanted to create " + std::to_string(p.create) + ")");
+            log_.warn("creation backed off", {{"wanted", std::to_string(p.create)},
+                                              {"reason", why}});
+            p.create = 0;
+        }
+        for (const auto& reason : p.reasons) {
+            log_.info("decision", {{"pending", std::to_string(p.pending)},
+                                   {"running", std::to_string(p.running)},
+                                   {"servers", std::to_string(p.servers)},
+                                   {"capacity", std::to_string(p.capacity)},
+                                   {"reason", reason}});
+        }
+        if (p.create > 0)
+            noteReaction(p.create * std::max(options_.pool.concurrency, 1), now);
+        for (int i = 0; i < p.create; ++i) {
+            auto row = insertPending(now, "planned");
+            if (!row) {
+                log_.error("cannot record a new server", {{"error", row.error().message}});
+                break;
+            }
+            schedule(*row);
+        }
+        for (const auto& name : p.drain) {
+            const auto it = std::find_if(rows.begin(), rows.end(),
+                                         [&](const Server& s) { return s.name == name; });
+            if (it == rows.end())
+                continue;
+            Server s = *it;
+            s.state = ServerState::Draining;
+            s.drainStarted = now;
+            s.updated = now;
+            auto written = store_.update(s);
+            if (!written) {
+                log_.warn("drain lost a race", {{"server", name}, {"error", written.error().message}});
+                continue;
+            }
+            startDrain(*written);
+        }
+        return p;
+    }
+
+    Result<Server> insertPending(WallTime now, const char* why) {
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            Server s{.name = randomServerName(options_.namePrefix),
+                     .provider = options_.provider,
+                     .state = ServerState::Pending,
+                     .image = options_.image,
+                     .size = options_.instanceType,
+                     .capacity = options_.pool.concurrency,
+                     .clientToken = randomClientToken(),
+                     .created = now,
+                     .updated = now};
+            auto row = store_.insert(s);
+            if (row) {
+                log_.info("server planned", {{"server", row->name}, {"why", why}});
+                return row;
+            }
+            if (row.error().code != Errc::Conflict)
+                return row.error();
+        }
+        return makeError(Errc::Conflict, "could not find a free server name");
+    }
+
+    // ---- advancing the lifecycle ------------------------------------------
+
+    void advance(const std::vector<Server>& rows, const std::vector<Stage>& stages, bool queueOk,
+                 WallTime now) {
+        std::vector<Server> releasable;
+        std::unordered_set<std::string_view> busy;
+        for (const auto& stage : stages) {
+            if (!stage.machine.empty())
+                busy.insert(stage.machine);
+        }
+        for (const auto& s : rows) {
+            if (isInFlight(s.name))
+                continue;
+            switch (s.state) {
+            case ServerState::Pending:
+            case ServerState::Creating:
+            case ServerState::Booting:
+            case ServerState::Installing:
+            case ServerState::Terminating:
+            case ServerState::Error:
+                schedule(s);
+                break;
+            case ServerState::Running:
+                if (shouldPing(s.name))
+                    schedule(s);
+                break;
+            case ServerState::Draining: {
+                if (s.drainStarted == WallTime{}) {
+                    Server started = s;
+                    started.drainStarted = now;
+                    (void)store_.update(started);
+                    break;
+                }
+                const bool timedOut = now - s.drainStarted >= options_.timeoutStop;
+                if (timedOut || (queueOk && !busy.contains(s.name)))
+                    releasable.push_back(s);
+                break;
+            }
+            case ServerState::Terminated:
+                break;
+            }
+        }
+        if (releasable.empty())
+            return;
+        // Invariant 3: read the queue again right before TerminateInstances.
+        auto again = queue_.stages();
+        std::unordered_set<std::string> stillBusy;
+        if (again) {
+            for (const auto& stage : *again) {
+                if ((stage.status == "pending" || stage.status == "running") &&
+                    !stage.machine.empty())
+                    stillBusy.insert(stage.machine);
+            }
+        }
+        for (Server s : releasable) {
+            const bool timedOut = now - s.drainStarted >= options_.timeoutStop;
+            if (!timedOut && (!again || stillBusy.contains(s.name)))
+                continue;
+            s.state = ServerState::Terminating;
+            s.updated = now;
+            if (timedOut && stillBusy.contains(s.name))
+                s.error = "drain timed out after " + ms(options_.timeoutStop);
+            auto written = store_.update(s);
+            if (!written)
+                continue;
+            log_.info("releasing drained server",
+                      {{"server", s.name}, {"reason", timedOut ? "DRONE_TIMEOUT_STOP passed"
+                                                               : "no stage names it"}});
+            schedule(*written);
+        }
+    }
+
+    /// Runs the next step of `s` as a task (on a worker, or inline).
+    void schedule(const Server& s) {
+        {
+            const std::lock_guard lock(mutex_);
+            if (!inFlight_.insert(s.name).second)
+                return;
+        }
+        auto task = [this, s](const std::stop_token& stop) {
+            step(s, stop);
+            const std::lock_guard lock(mutex_);
+            inFlight_.erase(s.name);
+            if (inFlight_.empty())
+                idleCv_.notify_all();
+        };
+        if (pool_)
+            pool_->submit(std::move(task));
+        else
+            task(inlineStop_.get_token());
+    }
+
+    bool isInFlight(const std::string& name) const {
+        const std::lock_guard lock(mutex_);
+        return inFlight_.contains(name);
+    }
+
+    void step(Server s, const std::stop_token& stop) {
+        switch (s.state) {
+        case ServerState::Pending:
+            stepCreate(std::move(s), stop);
+            return;
+        case ServerState::Creating:
+            stepAdoptCreating(std::move(s), stop);
+            return;
+        case ServerState::Booting:
+            stepBoot(std::move(s));
+            return;
+        case ServerState::Installing:
+            stepInstall(std::move(s), stop);
+            return;
+        case ServerState::Running:
+            stepPing(std::move(s));
+            return;
+        case ServerState::Draining:
+            return; // Drain commands are started by startDrain().
+        case ServerState::Terminating:
+            stepTerminate(std::move(s));
+            return;
+        case ServerState::Error:
+            stepReapError(std::move(s));
+            return;
+        case ServerState::Terminated:
+            return;
+        }
+    }
+
+    /// CAS write; false (logged) when another actor moved the server.
+    bool write(Server& s) {
+        s.updated = clock_.now();
+        auto written = store_.update(s);
+        if (!written) {
+            log_.warn("server changed concurrently; step abandoned",
+                      {{"server", s.name}, {"error", written.error().message}});
+            return false;
+        }
+        s = *written;
+        return true;
+    }
+
+    void fail(Server s, const std::string& reason, std::int64_t EngineMetrics::*counter) {
+        s.state = ServerState::Error;
+        s.error = reason;
+        if (!write(s))
+            return;
+        log_.error("server failed", {{"server", s.name}, {"reason", reason}});
+        const std::lock_guard lock(mutex_);
+        if (counter != nullptr)
+            ++(metrics_.*counter);
+        ++consecutiveFailures_;
+        const auto exponent = std::min(consecutiveFailures_ - 1, 20);
+        Millis delay = options_.backoffInitial * (1LL << exponent);
+        delay = std::min(delay, options_.backoffMax);
+        backoffUntil_ = clock_.steadyNow() + delay;
+        log_.warn("creation back-off", {{"failures", std::to_string(consecutiveFailures_)},
+                                        {"delay", ms(delay)}});
+    }
+
+    void succeeded() {
+        const std::lock_guard lock(mutex_);
+        consecutiveFailures_ = 0;
+        backoffUntil_.reset();
+    }
+
+    void stepCreate(Server s, const std::stop_token& stop) {
+        // Intent and client token are stored before RunInstances.
+        s.state = ServerState::Creating;
+        if (!write(s))
+            return;
+        createInstance(std::move(s), stop);
+    }
+
+    void createInstance(Server s, const std::stop_token& /*stop*/) {
+        CreateRequest request{.serverName = s.name, .clientToken = s.clientToken};
+        if (options_.userData) {
+            auto rendered = options_.userData(s);
+            if (!rendered) {
+                fail(std::move(s), "cannot render user data: " + rendered.error().message,
+                     &EngineMetrics::createErrors);
+                return;
+            }
+            request.userData = std::move(*rendered);
+            // The renderer may have stored a host key in the row.
+            if (!write(s))
+                return;
+        }
+        const SteadyTime t0 = clock_.steadyNow();
+        auto instance = provider_.create(request);
+        if (!instance) {
+            fail(std::move(s), "cannot create the instance: " + instance.error().message,
+                 &EngineMetrics::createErrors);
+            return;
+        }
+        {
+            const std::lock_guard lock(mutex_);
+            ++metrics_.serversCreated;
+            metrics_.createSeconds.push_back(seconds(clock_.steadyNow() - t0));
+        }
+        s.instanceId = instance->id;
+        if (!instance->instanceType.empty())
+            s.size = instance->instanceType;
+        if (!instance->zone.empty())
+            s.region = instance->zone;
+        if (!instance->imageId.empty())
+            s.image = instance->imageId;
+        s.state = ServerState::Booting;
+        if (!write(s))
+            return; // The row moved (API destroy): the orphan sweep reclaims the instance.
+        log_.info("instance created", {{"server", s.name}, {"instance", s.instanceId},
+                                       {"type", s.size}});
+    }
+
+    void stepAdoptCreating(Server s, const std::stop_token& stop) {
+        // A crash during RunInstances: find the instance by its tags, or ask
+        // again with the same client token (EC2 returns the same instance).
+        auto listed = provider_.list();
+        if (listed) {
+            for (const auto& instance : *listed) {
+                if (instance.serverName != s.name || instance.state == InstanceState::Terminated)
+                    continue;
+                s.instanceId = instance.id;
+                s.state = ServerState::Booting;
+                if (write(s))
+                    log_.info("adopted an instance created before a restart",
+                              {{"server", s.name}, {"instance", s.instanceId}});
+                return;
+            }
+        }
+        createInstance(std::move(s), stop);
+    }
+
+    void stepBoot(Server s) {
+        const WallTime now = clock_.now();
+        if (now - s.created > options_.bootDeadline) {
+            fail(std::move(s), "not running " + ms(options_.bootDeadline) + " after creation",
+                 &EngineMetrics::bootErrors);
+            return;
+        }
+        auto instance = provider_.describe(s.instanceId);
+        if (!instance) {
+            if (instance.error().code == Errc::NotFound && now - s.created < options_.notFoundGrace)
+                return; // Not visible yet.
+            if (instance.error().code == Errc::NotFound) {
+                fail(std::move(s), "instance " + s.instanceId + " vanished while booting",
+                     &EngineMetrics::bootErrors);
+                return;
+            }
+            log_.warn("cannot describe the instance; will retry",
+                      {{"server", s.name}, {"error", instance.error().message}});
+            return;
+        }
+        if (instance->state == InstanceState::ShuttingDown ||
+            instance->state == InstanceState::Terminated) {
+            fail(std::move(s), "instance " + s.instanceId + " terminated while booting",
+                 &EngineMetrics::bootErrors);
+            return;
+        }
+        const std::string& address =
+                options_.privateIp ? instance->privateIp : instance->publicIp;
+        if (instance->state != InstanceState::Running || address.empty())
+            return;
+        s.address = address;
+        if (!instance->zone.empty())
+            s.region = instance->zone;
+        s.state = ServerState::Installing;
+        write(s);
+    }
+
+    void stepInstall(Server s, const std::stop_token& stop) {
+        const SteadyTime t0 = clock_.steadyNow();
+        auto installed = installer_.install(s, stop);
+        if (!installed) {
+            if (stop.stop_requested())
+                return; // Shutting down: resumed after restart.
+            const bool hostKey = installed.error().code == Errc::HostKey;
+            fail(std::move(s),
+                 std::string(hostKey ? "host key mismatch: " : "install failed: ") +
+                         installed.error().message,
+                 &EngineMetrics::installErrors);
+            return;
+        }
+        s.state = ServerState::Running;
+        s.started = clock_.now();
+        s.error.clear();
+        s.hostPrivateKey.clear(); // Installed on the instance; no longer needed here.
+        if (!write(s))
+            return;
+        succeeded();
+        {
+            const std::lock_guard lock(mutex_);
+            metrics_.installSeconds.push_back(seconds(clock_.steadyNow() - t0));
+        }
+        log_.info("runner started", {{"server", s.name}, {"address", s.address}});
+    }
+
+    bool shouldPing(const std::string& name) {
+        const SteadyTime now = clock_.steadyNow();
+        const std::lock_guard lock(mutex_);
+        auto& last = lastPing_[name];
+        if (last != SteadyTime{} && now - last < options_.pingerInterval)
+            return false;
+        last = now;
+        return true;
+    }
+
+    void stepPing(Server s) {
+        auto pinged = installer_.ping(s);
+        int failures = 0;
+        {
+            const std::lock_guard lock(mutex_);
+            if (pinged) {
+                pingFailures_.erase(s.name);
+                return;
+            }
+            failures = ++pingFailures_[s.name];
+        }
+        log_.warn("ping failed", {{"server", s.name}, {"error", pinged.error().message},
+                                  {"failures", std::to_string(failures)}});
+        if (failures < options_.pingFailures)
+            return;
+        s.state = ServerState::Error;
+        s.error = "runner not healthy: " + pinged.error().message;
+        if (write(s))
+            log_.error("server failed", {{"server", s.name}, {"reason", s.error}});
+    }
+
+    void startDrain(const Server& s) {
+        log_.info("draining server", {{"server", s.name}});
+        if (s.address.empty())
+            return;
+        // Best effort: the runner stops taking stages. Release waits for the
+        // queue, not for this call.
+        auto task = [this, s](const std::stop_token&) {
+            if (auto r = installer_.drain(s); !r)
+                log_.warn("cannot tell the runner to drain",
+                          {{"server", s.name}, {"error", r.error().message}});
+        };
+        if (pool_)
+            pool_->submit(std::move(task));
+        else
+            task(inlineStop_.get_token());
+    }
+
+    void stepTerminate(Server s) {
+        if (!s.instanceId.empty()) {
+            const std::array ids{s.instanceId};
+            auto destroyed = provider_.destroy(ids);
+            if (!destroyed) {
+                const std::lock_guard lock(mutex_);
+                ++metrics_.terminateErrors;
+                log_.error("cannot terminate the instance; will retry",
+                           {{"server", s.name}, {"instance", s.instanceId},
+                            {"error", destroyed.error().message}});
+                return;
+            }
+        }
+        s.state = ServerState::Terminated;
+        s.stopped = clock_.now();
+        if (!write(s))
+            return;
+        {
+            const std::lock_guard lock(mutex_);
+            ++metrics_.serversTerminated;
+            pingFailures_.erase(s.name);
+            lastPing_.erase(s.name);
+        }
+        log_.info("server terminated", {{"server", s.name}, {"instance", s.instanceId}});
+    }
+
+    void stepReapError(Server s) {
+        if (s.instanceId.empty() && !s.clientToken.empty()) {
+            // The instance may exist though its id was never recorded.
+            if (auto listed = provider_.list()) {
+                for (const auto& instance : *listed) {
+                    if (instance.serverName == s.name &&
+                        instance.state != InstanceState::Terminated)
+                        s.instanceId = instance.id;
+                }
+            }
+        }
+        s.state = ServerState::Terminating;
+        if (!write(s))
+            return;
+        stepTerminate(std::move(s));
+    }
+
+    // ---- orphans and vanished instances ----------------------------------
+
+    void sweep(const std::vector<Server>& rows, WallTime now) {
+        auto listed = provider_.list();
+        if (!listed) {
+            log_.warn("orphan sweep cannot list instances", {{"error", listed.error().message}});
+            return;
+        }
+        std::unordered_map<std::string, const Server*> byName;
+        std::unordered_map<std::string, const Server*> byId;
+        for (const auto& s : rows) {
+            byName[s.name] = &s;
+            if (!s.instanceId.empty())
+                byId[s.instanceId] = &s;
+        }
+        std::set<std::string> seenIds;
+        std::vector<std::string> terminate;
+        std::set<std::string> marks;
+        for (const auto& instance : *listed) {
+            if (instance.state == InstanceState::Terminated ||
+                instance.state == InstanceState::ShuttingDown)
+                continue;
+            seenIds.insert(instance.id);
+            const Server* known = nullptr;
+            if (auto it = byId.find(instance.id); it != byId.end())
+                known = it->second;
+            else if (auto n = byName.find(instance.serverName); n != byName.end())
+                known = n->second;
+            if (known != nullptr && known->state != ServerState::Terminated)
+                continue;
+            if (known != nullptr && known->state == ServerState::Terminated &&
+                known->instanceId != instance.id && !known->instanceId.empty()) {
+                // Terminated row, different instance: still ours and unknown.
+            }
+            if (orphanMarks_.contains(instance.id))
+                terminate.push_back(instance.id);
+            else
+                marks.insert(instance.id);
+        }
+        for (const auto& id : marks)
+            log_.warn("instance unknown to the store; terminating it at the next sweep unless "
+                      "claimed",
+                      {{"instance", id}});
+        if (!terminate.empty()) {
+            auto destroyed = provider_.destroy(terminate);
+            if (destroyed) {
+                const std::lock_guard lock(mutex_);
+                metrics_.orphansTerminated += static_cast<std::int64_t>(terminate.size());
+                for (const auto& id : terminate)
+                    log_.warn("terminated orphan instance", {{"instance", id}});
+            } else {
+                log_.error("cannot terminate orphans", {{"error", destroyed.error().message}});
+                for (const auto& id : terminate)
+                    marks.insert(id); // Keep them marked.
+            }
+        }
+        orphanMarks_ = std::move(marks);
+
+        // Rows whose instance vanished (spot reclaim, manual termination).
+        for (const auto& s : rows) {
+            if (s.instanceId.empty() || seenIds.contains(s.instanceId))
+                continue;
+            if (s.state != ServerState::Booting && s.state != ServerState::Installing &&
+                s.state != ServerState::Running && s.state != ServerState::Draining)
+                continue;
+            if (now - s.created < options_.notFoundGrace || isInFlight(s.name))
+                continue;
+            Server gone = s;
+            gone.state = ServerState::Terminated;
+            gone.stopped = now;
+            gone.error = "instance " + s.instanceId +
+                         " vanished (spot reclaim or terminated outside the autoscaler)";
+            if (write(gone)) {
+                const std::lock_guard lock(mutex_);
+                ++metrics_.vanished;
+                log_.warn("instance vanished; its capacity will be replaced",
+                          {{"server", s.name}, {"instance", s.instanceId}});
+            }
+        }
+    }
+
+    // ---- bookkeeping -----------------------------------------------------
+
+    void recordBusy(const std::vector<Server>& rows, const std::vector<Stage>& stages,
+                    WallTime now) {
+        std::unordered_set<std::string_view> busy;
+        for (const auto& stage : stages) {
+            if (!stage.machine.empty())
+                busy.insert(stage.machine);
+        }
+        const auto refresh = std::max<Millis>(options_.interval, 1s);
+        for (const auto& s : rows) {
+            if (!busy.contains(s.name) || now - s.lastBusy < refresh)
+                continue;
+            if (isInFlight(s.name))
+                continue; // Its task owns the row; next cycle.
+            Server updated = s;
+            updated.lastBusy = now;
+            (void)store_.update(updated);
+        }
+    }
+
+    void observeStages(const std::vector<Stage>& stages, WallTime now) {
+        const std::lock_guard lock(mutex_);
+        std::unordered_set<std::int64_t> present;
+        for (const auto& stage : stages) {
+            if (stage.status != "pending" || !stage.machine.empty())
+                continue;
+            present.insert(stage.id);
+            firstSeen_.try_emplace(stage.id, now);
+        }
+        for (auto it = firstSeen_.begin(); it != firstSeen_.end();) {
+            if (!present.contains(it->first)) {
+                served_.erase(it->first);
+                it = firstSeen_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    void noteReaction(int slots, WallTime now) {
+        const std::lock_guard lock(mutex_);
+        std::vector<std::pair<WallTime, std::int64_t>> waiting;
+        for (const auto& [id, seen] : firstSeen_) {
+            if (!served_.contains(id))
+                waiting.emplace_back(seen, id);
+        }
+        std::sort(waiting.begin(), waiting.end());
+        for (int i = 0; i < slots && std::cmp_less(i, waiting.size()); ++i) {
+            served_.insert(waiting[static_cast<std::size_t>(i)].second);
+            metrics_.reactionSeconds.push_back(
+                    seconds(now - waiting[static_cast<std::size_t>(i)].first));
+        }
+        if (metrics_.reactionSeconds.size() > 10000)
+            metrics_.reactionSeconds.erase(metrics_.reactionSeconds.begin(),
+                                           metrics_.reactionSeconds.begin() + 5000);
+    }
+
+    void noteCycleError(const std::string& message) {
+        log_.error("cycle failed", {{"error", message}});
+        const std::lock_guard lock(mutex_);
+        ++metrics_.cycleErrors;
+        status_.lastError = message;
+    }
+
+    int consecutiveFailuresLocked() {
+        const std::lock_guard lock(mutex_);
+        return consecutiveFailures_;
+    }
+
+    EngineOptions options_;
+    Store& store_;
+    Provider& provider_;
+    Queue& queue_;
+    Installer& installer_;
+    const Clock& clock_;
+    Logger log_;
+
+    std::mutex cycleMutex_;  ///< One cycle at a time.
+    std::mutex createMutex_; ///< Counting live servers and inserting is atomic.
+    mutable std::mutex mutex_; ///< Guards everything below.
+    std::condition_variable idleCv_;
+    std::set<std::string> inFlight_;
+    bool paused_ = false;
+    Plan lastPlan_{};
+    EngineStatus status_{};
+    EngineMetrics metrics_{};
+    int consecutiveFailures_ = 0;
+    std::optional<SteadyTime> backoffUntil_{};
+    std::unordered_map<std::string, SteadyTime> lastPing_;
+    std::unordered_map<std::string, int> pingFailures_;
+    std::unordered_map<std::int64_t, WallTime> firstSeen_;
+    std::unordered_set<std::int64_t> served_;
+    std::set<std::string> orphanMarks_;
+    std::optional<SteadyTime> lastSweep_{};
+    std::optional<SteadyTime> lastPurge_{};
+    std::stop_source inlineStop_;
+    std::unique_ptr<WorkerPool> pool_; ///< Last: joined first on destruction.
+};
+
+Engine::Engine(EngineOptions options, Store& store, Provider& provider, Queue& queue,
+               Installer& installer, const Clock& clock, Logger logger)
+    : impl_(std::make_unique<Impl>(std::move(options), store, provider, queue, installer, clock,
+                                   std::move(logger))) {}
+
+Engine::~Engine() = default;
+
+Result<Plan> Engine::cycle() { return impl_->cycle(); }
+void Engine::run(const std::stop_token& stop) { impl_->run(stop); }
+void Engine::waitIdle() { impl_->waitIdle(); }
+bool Engine::waitIdleFor(std::chrono::milliseconds limit) { return impl_->waitIdleFor(limit); }
+void Engine::pause() { impl_->pause(); }
+void Engine::resume() { impl_->resume(); }
+bool Engine::paused() const { return impl_->paused(); }
+Plan Engine::lastPlan() const { return impl_->lastPlan(); }
+EngineStatus Engine::status() const { return impl_->status(); }
+EngineMetrics Engine::metrics() const { return impl_->metrics(); }
+Result<Server> Engine::createServer() { return impl_->createServer(); }
+Result<std::optional<Server>> Engine::destroyServer(const std::string& name, bool force) {
+    return impl_->destroyServer(name, force);
+}
+
+} // namespace autoscale
