@@ -111,8 +111,10 @@ TEST_CASE_FIXTURE(Harness, "6 pending stages at concurrency 2 become 3 running s
     CHECK(cycle().create == 0);
     const auto m = engine->metrics();
     CHECK(m.serversCreated == 3);
-    REQUIRE_FALSE(m.reactionSeconds.empty());
-    CHECK(m.reactionSeconds.front() == doctest::Approx(0.0));
+    CHECK(m.reaction.count == 6); // Every pending stage got capacity requested...
+    CHECK(m.reaction.sum == doctest::Approx(0.0)); // ...in the cycle that first saw it.
+    CHECK(m.reaction.counts[0] == 6);
+    CHECK(m.bootTime.count == 3);
 }
 
 TEST_CASE_FIXTURE(Harness, "the server row and client token exist before RunInstances") {

@@ -60,6 +60,17 @@ struct EngineOptions {
     UserDataFunction userData{};
 };
 
+/// A Prometheus-style histogram: cumulative counts per upper bound.
+struct Histogram {
+    std::vector<double> bounds{};       ///< Upper bounds, ascending; +Inf is implied.
+    std::vector<std::int64_t> counts{}; ///< Observations <= bounds[i] (not cumulative).
+    std::int64_t count = 0;
+    double sum = 0;
+
+    static Histogram withBounds(std::vector<double> upperBounds);
+    void observe(double value);
+};
+
 /// Counters and gauges the API exports (Prometheus names in the daemon).
 struct EngineMetrics {
     std::map<std::string, int> serversByState{};
@@ -78,9 +89,11 @@ struct EngineMetrics {
     int consecutiveFailures = 0;
     std::chrono::milliseconds backoffRemaining{0};
     /// Seconds from a stage first seen pending to capacity requested for it.
-    std::vector<double> reactionSeconds{};
-    std::vector<double> createSeconds{};
-    std::vector<double> installSeconds{};
+    Histogram reaction = Histogram::withBounds({1, 2, 5, 10, 30, 60, 120, 300, 600});
+    /// drone/autoscaler's buckets: 60, 150, 300, 600, 900, 1200 s.
+    Histogram createTime = Histogram::withBounds({60, 150, 300, 600, 900, 1200});
+    Histogram bootTime = Histogram::withBounds({60, 150, 300, 600, 900, 1200});
+    Histogram installTime = Histogram::withBounds({60, 150, 300, 600, 900, 1200});
 };
 
 /// What /healthz and /varz report.

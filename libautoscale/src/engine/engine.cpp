@@ -58,6 +58,24 @@ double seconds(std::chrono::nanoseconds d) {
 
 } // namespace
 
+Histogram Histogram::withBounds(std::vector<double> upperBounds) {
+    Histogram h;
+    h.bounds = std::move(upperBounds);
+    h.counts.assign(h.bounds.size(), 0);
+    return h;
+}
+
+void Histogram::observe(double value) {
+    ++count;
+    sum += value;
+    for (std::size_t i = 0; i < bounds.size(); ++i) {
+        if (value <= bounds[i]) {
+            ++counts[i];
+            return;
+        }
+    }
+}
+
 std::string randomServerName(const std::string& prefix) {
     return prefix +
            randomChars(8, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
@@ -663,7 +681,7 @@ private:
         {
             const std::lock_guard lock(mutex_);
             ++metrics_.serversCreated;
-            metrics_.createSeconds.push_back(seconds(clock_.steadyNow() - t0));
+            metrics_.createTime.observe(seconds(clock_.steadyNow() - t0));
         }
         s.instanceId = instance->id;
         if (!instance->instanceType.empty())
@@ -732,7 +750,10 @@ private:
         if (!instance->zone.empty())
             s.region = instance->zone;
         s.state = ServerState::Installing;
-        write(s);
+        if (write(s)) {
+            const std::lock_guard lock(mutex_);
+            metrics_.bootTime.observe(seconds(now - s.created));
+        }
     }
 
     void stepInstall(Server s, const std::stop_token& stop) {
@@ -757,7 +778,7 @@ private:
         succeeded();
         {
             const std::lock_guard lock(mutex_);
-            metrics_.installSeconds.push_back(seconds(clock_.steadyNow() - t0));
+            metrics_.installTime.observe(seconds(clock_.steadyNow() - t0));
         }
         log_.info("runner started", {{"server", s.name}, {"address", s.address}});
     }
@@ -984,12 +1005,8 @@ private:
         std::sort(waiting.begin(), waiting.end());
         for (int i = 0; i < slots && std::cmp_less(i, waiting.size()); ++i) {
             served_.insert(waiting[static_cast<std::size_t>(i)].second);
-            metrics_.reactionSeconds.push_back(
-                    seconds(now - waiting[static_cast<std::size_t>(i)].first));
+            metrics_.reaction.observe(seconds(now - waiting[static_cast<std::size_t>(i)].first));
         }
-        if (metrics_.reactionSeconds.size() > 10000)
-            metrics_.reactionSeconds.erase(metrics_.reactionSeconds.begin(),
-                                           metrics_.reactionSeconds.begin() + 5000);
     }
 
     void noteCycleError(const std::string& message) {

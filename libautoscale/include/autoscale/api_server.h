@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// The daemon's REST API (SPEC §6) on cpp-httplib: drone/autoscaler's paths
+/// and Server JSON (so `drone server ls` works, without any key), Drone-admin
+/// authorisation cached for at most 60 s, /healthz with real checks, /varz,
+/// /version, /metrics in Prometheus text format, and /api/plan.
+
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <autoscale/clock.h>
+#include <autoscale/drone.h>
+#include <autoscale/engine.h>
+#include <autoscale/log.h>
+#include <autoscale/store.h>
+
+namespace autoscale {
+
+/// Who a bearer token belongs to. Implementations are thread-safe.
+class TokenAuthorizer {
+public:
+    virtual ~TokenAuthorizer();
+    /// Errc::Unauthorized when the token is not valid.
+    [[nodiscard]] virtual Result<DroneUser> user(const std::string& token) = 0;
+
+    TokenAuthorizer(const TokenAuthorizer&) = delete;
+    TokenAuthorizer& operator=(const TokenAuthorizer&) = delete;
+
+protected:
+    TokenAuthorizer() = default;
+};
+
+/// Asks Drone (GET /api/user) and caches each answer for `ttl` (≤ 60 s).
+/// Owns its DroneClient; calls to Drone are serialised.
+class DroneAuthorizer final : public TokenAuthorizer {
+public:
+    DroneAuthorizer(std::unique_ptr<HttpClient> http, DroneSettings drone, const Clock& clock,
+                    std::chrono::seconds ttl = std::chrono::seconds{60});
+    [[nodiscard]] Result<DroneUser> user(const std::string& token) override;
+
+private:
+    std::unique_ptr<HttpClient> http_;
+    DroneClient client_;
+    const Clock& clock_;
+    std::chrono::seconds ttl_;
+    std::mutex mutex_;
+    std::map<std::string, std::pair<SteadyTime, Result<DroneUser>>> cache_;
+};
+
+/// Counts cloud calls by EC2 action and outcome ("ok" or the error code),
+/// forwarding to another Provider. Thread-safe if the inner one is.
+class CountingProvider final : public Provider {
+public:
+    explicit CountingProvider(Provider& inner) : inner_(inner) {}
+    Result<Instance> create(const CreateRequest& request) override;
+    Result<std::vector<Instance>> list() override;
+    Result<Instance> describe(const std::string& id) override;
+    Result<void> destroy(std::span<const std::string> ids) override;
+
+    /// (action, code) → calls.
+    [[nodiscard]] std::map<std::pair<std::string, std::string>, std::int64_t> counts() const;
+
+private:
+    void note(const char* action, const Error* error);
+
+    Provider& inner_;
+    mutable std::mutex mutex_;
+    std::map<std::pair<std::string, std::string>, std::int64_t> counts_;
+};
+
+struct ApiOptions {
+    std::string address = "0.0.0.0";
+    int port = 8080; ///< 0 picks a free port (tests).
+    std::string prometheusToken{};
+    std::string version = "0.1.0";
+    std::string commit{};
+    std::chrono::milliseconds interval{10000}; ///< /healthz: a good cycle within 3 intervals.
+};
+
+/// Renders the Prometheus text exposition of the engine's metrics.
+std::string renderMetrics(const EngineMetrics& metrics, const EngineStatus& status,
+                          const std::map<std::pair<std::string, std::string>, std::int64_t>& ec2);
+
+/// Serves the API on its own threads until stopped or destroyed. Borrows
+/// everything: it must outlive nothing it was given.
+class ApiServer {
+public:
+    /// Binds and starts serving. Errc::Io when the address cannot be bound.
+    static Result<std::unique_ptr<ApiServer>> start(ApiOptions options, Engine& engine,
+                                                    Store& store, TokenAuthorizer& authorizer,
+                                                    const CountingProvider* counting,
+                                                    const Clock& clock, Logger logger);
+    ~ApiServer();
+    ApiServer(const ApiServer&) = delete;
+    ApiServer& operator=(const ApiServer&) = delete;
+
+    [[nodiscard]] int port() const;
+    void stop();
+
+    class Impl;
+
+private:
+    explicit ApiServer(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+/// An exclusive lock on `<path>.lock` for the life of the object, so that a
+/// second daemon on the same database refuses to start.
+class ProcessLock {
+public:
+    /// Errc::Conflict naming the file when another process holds it.
+    static Result<ProcessLock> acquire(const std::string& path);
+    ProcessLock(ProcessLock&& other) noexcept;
+    ProcessLock& operator=(ProcessLock&& other) noexcept;
+    ~ProcessLock();
+    ProcessLock(const ProcessLock&) = delete;
+    ProcessLock& operator=(const ProcessLock&) = delete;
+
+private:
+    explicit ProcessLock(int fd) : fd_(fd) {}
+    int fd_ = -1;
+};
+
+} // namespace autoscale
