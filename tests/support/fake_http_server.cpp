@@ -5,13 +5,12 @@
 #include "fake_http_server.h"
 
 #include <cctype>
-#include <stdexcept>
-
 #include <httplib.h>
+#include <stdexcept>
 
 namespace autoscale::test {
 
-FakeHttpServer::FakeHttpServer() : server_(std::make_unique<httplib::Server>()) {
+FakeHttpServer::FakeHttpServer(int port) : server_(std::make_unique<httplib::Server>()) {
     auto handle = [this](const httplib::Request& req, httplib::Response& res) {
         RecordedRequest rec;
         rec.method = req.method;
@@ -61,7 +60,10 @@ FakeHttpServer::FakeHttpServer() : server_(std::make_unique<httplib::Server>()) 
             server_->Patch(pattern, handle);
     }
     server_->set_keep_alive_max_count(1);
-    port_ = server_->bind_to_any_port("127.0.0.1");
+    if (port > 0)
+        port_ = server_->bind_to_port("127.0.0.1", port) ? port : -1;
+    else
+        port_ = server_->bind_to_any_port("127.0.0.1");
     if (port_ <= 0)
         throw std::runtime_error("FakeHttpServer: bind to 127.0.0.1 failed");
     thread_ = std::jthread([this] { server_->listen_after_bind(); });
