@@ -45,13 +45,25 @@ FakeHttpServer::FakeHttpServer(int port) : server_(std::make_unique<httplib::Ser
         }
         res.set_content(reply.body, contentType);
     };
+    // POST bodies are read through a content reader: Debian's compiled cpp-httplib answers
+    // 413 to form-urlencoded bodies over 8 KiB otherwise, and EC2 Query bodies (1000
+    // instance ids, user data) are larger; AWS accepts them, so the fakes must too.
+    auto withBody = [handle](const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader& reader) {
+        httplib::Request copy = req;
+        reader([&copy](const char* data, std::size_t length) {
+            copy.body.append(data, length);
+            return true;
+        });
+        handle(copy, res);
+    };
     for (const char* method : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
         const std::string m = method;
         const std::string pattern = ".*";
         if (m == "GET")
             server_->Get(pattern, handle);
         else if (m == "POST")
-            server_->Post(pattern, handle);
+            server_->Post(pattern, withBody);
         else if (m == "PUT")
             server_->Put(pattern, handle);
         else if (m == "DELETE")
