@@ -317,6 +317,18 @@ TEST_CASE("form bodies percent-encode like botocore") {
           "Action=CreateTags&Version=2016-11-15&Tag.1.Value=");
 }
 
+TEST_CASE("the fast form encoder agrees with uriEncode on every byte") {
+    std::string all;
+    for (int c = 0; c < 256; ++c)
+        all += static_cast<char>(c);
+    for (const std::string& text :
+         {all, std::string("plain"), std::string(""), std::string("a b/c"), std::string("%%%")}) {
+        std::string out = "x";
+        appendUriEncoded(out, text);
+        CHECK(out == "x" + uriEncode(text));
+    }
+}
+
 TEST_CASE("DescribeInstances, TerminateInstances and CreateTags parameters") {
     const auto d = toParams(DescribeInstancesRequest{
             .filters = {{"tag:pool", {"a"}}, {"instance-state-name", {"pending", "running"}}},

@@ -232,3 +232,25 @@ TEST_CASE("a session token is signed, and a different time gives a different sig
 
 } // namespace
 } // namespace autoscale::aws
+
+namespace autoscale::aws {
+namespace {
+
+TEST_CASE("the signing-key cache recomputes when the day, region or secret changes") {
+    SigningKeyCache cache;
+    CHECK(cache.get("s1", "20150830", "us-east-1", "ec2") ==
+          signingKey("s1", "20150830", "us-east-1", "ec2"));
+    CHECK(cache.get("s1", "20150831", "us-east-1", "ec2") ==
+          signingKey("s1", "20150831", "us-east-1", "ec2"));
+    CHECK(cache.get("s1", "20150831", "eu-west-1", "ec2") ==
+          signingKey("s1", "20150831", "eu-west-1", "ec2"));
+    CHECK(cache.get("s2", "20150831", "eu-west-1", "ec2") ==
+          signingKey("s2", "20150831", "eu-west-1", "ec2"));
+    CHECK(cache.get("s2", "20150831", "eu-west-1", "sts") ==
+          signingKey("s2", "20150831", "eu-west-1", "sts"));
+    CHECK_FALSE(signingKey("s2", "20150831", "eu-west-1", "sts") ==
+                signingKey("s2", "20150831", "eu-west-1", "ec2"));
+}
+
+} // namespace
+} // namespace autoscale::aws

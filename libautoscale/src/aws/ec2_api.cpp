@@ -6,6 +6,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 
 #include <autoscale/http.h>
 
@@ -199,19 +200,45 @@ Errc errcForCode(std::string_view code, int status) {
 
 } // namespace
 
+void appendUriEncoded(std::string& out, std::string_view text) {
+    static constexpr std::string_view kHex = "0123456789ABCDEF";
+    static constexpr auto kUnreserved = [] {
+        std::array<bool, 256> table{};
+        for (int c = 0; c < 256; ++c) {
+            table[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                                 (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                                                 c == '.' || c == '~';
+        }
+        return table;
+    }();
+    std::size_t runStart = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto u = static_cast<unsigned char>(text[i]);
+        if (kUnreserved[u])
+            continue;
+        out.append(text.data() + runStart, i - runStart); // The unreserved run before it.
+        const char escaped[3] = {'%', kHex[u >> 4U], kHex[u & 0x0FU]};
+        out.append(escaped, 3);
+        runStart = i + 1;
+    }
+    out.append(text.data() + runStart, text.size() - runStart);
+}
+
 std::string formBody(std::string_view action, std::string_view version, const QueryParams& params) {
     std::size_t size = 32 + action.size();
     for (const auto& [name, value] : params)
-        size += name.size() + value.size() * 3 + 2;
+        size += name.size() + value.size() + 2;
     std::string out;
-    out.reserve(size);
-    out.append("Action=").append(uriEncode(action));
-    out.append("&Version=").append(uriEncode(version));
+    out.reserve(size + size / 4);
+    out.append("Action=");
+    appendUriEncoded(out, action);
+    out.append("&Version=");
+    appendUriEncoded(out, version);
     for (const auto& [name, value] : params) {
         out += '&';
-        out += uriEncode(name);
+        appendUriEncoded(out, name);
         out += '=';
-        out += uriEncode(value);
+        appendUriEncoded(out, value);
     }
     return out;
 }
@@ -219,27 +246,28 @@ std::string formBody(std::string_view action, std::string_view version, const Qu
 std::string base64Encode(std::string_view data) {
     static constexpr std::string_view kAlphabet =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((data.size() + 2) / 3 * 4);
+    std::string out((data.size() + 2) / 3 * 4, '=');
+    const auto byte = [&](std::size_t i) {
+        return std::uint32_t{static_cast<unsigned char>(data[i])};
+    };
     std::size_t i = 0;
-    for (; i + 3 <= data.size(); i += 3) {
-        const std::uint32_t n = (std::uint32_t{static_cast<unsigned char>(data[i])} << 16U) |
-                                (std::uint32_t{static_cast<unsigned char>(data[i + 1])} << 8U) |
-                                std::uint32_t{static_cast<unsigned char>(data[i + 2])};
-        out += kAlphabet[(n >> 18U) & 63U];
-        out += kAlphabet[(n >> 12U) & 63U];
-        out += kAlphabet[(n >> 6U) & 63U];
-        out += kAlphabet[n & 63U];
+    std::size_t o = 0;
+    for (; i + 3 <= data.size(); i += 3, o += 4) {
+        const std::uint32_t n = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
+        out[o] = kAlphabet[(n >> 18U) & 63U];
+        out[o + 1] = kAlphabet[(n >> 12U) & 63U];
+        out[o + 2] = kAlphabet[(n >> 6U) & 63U];
+        out[o + 3] = kAlphabet[n & 63U];
     }
     const std::size_t rest = data.size() - i;
     if (rest > 0) {
-        std::uint32_t n = std::uint32_t{static_cast<unsigned char>(data[i])} << 16U;
+        std::uint32_t n = byte(i) << 16U;
         if (rest == 2)
-            n |= std::uint32_t{static_cast<unsigned char>(data[i + 1])} << 8U;
-        out += kAlphabet[(n >> 18U) & 63U];
-        out += kAlphabet[(n >> 12U) & 63U];
-        out += rest == 2 ? kAlphabet[(n >> 6U) & 63U] : '=';
-        out += '=';
+            n |= byte(i + 1) << 8U;
+        out[o] = kAlphabet[(n >> 18U) & 63U];
+        out[o + 1] = kAlphabet[(n >> 12U) & 63U];
+        if (rest == 2)
+            out[o + 2] = kAlphabet[(n >> 6U) & 63U];
     }
     return out;
 }

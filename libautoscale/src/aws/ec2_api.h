@@ -24,6 +24,10 @@ inline constexpr std::string_view kEc2ApiVersion = "2016-11-15";
 /// Wire parameters in the order they are sent.
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
+/// Appends `text` percent-encoded as SigV4 and form bodies need (RFC 3986 unreserved
+/// characters kept, everything else %XX with upper-case hex, '/' encoded).
+void appendUriEncoded(std::string& out, std::string_view text);
+
 /// "Action=<action>&Version=<version>&k=v..." with names and values percent-encoded
 /// (RFC 3986 unreserved kept, space as %20).
 std::string formBody(std::string_view action, std::string_view version, const QueryParams& params);

@@ -41,12 +41,14 @@ Result<std::string> Ec2Client::call(std::string_view action, const QueryParams& 
                 .headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
                             {"User-Agent", options_.userAgent}},
                 .body = body};
-        signRequest(request, SigningParams{.accessKeyId = credentials->accessKeyId,
-                                           .secretAccessKey = credentials->secretAccessKey,
-                                           .sessionToken = credentials->sessionToken,
-                                           .region = options_.region,
-                                           .service = "ec2",
-                                           .time = clock_.now()});
+        signRequest(request,
+                    SigningParams{.accessKeyId = credentials->accessKeyId,
+                                  .secretAccessKey = credentials->secretAccessKey,
+                                  .sessionToken = credentials->sessionToken,
+                                  .region = options_.region,
+                                  .service = "ec2",
+                                  .time = clock_.now()},
+                    &keys_);
         auto response = http_.send(request);
         if (response && response->status >= 200 && response->status < 300) {
             retry_.onSuccess(attempt > 1);

@@ -20,6 +20,7 @@
 
 #include "ec2_api.h"
 #include "retry.h"
+#include "sigv4.h"
 
 namespace autoscale::aws {
 
@@ -71,6 +72,7 @@ private:
     const Clock& clock_;
     Logger logger_;
     RetryPolicy retry_;
+    SigningKeyCache keys_;
 };
 
 } // namespace autoscale::aws

@@ -304,7 +304,19 @@ splitPathAndQuery(std::string_view url) {
     return {path.empty() ? std::string("/") : percentDecode(path), std::move(pairs)};
 }
 
-void signRequest(HttpRequest& request, const SigningParams& params) {
+const Digest& SigningKeyCache::get(std::string_view secret, std::string_view day,
+                                   std::string_view region, std::string_view service) {
+    if (secret != secret_ || day != day_ || region != region_ || service != service_) {
+        key_ = signingKey(secret, day, region, service);
+        secret_ = secret;
+        day_ = day;
+        region_ = region;
+        service_ = service;
+    }
+    return key_;
+}
+
+void signRequest(HttpRequest& request, const SigningParams& params, SigningKeyCache* cache) {
     const std::string amzDate = detail::formatAmzDate(params.time);
     const std::string day = amzDate.substr(0, 8);
     std::erase_if(request.headers, [](const auto& header) {
@@ -331,7 +343,10 @@ void signRequest(HttpRequest& request, const SigningParams& params) {
     const CanonicalRequest canonical = canonicalRequest(input);
     const std::string scope = credentialScope(day, params.region, params.service);
     const std::string toSign = stringToSign(canonical.text, amzDate, scope);
-    const Digest key = signingKey(params.secretAccessKey, day, params.region, params.service);
+    const Digest key =
+            cache != nullptr
+                    ? cache->get(params.secretAccessKey, day, params.region, params.service)
+                    : signingKey(params.secretAccessKey, day, params.region, params.service);
     request.headers.emplace_back("Host", host);
     request.headers.emplace_back("X-Amz-Date", amzDate);
     if (!params.sessionToken.empty())

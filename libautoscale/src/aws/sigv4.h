@@ -93,9 +93,25 @@ splitPathAndQuery(std::string_view url);
 /// Percent-decodes `text` ('+' stays '+').
 std::string percentDecode(std::string_view text);
 
+/// Remembers the last signing key: it depends only on (secret, day, region, service), so
+/// one HMAC chain a day is enough. Thread-compatible.
+class SigningKeyCache {
+public:
+    const Digest& get(std::string_view secret, std::string_view day, std::string_view region,
+                      std::string_view service);
+
+private:
+    std::string secret_; ///< Secret: never logged.
+    std::string day_;
+    std::string region_;
+    std::string service_;
+    Digest key_{};
+};
+
 /// Signs `request` in place: sets Host, X-Amz-Date and (with a token) X-Amz-Security-Token,
 /// signs them plus Content-Type when present, then appends Authorization. Other headers
 /// already on the request (User-Agent, ...) are sent but not signed.
-void signRequest(HttpRequest& request, const SigningParams& params);
+void signRequest(HttpRequest& request, const SigningParams& params,
+                 SigningKeyCache* cache = nullptr);
 
 } // namespace autoscale::aws
