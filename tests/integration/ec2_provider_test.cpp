@@ -481,3 +481,107 @@ TEST_CASE("the factory rejects missing settings and resolves endpoints") {
 
 } // namespace
 } // namespace autoscale
+
+namespace autoscale {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Hands out a stale session token until invalidated, then the good one.
+class RotatingCredentials final : public CredentialsSource {
+public:
+    Result<AwsCredentials> credentials() override {
+        ++calls;
+        return AwsCredentials{.accessKeyId = test::kTestAccessKeyId,
+                              .secretAccessKey = test::kTestSecretKey,
+                              .sessionToken = invalidated ? "good-token" : "stale-token"};
+    }
+    void invalidate() override { invalidated = true; }
+    int calls = 0;
+    bool invalidated = false;
+};
+
+TEST_CASE("AuthFailure with temporary credentials refreshes them once and re-signs") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock, test::FakeEc2Options{.sessionToken = "good-token"}};
+    auto rotating = std::make_shared<RotatingCredentials>();
+    auto made = makeEc2Provider(baseOptions(ec2.endpoint()), rotating, clock);
+    REQUIRE(made);
+    REQUIRE((*made)->list());
+    CHECK(rotating->invalidated);
+    const auto calls = ec2.calls();
+    REQUIRE(calls.size() == 2);
+    CHECK(calls[0].errorCode == "AuthFailure");
+    CHECK(calls[1].headers.at("x-amz-security-token") == "good-token");
+    CHECK(calls[1].headers.at("authorization").find("x-amz-security-token") != std::string::npos);
+}
+
+TEST_CASE("AuthFailure with long-term keys is not retried") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock, test::FakeEc2Options{.accessKeyId = "AKIDOTHER"}};
+    auto made = makeEc2Provider(
+            baseOptions(ec2.endpoint()),
+            std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())), clock);
+    REQUIRE(made);
+    const auto listed = (*made)->list();
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().code == Errc::Unauthorized);
+    CHECK(listed.error().serviceCode == "AuthFailure");
+    CHECK(listed.error().message.find("check that the access key id") != std::string::npos);
+    CHECK(ec2.calls().size() == 1);
+}
+
+TEST_CASE("DRONE_AMAZON_RETRIES sets the attempts of every call") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock};
+    ec2.faults([](test::FakeEc2Faults& f) { f.throttleEvery = 1; });
+    auto options = baseOptions(ec2.endpoint());
+    options.amazon.retries = 5;
+    auto made = makeEc2Provider(
+            options, std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())),
+            clock);
+    REQUIRE(made);
+    const auto listed = (*made)->list();
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().code == Errc::Throttled);
+    CHECK(ec2.calls().size() == 5);
+}
+
+TEST_CASE("the environment factory finds keys and AWS_ENDPOINT_URL_EC2") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock};
+    AwsEnvironment env;
+    env.accessKeyId = test::kTestAccessKeyId;
+    env.secretAccessKey = test::kTestSecretKey;
+    env.metadataDisabled = true;
+    env.sharedCredentialsFile = "/nonexistent";
+    env.configFile = "/nonexistent";
+    env.endpoint = "http://127.0.0.1:1"; // Loses to the EC2-specific override.
+    env.endpointEc2 = ec2.endpoint();
+    auto options = baseOptions("");
+    auto made = makeEc2Provider(options, env, clock);
+    REQUIRE(made);
+    const auto created = (*made)->create({.serverName = "agent-env", .clientToken = "env-1"});
+    REQUIRE(created);
+    CHECK(ec2.instances().count(created->id) == 1);
+    CHECK(ec2.signatureFailures() == 0);
+}
+
+TEST_CASE("user data over 16 KiB is refused before any call") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock};
+    auto made = makeEc2Provider(
+            baseOptions(ec2.endpoint()),
+            std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())), clock);
+    REQUIRE(made);
+    const auto tooBig = (*made)->create(
+            {.serverName = "a", .clientToken = "t", .userData = std::string(16 * 1024 + 1, 'x')});
+    REQUIRE_FALSE(tooBig);
+    CHECK(tooBig.error().code == Errc::InvalidArgument);
+    CHECK(ec2.calls().empty());
+    REQUIRE((*made)->create(
+            {.serverName = "a", .clientToken = "t", .userData = std::string(16 * 1024, 'x')}));
+}
+
+} // namespace
+} // namespace autoscale

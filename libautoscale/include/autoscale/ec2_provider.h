@@ -41,7 +41,9 @@ struct Ec2Options {
     std::string endpoint{};  ///< Empty: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL, else regional.
     std::string poolName{};  ///< Value of the drone-autoscaler:pool tag.
     std::string owner{};     ///< Value of the drone-autoscaler:owner tag (the Drone host).
-    RetrySettings retry{};   ///< maxAttempts defaults to amazon.retries when left at 0.
+    /// Standard-mode retries; maxAttempts 0 (the default here) takes DRONE_AMAZON_RETRIES
+    /// (amazon.retries).
+    RetrySettings retry{.maxAttempts = 0};
     /// A (type, subnet) that failed for capacity is skipped for this long.
     std::chrono::seconds capacityCooldown{180};
     /// NotFound for an instance we launched less than this ago means "not visible yet".

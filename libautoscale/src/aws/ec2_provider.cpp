@@ -58,6 +58,9 @@ std::string tokenFor(const std::string& token, std::size_t combination) {
     return token.substr(0, 64 - suffix.size()) + suffix;
 }
 
+/// EC2's limit on raw user data (before base64).
+constexpr std::size_t kMaxUserDataBytes = 16 * 1024;
+
 class Ec2Provider final : public Provider {
 public:
     Ec2Provider(Ec2Options options, std::string endpoint,
@@ -77,6 +80,12 @@ public:
                   *http_, *credentials_, clock, logger_) {}
 
     Result<Instance> create(const CreateRequest& request) override {
+        if (request.userData.size() > kMaxUserDataBytes) {
+            return makeError(Errc::InvalidArgument,
+                             "ec2: user data for " + request.serverName + " is " +
+                                     std::to_string(request.userData.size()) +
+                                     " bytes; EC2 takes at most 16384 before base64");
+        }
         const std::lock_guard lock(mutex_);
         const AmazonSettings& amazon = options_.amazon;
         std::vector<std::string> types{amazon.instanceType};
