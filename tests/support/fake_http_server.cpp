@@ -10,7 +10,7 @@
 
 namespace autoscale::test {
 
-FakeHttpServer::FakeHttpServer() : server_(std::make_unique<httplib::Server>()) {
+FakeHttpServer::FakeHttpServer(int port) : server_(std::make_unique<httplib::Server>()) {
     auto handle = [this](const httplib::Request& req, httplib::Response& res) {
         RecordedRequest rec;
         rec.method = req.method;
@@ -45,13 +45,25 @@ FakeHttpServer::FakeHttpServer() : server_(std::make_unique<httplib::Server>()) 
         }
         res.set_content(reply.body, contentType);
     };
+    // POST bodies are read through a content reader: Debian's compiled cpp-httplib answers
+    // 413 to form-urlencoded bodies over 8 KiB otherwise, and EC2 Query bodies (1000
+    // instance ids, user data) are larger; AWS accepts them, so the fakes must too.
+    auto withBody = [handle](const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader& reader) {
+        httplib::Request copy = req;
+        reader([&copy](const char* data, std::size_t length) {
+            copy.body.append(data, length);
+            return true;
+        });
+        handle(copy, res);
+    };
     for (const char* method : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
         const std::string m = method;
         const std::string pattern = ".*";
         if (m == "GET")
             server_->Get(pattern, handle);
         else if (m == "POST")
-            server_->Post(pattern, handle);
+            server_->Post(pattern, withBody);
         else if (m == "PUT")
             server_->Put(pattern, handle);
         else if (m == "DELETE")
@@ -60,7 +72,10 @@ FakeHttpServer::FakeHttpServer() : server_(std::make_unique<httplib::Server>()) 
             server_->Patch(pattern, handle);
     }
     server_->set_keep_alive_max_count(1);
-    port_ = server_->bind_to_any_port("127.0.0.1");
+    if (port > 0)
+        port_ = server_->bind_to_port("127.0.0.1", port) ? port : -1;
+    else
+        port_ = server_->bind_to_any_port("127.0.0.1");
     if (port_ <= 0)
         throw std::runtime_error("FakeHttpServer: bind to 127.0.0.1 failed");
     thread_ = std::jthread([this] { server_->listen_after_bind(); });

@@ -43,7 +43,8 @@ using Handler = std::function<FakeReply(const RecordedRequest&)>;
 
 class FakeHttpServer {
 public:
-    FakeHttpServer();
+    /// Listens on 127.0.0.1:`port`; 0 picks a free port.
+    explicit FakeHttpServer(int port = 0);
     ~FakeHttpServer();
     FakeHttpServer(const FakeHttpServer&) = delete;
     FakeHttpServer& operator=(const FakeHttpServer&) = delete;

@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// Ec2Provider against the fake EC2 on loopback: real libcurl, every request's signature
+/// checked by the fake, frozen time (FakeClock; retries "sleep" instantly).
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <autoscale/ec2_provider.h>
+
+#include "doctest_support.h"
+#include "fake_clock.h"
+#include "fake_ec2.h"
+
+namespace autoscale {
+namespace {
+
+using namespace std::chrono_literals;
+
+// 2015-08-30T12:36:00Z
+const WallTime kT0 = WallTime{std::chrono::seconds{1440938160}};
+
+AwsCredentials testCredentials() {
+    return AwsCredentials{.accessKeyId = test::kTestAccessKeyId,
+                          .secretAccessKey = test::kTestSecretKey,
+                          .source = "test"};
+}
+
+Ec2Options baseOptions(const std::string& endpoint) {
+    Ec2Options options;
+    options.endpoint = endpoint;
+    options.poolName = "pool-a";
+    options.owner = "drone.example.com";
+    options.seed = 1234;
+    options.amazon.image = "ami-0abc";
+    options.amazon.instanceType = "t3.medium";
+    options.amazon.subnetId = "subnet-a";
+    options.amazon.securityGroups = {"sg-1", "sg-2"};
+    options.amazon.sshKey = "ci-key";
+    options.amazon.tags = {{"team", "ci"}, {"cost center", "a&b <c>"}};
+    options.amazon.volumeIops = 4000;
+    options.amazon.volumeThroughput = 200;
+    options.amazon.iamProfileArn = "arn:aws:iam::123456789012:instance-profile/runner";
+    return options;
+}
+
+struct Fixture {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock, test::FakeEc2Options{.pendingFor = 30s}};
+    MemorySink log;
+    std::unique_ptr<Provider> provider;
+
+    Fixture() { rebuild(baseOptions(ec2.endpoint())); }
+
+    void rebuild(const Ec2Options& options, AwsCredentials creds = testCredentials()) {
+        auto made = makeEc2Provider(
+                options, std::shared_ptr<CredentialsSource>(makeStaticCredentials(creds)), clock,
+                {}, &log);
+        REQUIRE(made);
+        provider = std::move(*made);
+    }
+
+    [[nodiscard]] long long loggedDelayMs() const {
+        long long total = 0;
+        for (const auto& record : log.records()) {
+            for (const auto& field : record.fields) {
+                if (field.key == "delay_ms")
+                    total += std::stoll(field.value);
+            }
+        }
+        return total;
+    }
+};
+
+TEST_CASE_FIXTURE(Fixture, "create sends one signed RunInstances carrying every setting and tag") {
+    const auto created = provider->create(
+            {.serverName = "agent-1", .clientToken = "tok-1", .userData = "#cloud-config\n"});
+    REQUIRE(created);
+    CHECK(created->state == InstanceState::Pending);
+    CHECK(created->serverName == "agent-1");
+    CHECK(ec2.signatureFailures() == 0);
+    const auto calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 1);
+    const auto& c = calls[0];
+    CHECK(c.status == 200);
+    CHECK(c.param("ImageId") == "ami-0abc");
+    CHECK(c.param("InstanceType") == "t3.medium");
+    CHECK(c.param("KeyName") == "ci-key");
+    CHECK(c.param("ClientToken") == "tok-1");
+    CHECK(c.param("UserData") == "I2Nsb3VkLWNvbmZpZwo=");
+    CHECK(c.param("NetworkInterface.1.SubnetId") == "subnet-a");
+    CHECK(c.param("NetworkInterface.1.AssociatePublicIpAddress") == "true");
+    CHECK(c.param("NetworkInterface.1.SecurityGroupId.2") == "sg-2");
+    CHECK(c.param("IamInstanceProfile.Arn") == "arn:aws:iam::123456789012:instance-profile/runner");
+    CHECK(c.param("BlockDeviceMapping.1.DeviceName") == "/dev/sda1");
+    CHECK(c.param("BlockDeviceMapping.1.Ebs.VolumeSize") == "32");
+    CHECK(c.param("BlockDeviceMapping.1.Ebs.VolumeType") == "gp3");
+    CHECK(c.param("BlockDeviceMapping.1.Ebs.Iops") == "4000");
+    CHECK(c.param("BlockDeviceMapping.1.Ebs.Throughput") == "200");
+    CHECK(c.param("MetadataOptions.HttpTokens") == "required");
+    CHECK(c.param("MetadataOptions.HttpPutResponseHopLimit") == "1");
+    CHECK_FALSE(c.has("InstanceMarketOptions.MarketType"));
+    CHECK(c.headers.at("x-amz-date") == "20150830T123600Z");
+    CHECK(c.headers.at("authorization")
+                  .starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/ec2/"
+                               "aws4_request, SignedHeaders=content-type;host;x-amz-date, "));
+
+    const auto instances = ec2.instances();
+    REQUIRE(instances.size() == 1);
+    const auto& fake = instances.begin()->second;
+    const std::map<std::string, std::string> expectedTags{
+            {"Name", "agent-1"},
+            {"drone-autoscaler:pool", "pool-a"},
+            {"drone-autoscaler:server", "agent-1"},
+            {"drone-autoscaler:owner", "drone.example.com"},
+            {"team", "ci"},
+            {"cost center", "a&b <c>"}};
+    CHECK(fake.tags == expectedTags);
+    CHECK(fake.volumeTags == expectedTags);
+    CHECK(created->tags == expectedTags);
+}
+
+TEST_CASE_FIXTURE(Fixture, "spot market and private addressing reach the request") {
+    auto options = baseOptions(ec2.endpoint());
+    options.amazon.marketType = "spot";
+    options.amazon.privateIp = true;
+    options.amazon.iamProfileArn.clear();
+    options.amazon.iamProfileName = "runner";
+    rebuild(options);
+    const auto created = provider->create({.serverName = "agent-2", .clientToken = "t2"});
+    REQUIRE(created);
+    const auto c = ec2.calls("RunInstances").at(0);
+    CHECK(c.param("InstanceMarketOptions.MarketType") == "spot");
+    CHECK(c.param("NetworkInterface.1.AssociatePublicIpAddress") == "false");
+    CHECK(c.param("IamInstanceProfile.Name") == "runner");
+    CHECK_FALSE(c.has("IamInstanceProfile.Arn"));
+    clock.advance(31s);
+    const auto running = provider->describe(created->id);
+    REQUIRE(running);
+    CHECK(running->state == InstanceState::Running);
+    CHECK(running->publicIp.empty());
+    CHECK_FALSE(running->privateIp.empty());
+    CHECK(addressOf(*running, options.amazon) == running->privateIp);
+}
+
+TEST_CASE_FIXTURE(Fixture, "pending becomes running and gets its public address") {
+    const auto created = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(created);
+    clock.advance(29s);
+    auto seen = provider->describe(created->id);
+    REQUIRE(seen);
+    CHECK(seen->state == InstanceState::Pending);
+    clock.advance(1s);
+    seen = provider->describe(created->id);
+    REQUIRE(seen);
+    CHECK(seen->state == InstanceState::Running);
+    CHECK_FALSE(seen->publicIp.empty());
+    CHECK(addressOf(*seen, AmazonSettings{}) == seen->publicIp);
+    CHECK(seen->launchTime == kT0);
+}
+
+TEST_CASE_FIXTURE(Fixture, "capacity errors walk types and subnets with a fresh token each") {
+    auto options = baseOptions(ec2.endpoint());
+    options.amazon.instanceTypesAlt = {"t3.large"};
+    options.amazon.subnetIdsAlt = {"subnet-b"};
+    rebuild(options);
+    ec2.faults([](test::FakeEc2Faults& f) {
+        f.capacityByType["t3.medium"] = "InsufficientInstanceCapacity";
+        f.capacityBySubnet["subnet-a"] = "InsufficientFreeAddressesInSubnet";
+    });
+    const auto created = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(created);
+    CHECK(created->instanceType == "t3.large");
+    auto calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 4);
+    const std::vector<std::pair<std::string, std::string>> expected{{"t3.medium", "subnet-a"},
+                                                                    {"t3.medium", "subnet-b"},
+                                                                    {"t3.large", "subnet-a"},
+                                                                    {"t3.large", "subnet-b"}};
+    std::set<std::string> tokens;
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+        CHECK(calls[i].param("InstanceType") == expected[i].first);
+        CHECK(calls[i].param("NetworkInterface.1.SubnetId") == expected[i].second);
+        tokens.insert(calls[i].param("ClientToken"));
+    }
+    CHECK(tokens == std::set<std::string>{"tok", "tok-2", "tok-3", "tok-4"});
+    // Capacity errors are not retried in place: one call per combination.
+    CHECK(calls[0].errorCode == "InsufficientInstanceCapacity");
+    CHECK(ec2.instances().size() == 1);
+
+    // Within 3 minutes the failed combinations are skipped.
+    ec2.clearCalls();
+    clock.advance(179s);
+    REQUIRE(provider->create({.serverName = "agent-2", .clientToken = "tok2"}));
+    calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 1);
+    CHECK(calls[0].param("InstanceType") == "t3.large");
+    CHECK(calls[0].param("NetworkInterface.1.SubnetId") == "subnet-b");
+    CHECK(calls[0].param("ClientToken") == "tok2-4");
+
+    // After the cooldown, the preferred combination is tried again.
+    ec2.clearCalls();
+    clock.advance(2s);
+    ec2.faults([](test::FakeEc2Faults& f) {
+        f.capacityByType.clear();
+        f.capacityBySubnet.clear();
+    });
+    const auto third = provider->create({.serverName = "agent-3", .clientToken = "tok3"});
+    REQUIRE(third);
+    calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 1);
+    CHECK(calls[0].param("InstanceType") == "t3.medium");
+    CHECK(calls[0].param("NetworkInterface.1.SubnetId") == "subnet-a");
+}
+
+TEST_CASE_FIXTURE(Fixture, "no capacity anywhere is Errc::Capacity naming what was tried") {
+    auto options = baseOptions(ec2.endpoint());
+    options.amazon.instanceTypesAlt = {"c5.large"};
+    rebuild(options);
+    ec2.faults([](test::FakeEc2Faults& f) {
+        f.capacityByType["t3.medium"] = "VcpuLimitExceeded";
+        f.capacityByType["c5.large"] = "Unsupported";
+    });
+    const auto created = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE_FALSE(created);
+    CHECK(created.error().code == Errc::Capacity);
+    CHECK_FALSE(created.error().retryable());
+    CHECK(created.error().message.find("t3.medium/subnet-a (VcpuLimitExceeded)") !=
+          std::string::npos);
+    CHECK(created.error().message.find("c5.large/subnet-a (Unsupported)") != std::string::npos);
+    CHECK(ec2.calls("RunInstances").size() == 2);
+    // Everything is cooling down: no call at all.
+    const auto again = provider->create({.serverName = "agent-2", .clientToken = "tok2"});
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == Errc::Capacity);
+    CHECK(again.error().message.find("skipped") != std::string::npos);
+    CHECK(ec2.calls("RunInstances").size() == 2);
+}
+
+TEST_CASE_FIXTURE(Fixture, "throttling is retried with backoff through the clock, same token") {
+    ec2.faults([](test::FakeEc2Faults& f) {
+        f.scripted = {{503, "RequestLimitExceeded"}, {500, "InternalError"}};
+    });
+    const SteadyTime before = clock.steadyNow();
+    const auto created = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(created);
+    const auto calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 3);
+    for (const auto& call : calls)
+        CHECK(call.param("ClientToken") == "tok");
+    CHECK(calls[0].errorCode == "RequestLimitExceeded");
+    CHECK(calls[1].errorCode == "InternalError");
+    // The fake clock moved by exactly the delays the provider logged; nothing slept.
+    const auto slept =
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock.steadyNow() - before);
+    CHECK(slept.count() == loggedDelayMs());
+    CHECK(slept <= 1000ms + 2000ms);
+    CHECK(ec2.signatureFailures() == 0);
+}
+
+TEST_CASE_FIXTURE(Fixture, "throttling on every attempt fails after 3 attempts, keeping the ids") {
+    ec2.faults([](test::FakeEc2Faults& f) {
+        f.scripted = {{503, "RequestLimitExceeded"},
+                      {503, "RequestLimitExceeded"},
+                      {503, "RequestLimitExceeded"},
+                      {503, "RequestLimitExceeded"}};
+    });
+    const auto listed = provider->list();
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().code == Errc::Throttled);
+    CHECK(listed.error().retryable());
+    CHECK(listed.error().httpStatus == 503);
+    CHECK(listed.error().serviceCode == "RequestLimitExceeded");
+    CHECK(listed.error().requestId.starts_with("fa4e0000-"));
+    CHECK(ec2.calls().size() == 3);
+}
+
+TEST_CASE_FIXTURE(Fixture, "throttling every Nth call still completes a full listing") {
+    ec2.addInstances(30, {{"drone-autoscaler:pool", "pool-a"},
+                          {"drone-autoscaler:owner", "drone.example.com"}});
+    auto options = baseOptions(ec2.endpoint());
+    options.describePageSize = 5;
+    rebuild(options);
+    ec2.faults([](test::FakeEc2Faults& f) { f.throttleEvery = 3; });
+    const auto listed = provider->list();
+    REQUIRE(listed);
+    CHECK(listed->size() == 30);
+}
+
+TEST_CASE_FIXTURE(Fixture, "list pages through 2,500 instances and keeps only ours") {
+    const auto ours = ec2.addInstances(2500, {{"drone-autoscaler:pool", "pool-a"},
+                                              {"drone-autoscaler:owner", "drone.example.com"},
+                                              {"drone-autoscaler:server", "s"}});
+    ec2.addInstances(10, {{"drone-autoscaler:pool", "pool-b"},
+                          {"drone-autoscaler:owner", "drone.example.com"}});
+    ec2.addInstances(10, {{"drone-autoscaler:pool", "pool-a"},
+                          {"drone-autoscaler:owner", "other.example.com"}});
+    ec2.addInstances(
+            5,
+            {{"drone-autoscaler:pool", "pool-a"}, {"drone-autoscaler:owner", "drone.example.com"}},
+            "terminated");
+    const auto listed = provider->list();
+    REQUIRE(listed);
+    CHECK(listed->size() == 2500);
+    std::set<std::string> ids;
+    for (const auto& i : *listed)
+        ids.insert(i.id);
+    CHECK(ids == std::set<std::string>(ours.begin(), ours.end()));
+    const auto calls = ec2.calls("DescribeInstances");
+    REQUIRE(calls.size() == 3);
+    CHECK(calls[0].param("MaxResults") == "1000");
+    CHECK_FALSE(calls[0].has("NextToken"));
+    CHECK(calls[1].has("NextToken"));
+    CHECK(calls[0].param("Filter.1.Name") == "tag:drone-autoscaler:pool");
+    CHECK(calls[0].param("Filter.2.Value.1") == "drone.example.com");
+
+    // destroy batches at most 1000 ids per TerminateInstances.
+    std::vector<std::string> all(ids.begin(), ids.end());
+    const auto destroyed = provider->destroy(all);
+    INFO((destroyed ? std::string() : destroyed.error().message));
+    REQUIRE(destroyed);
+    const auto terminations = ec2.calls("TerminateInstances");
+    REQUIRE(terminations.size() == 3);
+    CHECK(terminations[0].has("InstanceId.1000"));
+    CHECK_FALSE(terminations[0].has("InstanceId.1001"));
+    CHECK(terminations[2].has("InstanceId.500"));
+    CHECK_FALSE(terminations[2].has("InstanceId.501"));
+    CHECK(provider->list()->size() == 2500); // shutting-down still counts
+    clock.advance(20s);
+    const auto after = provider->list();
+    REQUIRE(after);
+    CHECK(after->empty());
+}
+
+TEST_CASE_FIXTURE(Fixture, "NotFound right after launch is 'not visible yet', later 'gone'") {
+    ec2.faults([](test::FakeEc2Faults& f) { f.notFoundWindow = 10s; });
+    const auto created = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(created);
+    const auto early = provider->describe(created->id);
+    REQUIRE_FALSE(early);
+    CHECK(early.error().code == Errc::Unavailable);
+    CHECK(early.error().retryable());
+    CHECK(early.error().serviceCode == "InvalidInstanceID.NotFound");
+    clock.advance(10s);
+    const auto visible = provider->describe(created->id);
+    REQUIRE(visible);
+    CHECK(visible->id == created->id);
+    const auto unknown = provider->describe("i-00000000000000bad");
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().code == Errc::NotFound);
+    CHECK_FALSE(unknown.error().retryable());
+}
+
+TEST_CASE_FIXTURE(Fixture, "destroy counts unknown ids as gone and terminates the others") {
+    const auto ids = ec2.addInstances(3, {});
+    const std::vector<std::string> batch{ids[0], "i-0000000000000dead", ids[2]};
+    REQUIRE(provider->destroy(batch));
+    const auto instances = ec2.instances();
+    CHECK(instances.at(ids[0]).state == "shutting-down");
+    CHECK(instances.at(ids[1]).state == "running");
+    CHECK(instances.at(ids[2]).state == "shutting-down");
+    CHECK(ec2.calls("TerminateInstances").size() == 4); // The batch, then one by one.
+    // Terminating again is fine (idempotent).
+    REQUIRE(provider->destroy(batch));
+    REQUIRE(provider->destroy({}));
+}
+
+TEST_CASE_FIXTURE(Fixture, "a truncated reply is a Parse error; a proxy's 502 page is retried") {
+    ec2.faults([](test::FakeEc2Faults& f) { f.truncateNext = 1; });
+    const auto truncated = provider->list();
+    REQUIRE_FALSE(truncated);
+    CHECK(truncated.error().code == Errc::Parse);
+    ec2.faults([](test::FakeEc2Faults& f) { f.plainTextNext = true; });
+    const auto listed = provider->list();
+    REQUIRE(listed);
+    const auto calls = ec2.calls("DescribeInstances");
+    REQUIRE(calls.size() == 3);
+    CHECK(calls[1].status == 502);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a wrong secret is SignatureDoesNotMatch, not retried, with advice") {
+    auto creds = testCredentials();
+    creds.secretAccessKey = "wrong";
+    rebuild(baseOptions(ec2.endpoint()), creds);
+    const auto listed = provider->list();
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().code == Errc::Unauthorized);
+    CHECK(listed.error().serviceCode == "SignatureDoesNotMatch");
+    CHECK(listed.error().httpStatus == 403);
+    CHECK(listed.error().message.find("check the secret access key") != std::string::npos);
+    CHECK(listed.error().message.find("wrong") == std::string::npos); // No secret in messages.
+    CHECK(ec2.calls().size() == 1);
+    CHECK(ec2.signatureFailures() == 1);
+    CHECK(log.text().find("wrong") == std::string::npos);
+}
+
+TEST_CASE("a skewed clock gets RequestExpired, re-signed once, then fails with advice") {
+    test::FakeClock serverClock{kT0};
+    test::FakeEc2 ec2{serverClock};
+    test::FakeClock clientClock{kT0 + 20min};
+    auto made = makeEc2Provider(
+            baseOptions(ec2.endpoint()),
+            std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())),
+            clientClock);
+    REQUIRE(made);
+    const auto listed = (*made)->list();
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().code == Errc::Unauthorized);
+    CHECK(listed.error().serviceCode == "RequestExpired");
+    CHECK(listed.error().message.find("clock") != std::string::npos);
+    CHECK(ec2.calls().size() == 2);
+}
+
+TEST_CASE_FIXTURE(Fixture, "the same client token never launches a second instance") {
+    const auto first = provider->create({.serverName = "agent-1", .clientToken = "same"});
+    const auto second = provider->create({.serverName = "agent-1", .clientToken = "same"});
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(first->id == second->id);
+    CHECK(ec2.instances().size() == 1);
+    // Same token, different parameters: a Conflict, not a second instance.
+    const auto other = provider->create({.serverName = "agent-9", .clientToken = "same"});
+    REQUIRE_FALSE(other);
+    CHECK(other.error().code == Errc::Conflict);
+    CHECK(ec2.instances().size() == 1);
+}
+
+TEST_CASE_FIXTURE(Fixture, "the provider can be used from several threads") {
+    std::vector<std::jthread> threads;
+    std::atomic<int> ok{0};
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int n = 0; n < 3; ++n) {
+                const std::string name = "agent-" + std::to_string(t) + "-" + std::to_string(n);
+                if (provider->create({.serverName = name, .clientToken = name}))
+                    ++ok;
+                if (provider->list())
+                    ++ok;
+            }
+        });
+    }
+    threads.clear();
+    CHECK(ok == 24);
+    CHECK(ec2.instances().size() == 12);
+    CHECK(ec2.signatureFailures() == 0);
+}
+
+TEST_CASE("the factory rejects missing settings and resolves endpoints") {
+    test::FakeClock clock;
+    Ec2Options options;
+    auto creds = std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials()));
+    const auto noImage = makeEc2Provider(options, creds, clock);
+    REQUIRE_FALSE(noImage);
+    CHECK(noImage.error().code == Errc::InvalidArgument);
+    options.amazon.image = "ami-1";
+    const auto noPool = makeEc2Provider(options, creds, clock);
+    REQUIRE_FALSE(noPool);
+    CHECK(noPool.error().code == Errc::InvalidArgument);
+
+    AwsEnvironment env;
+    options.amazon.region = "eu-west-1";
+    CHECK(resolveEc2Endpoint(options, env) == "https://ec2.eu-west-1.amazonaws.com");
+    env.endpoint = "http://127.0.0.1:4566";
+    CHECK(resolveEc2Endpoint(options, env) == "http://127.0.0.1:4566");
+    env.endpointEc2 = "http://127.0.0.1:5000";
+    CHECK(resolveEc2Endpoint(options, env) == "http://127.0.0.1:5000");
+    options.endpoint = "http://127.0.0.1:6000";
+    CHECK(resolveEc2Endpoint(options, env) == "http://127.0.0.1:6000");
+    options.endpoint.clear();
+    options.amazon.region = "cn-north-1";
+    env = {};
+    CHECK(resolveEc2Endpoint(options, env) == "https://ec2.cn-north-1.amazonaws.com.cn");
+}
+
+} // namespace
+} // namespace autoscale
+
+namespace autoscale {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Hands out a stale session token until invalidated, then the good one.
+class RotatingCredentials final : public CredentialsSource {
+public:
+    Result<AwsCredentials> credentials() override {
+        ++calls;
+        return AwsCredentials{.accessKeyId = test::kTestAccessKeyId,
+                              .secretAccessKey = test::kTestSecretKey,
+                              .sessionToken = invalidated ? "good-token" : "stale-token"};
+    }
+    void invalidate() override { invalidated = true; }
+    int calls = 0;
+    bool invalidated = false;
+};
+
+TEST_CASE("AuthFailure with temporary credentials refreshes them once and re-signs") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock, test::FakeEc2Options{.sessionToken = "good-token"}};
+    auto rotating = std::make_shared<RotatingCredentials>();
+    auto made = makeEc2Provider(baseOptions(ec2.endpoint()), rotating, clock);
+    REQUIRE(made);
+    REQUIRE((*made)->list());
+    CHECK(rotating->invalidated);
+    const auto calls = ec2.calls();
+    REQUIRE(calls.size() == 2);
+    CHECK(calls[0].errorCode == "AuthFailure");
+    CHECK(calls[1].headers.at("x-amz-security-token") == "good-token");
+    CHECK(calls[1].headers.at("authorization").find("x-amz-security-token") != std::string::npos);
+}
+
+TEST_CASE("AuthFailure with long-term keys is not retried") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock, test::FakeEc2Options{.accessKeyId = "AKIDOTHER"}};
+    auto made = makeEc2Provider(
+            baseOptions(ec2.endpoint()),
+            std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())), clock);
+    REQUIRE(made);
+    const auto listed = (*made)->list();
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().code == Errc::Unauthorized);
+    CHECK(listed.error().serviceCode == "AuthFailure");
+    CHECK(listed.error().message.find("check that the access key id") != std::string::npos);
+    CHECK(ec2.calls().size() == 1);
+}
+
+TEST_CASE("DRONE_AMAZON_RETRIES sets the attempts of every call") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock};
+    ec2.faults([](test::FakeEc2Faults& f) { f.throttleEvery = 1; });
+    auto options = baseOptions(ec2.endpoint());
+    options.amazon.retries = 5;
+    auto made = makeEc2Provider(
+            options, std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())),
+            clock);
+    REQUIRE(made);
+    const auto listed = (*made)->list();
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().code == Errc::Throttled);
+    CHECK(ec2.calls().size() == 5);
+}
+
+TEST_CASE("the environment factory finds keys and AWS_ENDPOINT_URL_EC2") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock};
+    AwsEnvironment env;
+    env.accessKeyId = test::kTestAccessKeyId;
+    env.secretAccessKey = test::kTestSecretKey;
+    env.metadataDisabled = true;
+    env.sharedCredentialsFile = "/nonexistent";
+    env.configFile = "/nonexistent";
+    env.endpoint = "http://127.0.0.1:1"; // Loses to the EC2-specific override.
+    env.endpointEc2 = ec2.endpoint();
+    auto options = baseOptions("");
+    auto made = makeEc2Provider(options, env, clock);
+    REQUIRE(made);
+    const auto created = (*made)->create({.serverName = "agent-env", .clientToken = "env-1"});
+    REQUIRE(created);
+    CHECK(ec2.instances().count(created->id) == 1);
+    CHECK(ec2.signatureFailures() == 0);
+}
+
+TEST_CASE("user data over 16 KiB is refused before any call") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock};
+    auto made = makeEc2Provider(
+            baseOptions(ec2.endpoint()),
+            std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())), clock);
+    REQUIRE(made);
+    const auto tooBig = (*made)->create(
+            {.serverName = "a", .clientToken = "t", .userData = std::string(16 * 1024 + 1, 'x')});
+    REQUIRE_FALSE(tooBig);
+    CHECK(tooBig.error().code == Errc::InvalidArgument);
+    CHECK(ec2.calls().empty());
+    REQUIRE((*made)->create(
+            {.serverName = "a", .clientToken = "t", .userData = std::string(16 * 1024, 'x')}));
+}
+
+} // namespace
+} // namespace autoscale

@@ -1,0 +1,675 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// FakeEc2 on FakeHttpServer. Signatures are recomputed from the received bytes with the
+/// staged SigV4 functions; replies follow the shapes of tests/data/ec2.
+
+#include "fake_ec2.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "aws/sigv4.h"
+#include "core/time_format.h"
+
+namespace autoscale::test {
+
+namespace {
+
+constexpr const char* kNs = R"( xmlns="http://ec2.amazonaws.com/doc/2016-11-15/")";
+
+std::string xmlEscape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string formDecode(std::string_view text) {
+    std::string plus(text);
+    std::replace(plus.begin(), plus.end(), '+', ' ');
+    return aws::percentDecode(plus);
+}
+
+std::vector<std::pair<std::string, std::string>> parseForm(std::string_view body) {
+    std::vector<std::pair<std::string, std::string>> out;
+    while (!body.empty()) {
+        const auto amp = body.find('&');
+        const std::string_view item = body.substr(0, amp);
+        body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+        const auto eq = item.find('=');
+        if (eq == std::string_view::npos)
+            out.emplace_back(formDecode(item), "");
+        else
+            out.emplace_back(formDecode(item.substr(0, eq)), formDecode(item.substr(eq + 1)));
+    }
+    return out;
+}
+
+int stateCode(const std::string& state) {
+    if (state == "running")
+        return 16;
+    if (state == "shutting-down")
+        return 32;
+    if (state == "terminated")
+        return 48;
+    if (state == "stopping")
+        return 64;
+    if (state == "stopped")
+        return 80;
+    return 0;
+}
+
+std::string requestIdFor(int n) {
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "fa4e0000-0000-4000-8000-%012d", n);
+    return buffer;
+}
+
+/// Values of "Prefix.N" parameters in N order.
+std::vector<std::string> listParam(const FakeEc2Call& call, const std::string& prefix) {
+    std::map<int, std::string> items;
+    for (const auto& [name, value] : call.params) {
+        if (!name.starts_with(prefix + "."))
+            continue;
+        const std::string rest = name.substr(prefix.size() + 1);
+        if (rest.empty() || rest.find('.') != std::string::npos)
+            continue;
+        items[std::stoi(rest)] = value;
+    }
+    std::vector<std::string> out;
+    for (auto& [n, v] : items)
+        out.push_back(std::move(v));
+    return out;
+}
+
+std::string instanceXml(const FakeInstance& i) {
+    std::ostringstream x;
+    x << "<item><instanceId>" << i.id << "</instanceId><imageId>" << xmlEscape(i.imageId)
+      << "</imageId><instanceState><code>" << stateCode(i.state) << "</code><name>" << i.state
+      << "</name></instanceState><privateDnsName>ip-" << i.id << ".ec2.internal</privateDnsName>"
+      << "<dnsName/><reason/><amiLaunchIndex>0</amiLaunchIndex><instanceType>"
+      << xmlEscape(i.instanceType) << "</instanceType><launchTime>"
+      << detail::formatIso8601(i.launchTime).insert(19, ".000")
+      << "</launchTime><placement><availabilityZone>us-east-1a</availabilityZone><tenancy>"
+         "default</tenancy></placement><monitoring><state>disabled</state></monitoring>";
+    if (!i.subnetId.empty())
+        x << "<subnetId>" << xmlEscape(i.subnetId) << "</subnetId><vpcId>vpc-1</vpcId>";
+    if (!i.privateIp.empty())
+        x << "<privateIpAddress>" << i.privateIp << "</privateIpAddress>";
+    if (!i.publicIp.empty() && i.state == "running")
+        x << "<ipAddress>" << i.publicIp << "</ipAddress>";
+    if (i.state == "terminated")
+        x << "<stateReason><code>Client.UserInitiatedShutdown</code><message>"
+             "Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>";
+    x << "<architecture>x86_64</architecture><rootDeviceType>ebs</rootDeviceType>"
+         "<blockDeviceMapping/><virtualizationType>hvm</virtualizationType>";
+    if (!i.clientToken.empty())
+        x << "<clientToken>" << xmlEscape(i.clientToken) << "</clientToken>";
+    else
+        x << "<clientToken/>";
+    if (!i.lifecycle.empty())
+        x << "<instanceLifecycle>" << i.lifecycle << "</instanceLifecycle>";
+    x << "<tagSet>";
+    for (const auto& [k, v] : i.tags) {
+        x << "<item><key>" << xmlEscape(k) << "</key>";
+        if (v.empty())
+            x << "<value/>";
+        else
+            x << "<value>" << xmlEscape(v) << "</value>";
+        x << "</item>";
+    }
+    x << "</tagSet><hypervisor>xen</hypervisor><networkInterfaceSet/><ebsOptimized>false"
+         "</ebsOptimized><metadataOptions><state>applied</state><httpTokens>required"
+         "</httpTokens><httpPutResponseHopLimit>1</httpPutResponseHopLimit><httpEndpoint>"
+         "enabled</httpEndpoint></metadataOptions></item>";
+    return x.str();
+}
+
+} // namespace
+
+std::string FakeEc2Call::param(const std::string& name) const {
+    for (const auto& [n, v] : params) {
+        if (n == name)
+            return v;
+    }
+    return {};
+}
+
+bool FakeEc2Call::has(const std::string& name) const {
+    return std::any_of(params.begin(), params.end(),
+                       [&](const auto& p) { return p.first == name; });
+}
+
+FakeEc2::FakeEc2(const Clock& clock, FakeEc2Options options)
+    : clock_(clock)
+    , options_(std::move(options))
+    , server_(options_.port) {
+    server_.on("POST", "*", [this](const RecordedRequest& request) { return handle(request); });
+}
+
+FakeEc2::~FakeEc2() = default;
+
+std::string FakeEc2::endpoint() const {
+    return server_.baseUrl();
+}
+int FakeEc2::port() const {
+    return server_.port();
+}
+
+void FakeEc2::faults(const std::function<void(FakeEc2Faults&)>& change) {
+    const std::lock_guard lock(mutex_);
+    change(faults_);
+}
+
+std::vector<std::string> FakeEc2::addInstances(int count,
+                                               const std::map<std::string, std::string>& tags,
+                                               const std::string& state) {
+    const std::lock_guard lock(mutex_);
+    std::vector<std::string> ids;
+    for (int n = 0; n < count; ++n) {
+        FakeInstance i;
+        char id[32];
+        std::snprintf(id, sizeof id, "i-%017x", static_cast<unsigned>(nextId_++));
+        i.id = id;
+        i.imageId = "ami-seeded";
+        i.instanceType = "t3.medium";
+        i.state = state;
+        i.privateIp = "10.1." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 1);
+        i.launchTime = clock_.now();
+        i.launchedAt = clock_.steadyNow() - std::chrono::hours(1);
+        i.tags = tags;
+        ids.push_back(i.id);
+        instances_[i.id] = std::move(i);
+    }
+    return ids;
+}
+
+std::vector<FakeEc2Call> FakeEc2::calls() const {
+    const std::lock_guard lock(mutex_);
+    return calls_;
+}
+
+std::vector<FakeEc2Call> FakeEc2::calls(const std::string& action) const {
+    const std::lock_guard lock(mutex_);
+    std::vector<FakeEc2Call> out;
+    std::copy_if(calls_.begin(), calls_.end(), std::back_inserter(out),
+                 [&](const FakeEc2Call& c) { return c.action == action; });
+    return out;
+}
+
+std::map<std::string, FakeInstance> FakeEc2::instances() const {
+    const std::lock_guard lock(mutex_);
+    return instances_;
+}
+
+int FakeEc2::signatureFailures() const {
+    const std::lock_guard lock(mutex_);
+    return signatureFailures_;
+}
+
+void FakeEc2::clearCalls() {
+    const std::lock_guard lock(mutex_);
+    calls_.clear();
+}
+
+std::string FakeEc2::verifySignature(const RecordedRequest& request, int& status) const {
+    status = 401;
+    const auto authIt = request.headers.find("authorization");
+    if (authIt == request.headers.end())
+        return "AuthFailure";
+    const std::string& auth = authIt->second;
+    const std::string prefix = "AWS4-HMAC-SHA256 Credential=";
+    if (!auth.starts_with(prefix))
+        return "IncompleteSignature";
+    const auto credEnd = auth.find(", SignedHeaders=");
+    const auto headersEnd = auth.find(", Signature=");
+    if (credEnd == std::string::npos || headersEnd == std::string::npos)
+        return "IncompleteSignature";
+    const std::string credential = auth.substr(prefix.size(), credEnd - prefix.size());
+    const std::string signedHeaders = auth.substr(credEnd + 16, headersEnd - credEnd - 16);
+    const std::string given = auth.substr(headersEnd + 12);
+    // Credential = AKID/day/region/service/aws4_request
+    std::vector<std::string> parts;
+    std::stringstream credStream(credential);
+    for (std::string part; std::getline(credStream, part, '/');)
+        parts.push_back(part);
+    if (parts.size() != 5 || parts[4] != "aws4_request")
+        return "IncompleteSignature";
+    if (parts[0] != options_.accessKeyId)
+        return "AuthFailure";
+    if (parts[2] != options_.region || parts[3] != "ec2") {
+        status = 403;
+        return "SignatureDoesNotMatch";
+    }
+    const auto dateIt = request.headers.find("x-amz-date");
+    if (dateIt == request.headers.end() || !dateIt->second.starts_with(parts[1]))
+        return "AuthFailure";
+    // Age of the signature against our clock.
+    const std::string& amzDate = dateIt->second;
+    const std::string iso = amzDate.substr(0, 4) + "-" + amzDate.substr(4, 2) + "-" +
+                            amzDate.substr(6, 2) + "T" + amzDate.substr(9, 2) + ":" +
+                            amzDate.substr(11, 2) + ":" + amzDate.substr(13, 2) + "Z";
+    const auto signedAt = detail::parseIso8601(iso);
+    if (!signedAt)
+        return "AuthFailure";
+    const auto skew = clock_.now() - *signedAt;
+    if (skew > options_.maxSkew || skew < -options_.maxSkew) {
+        status = 400;
+        return "RequestExpired";
+    }
+    aws::CanonicalInput input;
+    input.method = request.method;
+    input.path = request.path;
+    input.query = aws::splitPathAndQuery("/?" + request.query).second;
+    input.body = request.body;
+    bool tokenSigned = false;
+    std::stringstream headerStream(signedHeaders);
+    for (std::string name; std::getline(headerStream, name, ';');) {
+        const auto it = request.headers.find(name);
+        if (it == request.headers.end()) {
+            status = 403;
+            return "SignatureDoesNotMatch";
+        }
+        input.headers.emplace_back(name, it->second);
+        tokenSigned = tokenSigned || name == "x-amz-security-token";
+    }
+    if (signedHeaders.find("host") == std::string::npos) {
+        status = 403;
+        return "SignatureDoesNotMatch";
+    }
+    const auto tokenIt = request.headers.find("x-amz-security-token");
+    if (!options_.sessionToken.empty() &&
+        (tokenIt == request.headers.end() || tokenIt->second != options_.sessionToken ||
+         !tokenSigned)) {
+        status = 401;
+        return "AuthFailure";
+    }
+    const aws::CanonicalRequest canonical = aws::canonicalRequest(input);
+    const std::string scope = aws::credentialScope(parts[1], parts[2], parts[3]);
+    const std::string expected =
+            aws::signature(aws::signingKey(options_.secretAccessKey, parts[1], parts[2], parts[3]),
+                           aws::stringToSign(canonical.text, amzDate, scope));
+    if (expected != given || canonical.signedHeaders != signedHeaders) {
+        status = 403;
+        return "SignatureDoesNotMatch";
+    }
+    return {};
+}
+
+FakeReply FakeEc2::handle(const RecordedRequest& request) {
+    const std::lock_guard lock(mutex_);
+    ++requestCount_;
+    FakeEc2Call call;
+    call.params = parseForm(request.body);
+    call.headers = request.headers;
+    call.action = call.param("Action");
+
+    int status = 0;
+    if (const std::string failure = verifySignature(request, status); !failure.empty()) {
+        ++signatureFailures_;
+        const std::string message =
+                failure == "SignatureDoesNotMatch"
+                        ? "The request signature we calculated does not match the signature you "
+                          "provided. Check your AWS Secret Access Key and signing method."
+                : failure == "RequestExpired" ? "Request has expired."
+                                              : "AWS was not able to validate the provided "
+                                                "access credentials";
+        return error(call, status, failure, message);
+    }
+    if (faults_.plainTextNext) {
+        faults_.plainTextNext = false;
+        call.status = 502;
+        calls_.push_back(call);
+        return FakeReply{.status = 502,
+                         .headers = {{"Content-Type", "text/html"}},
+                         .body = "<html><body>502 Bad Gateway</body>"};
+    }
+    if (!faults_.scripted.empty()) {
+        auto [code, name] = faults_.scripted.front();
+        faults_.scripted.pop_front();
+        return error(call, code, name, "Injected " + name);
+    }
+    if (faults_.throttleEvery > 0 && requestCount_ % faults_.throttleEvery == 0)
+        return error(call, 503, "RequestLimitExceeded", "Request limit exceeded.");
+    if (call.param("Version") != "2016-11-15")
+        return error(call, 400, "InvalidParameterValue", "Unsupported Version");
+    advance();
+    FakeReply reply;
+    if (call.action == "RunInstances")
+        reply = runInstances(call);
+    else if (call.action == "DescribeInstances")
+        reply = describeInstances(call);
+    else if (call.action == "TerminateInstances")
+        reply = terminateInstances(call);
+    else if (call.action == "CreateTags")
+        reply = createTags(call);
+    else
+        return error(call, 400, "InvalidAction",
+                     "The action " + call.action + " is not valid for this web service.");
+    if (reply.status == 200 && faults_.truncateNext > 0) {
+        --faults_.truncateNext;
+        reply.body.resize(reply.body.size() / 2);
+    }
+    if (call.status == 0) { // error() records its own call.
+        call.status = reply.status;
+        calls_.push_back(std::move(call));
+    }
+    return reply;
+}
+
+FakeReply FakeEc2::error(FakeEc2Call& call, int status, const std::string& code,
+                         const std::string& message) {
+    call.status = status;
+    call.errorCode = code;
+    calls_.push_back(call);
+    return FakeReply{.status = status,
+                     .headers = {{"Content-Type", "text/xml;charset=UTF-8"}},
+                     .body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>"
+                             "<Code>" +
+                             code + "</Code><Message>" + xmlEscape(message) +
+                             "</Message></Error></Errors><RequestID>" +
+                             requestIdFor(requestCount_) + "</RequestID></Response>"};
+}
+
+void FakeEc2::advance() {
+    const SteadyTime now = clock_.steadyNow();
+    for (auto& [id, i] : instances_) {
+        if (i.state == "pending" && now - i.launchedAt >= options_.pendingFor)
+            i.state = "running";
+        if (i.state == "shutting-down" && now - i.terminatedAt >= options_.terminatingFor)
+            i.state = "terminated";
+    }
+}
+
+bool FakeEc2::visible(const FakeInstance& instance) const {
+    return clock_.steadyNow() - instance.launchedAt >= faults_.notFoundWindow;
+}
+
+FakeReply FakeEc2::runInstances(FakeEc2Call& call) {
+    const std::string image = call.param("ImageId");
+    if (image.empty())
+        return error(call, 400, "MissingParameter",
+                     "The request must contain the parameter ImageId");
+    if (call.param("MinCount").empty() || call.param("MaxCount").empty())
+        return error(call, 400, "MissingParameter", "MinCount and MaxCount are required");
+    if ((call.has("SubnetId") || call.has("SecurityGroupId.1")) &&
+        call.has("NetworkInterface.1.DeviceIndex")) {
+        return error(call, 400, "InvalidParameterCombination",
+                     "Network interfaces and an instance-level subnet ID may not be specified "
+                     "on the same request");
+    }
+    std::string type = call.param("InstanceType");
+    if (type.empty())
+        type = "m1.small";
+    std::string subnet = call.param("NetworkInterface.1.SubnetId");
+    if (subnet.empty())
+        subnet = call.param("SubnetId");
+    const std::string token = call.param("ClientToken");
+
+    // Idempotency: same token and same parameters give the original launch.
+    std::string fingerprint;
+    for (const auto& [n, v] : call.params) {
+        if (n != "ClientToken")
+            fingerprint += n + "=" + v + "&";
+    }
+    if (!token.empty()) {
+        if (const auto it = tokens_.find(token); it != tokens_.end()) {
+            if (it->second.first != fingerprint) {
+                return error(call, 400, "IdempotentParameterMismatch",
+                             "Arguments on this idempotent request are inconsistent with "
+                             "arguments used in previous request(s).");
+            }
+            std::string items;
+            for (const auto& id : it->second.second)
+                items += instanceXml(instances_.at(id));
+            return FakeReply{.status = 200,
+                             .headers = {{"Content-Type", "text/xml;charset=UTF-8"}},
+                             .body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                                 "<RunInstancesResponse") +
+                                     kNs + "><requestId>" + requestIdFor(requestCount_) +
+                                     "</requestId><reservationId>r-1</reservationId><ownerId>"
+                                     "123456789012</ownerId><groupSet/><instancesSet>" +
+                                     items + "</instancesSet></RunInstancesResponse>"};
+        }
+    }
+    if (const auto it = faults_.capacityByType.find(type); it != faults_.capacityByType.end()) {
+        return error(call, it->second == "InsufficientInstanceCapacity" ? 500 : 400, it->second,
+                     "We currently do not have sufficient " + type +
+                             " capacity in the Availability Zone you requested (us-east-1a).");
+    }
+    if (const auto it = faults_.capacityBySubnet.find(subnet);
+        it != faults_.capacityBySubnet.end()) {
+        return error(call, it->second == "InsufficientInstanceCapacity" ? 500 : 400, it->second,
+                     "Insufficient capacity in subnet " + subnet);
+    }
+    const int count = std::max(1, std::stoi(call.param("MinCount")));
+    std::vector<std::string> launched;
+    std::string items;
+    for (int n = 0; n < count; ++n) {
+        FakeInstance i;
+        char id[32];
+        std::snprintf(id, sizeof id, "i-%017x", static_cast<unsigned>(nextId_++));
+        i.id = id;
+        i.imageId = image;
+        i.instanceType = type;
+        i.subnetId = subnet;
+        i.privateIp = "10.0." + std::to_string((nextId_ / 250) % 250) + "." +
+                      std::to_string(nextId_ % 250 + 1);
+        if (call.param("NetworkInterface.1.AssociatePublicIpAddress") == "true")
+            i.publicIp = "54.0." + std::to_string((nextId_ / 250) % 250) + "." +
+                         std::to_string(nextId_ % 250 + 1);
+        i.clientToken = token;
+        i.lifecycle = call.param("InstanceMarketOptions.MarketType") == "spot" ? "spot" : "";
+        i.launchTime = clock_.now();
+        i.launchedAt = clock_.steadyNow();
+        for (int spec = 1;; ++spec) {
+            const std::string prefix = "TagSpecification." + std::to_string(spec);
+            if (!call.has(prefix + ".ResourceType"))
+                break;
+            auto& target =
+                    call.param(prefix + ".ResourceType") == "instance" ? i.tags : i.volumeTags;
+            for (int tag = 1;; ++tag) {
+                const std::string key = prefix + ".Tag." + std::to_string(tag);
+                if (!call.has(key + ".Key"))
+                    break;
+                target[call.param(key + ".Key")] = call.param(key + ".Value");
+            }
+        }
+        items += instanceXml(i);
+        launched.push_back(i.id);
+        instances_[i.id] = std::move(i);
+    }
+    if (!token.empty())
+        tokens_[token] = {fingerprint, launched};
+    return FakeReply{.status = 200,
+                     .headers = {{"Content-Type", "text/xml;charset=UTF-8"}},
+                     .body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                         "<RunInstancesResponse") +
+                             kNs + "><requestId>" + requestIdFor(requestCount_) +
+                             "</requestId><reservationId>r-1</reservationId><ownerId>123456789012"
+                             "</ownerId><groupSet/><instancesSet>" +
+                             items + "</instancesSet></RunInstancesResponse>"};
+}
+
+FakeReply FakeEc2::describeInstances(FakeEc2Call& call) {
+    const auto ids = listParam(call, "InstanceId");
+    const bool hasMax = call.has("MaxResults");
+    if (!ids.empty() && hasMax) {
+        return error(call, 400, "InvalidParameterCombination",
+                     "The parameter instancesSet cannot be used with the parameter maxResults");
+    }
+    int maxResults = 1 << 30;
+    if (hasMax) {
+        maxResults = std::stoi(call.param("MaxResults"));
+        if (maxResults < 5 || maxResults > 1000) {
+            return error(call, 400, "InvalidParameterValue",
+                         "Value ( " + call.param("MaxResults") +
+                                 " ) for parameter maxResults is invalid. Expecting a value "
+                                 "between 5 and 1000.");
+        }
+    }
+    for (const auto& id : ids) {
+        const auto it = instances_.find(id);
+        if (it == instances_.end() || !visible(it->second)) {
+            return error(call, 400, "InvalidInstanceID.NotFound",
+                         "The instance ID '" + id + "' does not exist");
+        }
+    }
+    // Filters: Filter.N.Name / Filter.N.Value.M
+    std::vector<std::pair<std::string, std::vector<std::string>>> filters;
+    for (int n = 1;; ++n) {
+        const std::string prefix = "Filter." + std::to_string(n);
+        if (!call.has(prefix + ".Name"))
+            break;
+        filters.emplace_back(call.param(prefix + ".Name"), listParam(call, prefix + ".Value"));
+    }
+    auto matches = [&](const FakeInstance& i) {
+        if (!visible(i))
+            return false;
+        if (!ids.empty() && std::find(ids.begin(), ids.end(), i.id) == ids.end())
+            return false;
+        for (const auto& [name, values] : filters) {
+            auto any = [&](const std::string& actual) {
+                return std::find(values.begin(), values.end(), actual) != values.end();
+            };
+            bool ok = false;
+            if (name.starts_with("tag:")) {
+                const auto t = i.tags.find(name.substr(4));
+                ok = t != i.tags.end() && any(t->second);
+            } else if (name == "tag-key") {
+                ok = std::any_of(values.begin(), values.end(),
+                                 [&](const std::string& k) { return i.tags.count(k) > 0; });
+            } else if (name == "instance-state-name") {
+                ok = any(i.state);
+            } else if (name == "instance-id") {
+                ok = any(i.id);
+            } else if (name == "client-token") {
+                ok = any(i.clientToken);
+            } else if (name == "instance-type") {
+                ok = any(i.instanceType);
+            } else if (name == "subnet-id") {
+                ok = any(i.subnetId);
+            } else {
+                return false;
+            }
+            if (!ok)
+                return false;
+        }
+        return true;
+    };
+    std::size_t offset = 0;
+    if (const std::string token = call.param("NextToken"); !token.empty()) {
+        if (!token.starts_with("page-"))
+            return error(call, 400, "InvalidParameterValue", "Invalid NextToken");
+        offset = std::stoul(token.substr(5));
+    }
+    std::string items;
+    std::size_t index = 0;
+    int emitted = 0;
+    std::string nextToken;
+    for (const auto& [id, i] : instances_) {
+        if (!matches(i))
+            continue;
+        if (index++ < offset)
+            continue;
+        if (emitted == maxResults) {
+            nextToken = "page-" + std::to_string(offset + static_cast<std::size_t>(emitted));
+            break;
+        }
+        items += "<item><reservationId>r-" + id.substr(2) +
+                 "</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet>" +
+                 instanceXml(i) + "</instancesSet></item>";
+        ++emitted;
+    }
+    std::string body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                   "<DescribeInstancesResponse") +
+                       kNs + "><requestId>" + requestIdFor(requestCount_) +
+                       "</requestId><reservationSet>" + items + "</reservationSet>";
+    if (!nextToken.empty())
+        body += "<nextToken>" + nextToken + "</nextToken>";
+    body += "</DescribeInstancesResponse>";
+    return FakeReply{.status = 200,
+                     .headers = {{"Content-Type", "text/xml;charset=UTF-8"}},
+                     .body = std::move(body)};
+}
+
+FakeReply FakeEc2::terminateInstances(FakeEc2Call& call) {
+    const auto ids = listParam(call, "InstanceId");
+    if (ids.empty())
+        return error(call, 400, "MissingParameter", "The request must contain InstanceId");
+    if (ids.size() > 1000)
+        return error(call, 400, "InvalidParameterValue", "At most 1000 instance ids per call");
+    for (const auto& id : ids) {
+        const auto it = instances_.find(id);
+        if (it == instances_.end() || !visible(it->second)) {
+            return error(call, 400, "InvalidInstanceID.NotFound",
+                         "The instance ID '" + id + "' does not exist");
+        }
+    }
+    std::string items;
+    for (const auto& id : ids) {
+        FakeInstance& i = instances_.at(id);
+        const std::string previous = i.state;
+        if (i.state != "terminated" && i.state != "shutting-down") {
+            i.state = "shutting-down";
+            i.terminatedAt = clock_.steadyNow();
+        }
+        items += "<item><instanceId>" + id + "</instanceId><currentState><code>" +
+                 std::to_string(stateCode(i.state)) + "</code><name>" + i.state +
+                 "</name></currentState><previousState><code>" +
+                 std::to_string(stateCode(previous)) + "</code><name>" + previous +
+                 "</name></previousState></item>";
+    }
+    return FakeReply{.status = 200,
+                     .headers = {{"Content-Type", "text/xml;charset=UTF-8"}},
+                     .body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                         "<TerminateInstancesResponse") +
+                             kNs + "><requestId>" + requestIdFor(requestCount_) +
+                             "</requestId><instancesSet>" + items +
+                             "</instancesSet></TerminateInstancesResponse>"};
+}
+
+FakeReply FakeEc2::createTags(FakeEc2Call& call) {
+    const auto ids = listParam(call, "ResourceId");
+    for (const auto& id : ids) {
+        const auto it = instances_.find(id);
+        if (it == instances_.end() || !visible(it->second)) {
+            return error(call, 400, "InvalidInstanceID.NotFound",
+                         "The instance ID '" + id + "' does not exist");
+        }
+    }
+    for (const auto& id : ids) {
+        for (int n = 1;; ++n) {
+            const std::string key = "Tag." + std::to_string(n);
+            if (!call.has(key + ".Key"))
+                break;
+            instances_.at(id).tags[call.param(key + ".Key")] = call.param(key + ".Value");
+        }
+    }
+    return FakeReply{.status = 200,
+                     .headers = {{"Content-Type", "text/xml;charset=UTF-8"}},
+                     .body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                         "<CreateTagsResponse") +
+                             kNs + "><requestId>" + requestIdFor(requestCount_) +
+                             "</requestId><return>true</return></CreateTagsResponse>"};
+}
+
+} // namespace autoscale::test

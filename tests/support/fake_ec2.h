@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// A fake EC2 Query API endpoint on 127.0.0.1 for tests and end-to-end runs. It checks
+/// every request's SigV4 signature with the test secret, keeps an instance table
+/// (pending -> running after a set time, shutting-down -> terminated, tags, client-token
+/// idempotency, NextToken paging) and injects faults (throttling, 5xx, capacity errors per
+/// type or subnet, a NotFound window after launch, truncated XML).
+
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <autoscale/clock.h>
+
+#include "fake_http_server.h"
+
+namespace autoscale::test {
+
+inline constexpr const char* kTestAccessKeyId = "AKIDEXAMPLE";
+inline constexpr const char* kTestSecretKey = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+struct FakeEc2Options {
+    std::string accessKeyId = kTestAccessKeyId;
+    std::string secretAccessKey = kTestSecretKey;
+    std::string region = "us-east-1";
+    /// When set, requests must carry exactly this X-Amz-Security-Token (signed).
+    std::string sessionToken{};
+    std::chrono::milliseconds pendingFor{30000};     ///< pending -> running.
+    std::chrono::milliseconds terminatingFor{20000}; ///< shutting-down -> terminated.
+    std::chrono::minutes maxSkew{15};                ///< RequestExpired beyond this.
+    int port = 0;                                    ///< 0: any free port.
+};
+
+/// Faults to inject; change them through FakeEc2::faults().
+struct FakeEc2Faults {
+    int throttleEvery = 0; ///< Every Nth request answers 503 RequestLimitExceeded (0: never).
+    std::deque<std::pair<int, std::string>> scripted{};    ///< Next replies: (status, code).
+    std::map<std::string, std::string> capacityByType{};   ///< type -> error code.
+    std::map<std::string, std::string> capacityBySubnet{}; ///< subnet -> error code.
+    /// Instances are invisible to Describe/Terminate/CreateTags for this long after launch.
+    std::chrono::milliseconds notFoundWindow{0};
+    int truncateNext = 0;       ///< The next N successful replies are cut in half.
+    bool plainTextNext = false; ///< The next reply is a non-XML 502 (a proxy's page).
+};
+
+/// One instance in the fake's table.
+struct FakeInstance {
+    std::string id{};
+    std::string imageId{};
+    std::string instanceType{};
+    std::string subnetId{};
+    std::string state = "pending";
+    std::string privateIp{};
+    std::string publicIp{};
+    std::string clientToken{};
+    std::string lifecycle{};
+    WallTime launchTime{};
+    SteadyTime launchedAt{};
+    SteadyTime terminatedAt{};
+    std::map<std::string, std::string> tags{};
+    std::map<std::string, std::string> volumeTags{};
+};
+
+/// One request as the fake decoded it.
+struct FakeEc2Call {
+    std::string action{};
+    std::vector<std::pair<std::string, std::string>> params{}; ///< Decoded, in body order.
+    std::map<std::string, std::string> headers{};
+    int status = 0;
+    std::string errorCode{};
+
+    [[nodiscard]] std::string param(const std::string& name) const;
+    [[nodiscard]] bool has(const std::string& name) const;
+};
+
+class FakeEc2 {
+public:
+    /// `clock` drives state transitions and the signature-age check; it must outlive the
+    /// fake.
+    explicit FakeEc2(const Clock& clock, FakeEc2Options options = {});
+    ~FakeEc2();
+    FakeEc2(const FakeEc2&) = delete;
+    FakeEc2& operator=(const FakeEc2&) = delete;
+
+    /// "http://127.0.0.1:PORT"
+    [[nodiscard]] std::string endpoint() const;
+    [[nodiscard]] int port() const;
+
+    /// Runs `change` on the faults under the fake's lock.
+    void faults(const std::function<void(FakeEc2Faults&)>& change);
+    /// Adds `count` running instances with these tags (for paging tests); returns their ids.
+    std::vector<std::string> addInstances(int count, const std::map<std::string, std::string>& tags,
+                                          const std::string& state = "running");
+
+    [[nodiscard]] std::vector<FakeEc2Call> calls() const;
+    [[nodiscard]] std::vector<FakeEc2Call> calls(const std::string& action) const;
+    [[nodiscard]] std::map<std::string, FakeInstance> instances() const;
+    [[nodiscard]] int signatureFailures() const;
+    void clearCalls();
+
+private:
+    FakeReply handle(const RecordedRequest& request);
+    FakeReply runInstances(FakeEc2Call& call);
+    FakeReply describeInstances(FakeEc2Call& call);
+    FakeReply terminateInstances(FakeEc2Call& call);
+    FakeReply createTags(FakeEc2Call& call);
+    FakeReply error(FakeEc2Call& call, int status, const std::string& code,
+                    const std::string& message);
+    void advance();
+    [[nodiscard]] bool visible(const FakeInstance& instance) const;
+    std::string verifySignature(const RecordedRequest& request, int& status) const;
+
+    const Clock& clock_;
+    FakeEc2Options options_;
+    mutable std::mutex mutex_;
+    FakeEc2Faults faults_;
+    std::map<std::string, FakeInstance> instances_;
+    std::map<std::string, std::pair<std::string, std::vector<std::string>>> tokens_;
+    std::vector<FakeEc2Call> calls_;
+    int requestCount_ = 0;
+    int signatureFailures_ = 0;
+    int nextId_ = 1;
+    FakeHttpServer server_; // Last: destroyed (stopped) first.
+};
+
+} // namespace autoscale::test
