@@ -14,9 +14,8 @@ namespace {
 using namespace std::chrono_literals;
 
 std::unique_ptr<HttpClient> client(std::chrono::milliseconds total = 5000ms) {
-    auto made = makeCurlHttpClient(HttpOptions{.connectTimeout = 2000ms,
-                                               .totalTimeout = total,
-                                               .protocols = "http"});
+    auto made = makeCurlHttpClient(
+            HttpOptions{.connectTimeout = 2000ms, .totalTimeout = total, .protocols = "http"});
     REQUIRE(made);
     return std::move(*made);
 }

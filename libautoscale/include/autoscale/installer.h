@@ -25,6 +25,8 @@ namespace autoscale {
 ///
 /// Implementations are thread-safe: the engine's workers call them
 /// concurrently for different servers. Every call is bounded in time.
+/// A server is reached at `Server::address`: an IP address, optionally with
+/// a port ("10.0.0.5:2222", "[fd00::5]:2222"; DRONE_SSH_PORT otherwise).
 class Installer {
 public:
     virtual ~Installer(); // Defined in installer.cpp: anchors the vtable.

@@ -5,6 +5,7 @@
 /// agent container (re)created only when its configuration changed.
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -72,6 +73,21 @@ Error commandError(const Server& server, std::string_view what, const detail::Ex
     return error;
 }
 
+/// Splits "host", "v4:port" or "[v6]:port"; the port defaults to DRONE_SSH_PORT.
+std::pair<std::string, int> endpointOf(const std::string& address, int defaultPort) {
+    if (address.starts_with('[')) {
+        const auto close = address.find(']');
+        if (close != std::string::npos && close + 1 < address.size() && address[close + 1] == ':')
+            return {address.substr(1, close - 1), std::atoi(address.c_str() + close + 2)};
+        return {address.substr(1, close == std::string::npos ? std::string::npos : close - 1),
+                defaultPort};
+    }
+    const auto colon = address.find(':');
+    if (colon != std::string::npos && address.find(':', colon + 1) == std::string::npos)
+        return {address.substr(0, colon), std::atoi(address.c_str() + colon + 1)};
+    return {address, defaultPort};
+}
+
 bool retryDuringInstall(const Error& error) {
     return error.code == Errc::Transport || error.code == Errc::Timeout ||
            error.code == Errc::Unauthorized;
@@ -115,8 +131,8 @@ Result<std::unique_ptr<SshSession>> SshInstaller::open(Server& server, SteadyTim
     }
     const SteadyTime connectDeadline =
             std::min(deadline, clock_.steadyNow() + options_.connectTimeout);
-    auto session = SshSession::connect(server.address, options_.ssh.port, policy, clock_,
-                                       connectDeadline, stop);
+    const auto [host, port] = endpointOf(server.address, options_.ssh.port);
+    auto session = SshSession::connect(host, port, policy, clock_, connectDeadline, stop);
     if (!session)
         return session.error();
     if (server.hostKey.empty()) {
