@@ -258,7 +258,8 @@ TEST_CASE_FIXTURE(InstallerFixture, "a silent host cannot hang install past its 
     const auto took = clock->steadyNow() - start;
     REQUIRE_FALSE(installed);
     CHECK(installed.error().code == Errc::Timeout);
-    CHECK(installed.error().message.find("handshake") != std::string::npos);
+    CHECK_MESSAGE(installed.error().message.find("deadline passed") != std::string::npos,
+                  installed.error().message);
     CHECK(took >= 1s);
     CHECK(took < 5s);
 }
@@ -306,7 +307,7 @@ TEST_CASE_FIXTURE(InstallerFixture, "install waits for cloud-init and for docker
     CHECK(sshd->readFile("cloud-init-running") == "0\n");
     std::size_t statusCalls = 0;
     for (const auto& recorded : sshd->commands())
-        statusCalls += recorded.command == "cloud-init status" ? 1U : 0U;
+        statusCalls += recorded.command.starts_with("cloud-init status") ? 1U : 0U;
     CHECK(statusCalls == 4);
     CHECK(sshd->containers() == std::vector<std::string>{"agent"});
 }

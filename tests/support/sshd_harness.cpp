@@ -57,9 +57,9 @@ drop_connection() {
     while [ "$p" -gt 1 ]; do
         pp=$(sed 's/.*) //' "/proc/$p/stat" | cut -d' ' -f2)
         if [ "$pp" = "$L" ]; then pids="$pids $p"; kill -9 $pids; exit 0; fi
-        case "$(cat "/proc/$p/comm")" in sshd*) pids="$pids $p";
-;
-esac p = $pp done
+        case "$(cat "/proc/$p/comm")" in sshd*) pids="$pids $p" ;; esac
+        p=$pp
+    done
 }
 )SH";
 
@@ -78,56 +78,38 @@ pull)
 inspect)
     if [ ! -d "$C/$last" ]; then echo "Error: No such object: $last" >&2; exit 1; fi
     case "$*" in
-    *--format*) echo "$(cat "$C/$last/running") $(cat "$C/$last/config")" ;
-;
-    *) echo '[{}]' ;
-    ;
-    esac;
-    ;
+    *--format*) echo "$(cat "$C/$last/running") $(cat "$C/$last/config")" ;;
+    *) echo '[{}]' ;;
+    esac ;;
 rm)
-    if [ ! -d "$C/$last" ];
-then echo "Error: No such container: $last" > &2;
-exit 1;
-fi rm - rf "$C/$last";
-;
+    if [ ! -d "$C/$last" ]; then echo "Error: No such container: $last" >&2; exit 1; fi
+    rm -rf "$C/$last" ;;
 run)
-    name="";
-config = "<no value>";
-envfile = ""; prev=""
-    for a;
-do
+    name=""; config="<no value>"; envfile=""; prev=""
+    for a; do
         [ "$prev" = --name ] && name=$a
         [ "$prev" = --env-file ] && envfile=$a
-        case "$prev=$a" in --label=io.autoscale.config=*) config=${a#io.autoscale.config=} ;
-;
-esac prev = $a done if[-d "$C/$name"];
-then echo "Conflict. The container name \"/$name\" is already in use" > &2;
-exit 125;
-fi if[!-r "$envfile"];
-then echo "open $envfile: no such file or directory" > &2;
-exit 125;
-fi mkdir "$C/$name" echo true > "$C/$name/running" echo
-                                "$config" > "$C/$name/config" printf '%s\n' "$*" >
-        "$C/$name/args" cp "$envfile"
-        "$C/$name/env" echo 0123456789abcdef if[-e "$D/drop-after-run"];
-then rm - f "$D/drop-after-run";
-drop_connection;
-fi;
-;
+        case "$prev=$a" in --label=io.autoscale.config=*) config=${a#io.autoscale.config=} ;; esac
+        prev=$a
+    done
+    if [ -d "$C/$name" ]; then echo "Conflict. The container name \"/$name\" is already in use" >&2; exit 125; fi
+    if [ ! -r "$envfile" ]; then echo "open $envfile: no such file or directory" >&2; exit 125; fi
+    mkdir "$C/$name"
+    echo true > "$C/$name/running"
+    echo "$config" > "$C/$name/config"
+    printf '%s\n' "$*" > "$C/$name/args"
+    cp "$envfile" "$C/$name/env"
+    echo 0123456789abcdef
+    if [ -e "$D/drop-after-run" ]; then rm -f "$D/drop-after-run"; drop_connection; fi ;;
 update)
-    if [ ! -d "$C/$last" ];
-then exit 1;
-fi printf '%s\n' "$*" > "$C/$last/update";
-;
+    if [ ! -d "$C/$last" ]; then exit 1; fi
+    printf '%s\n' "$*" > "$C/$last/update" ;;
 stop)
-    if [ ! -d "$C/$last" ];
-then exit 1;
-fi printf '%s\n' "$*" > "$C/$last/stop" echo false > "$C/$last/running";
-;
+    if [ ! -d "$C/$last" ]; then exit 1; fi
+    printf '%s\n' "$*" > "$C/$last/stop"
+    echo false > "$C/$last/running" ;;
 *)
-    echo "fake docker: unsupported command $1" >&2;
-exit 1;
-;
+    echo "fake docker: unsupported command $1" >&2; exit 1 ;;
 esac
 )SH";
 

@@ -154,8 +154,13 @@ TEST_CASE("docker run: restart always, socket, volumes, labels, env file, no sec
                               "--label io.autoscale.config="));
     CHECK(command.ends_with(" drone/drone-runner-docker:1"));
     CHECK(command.find("s3cret") == std::string::npos);
-    CHECK(detail::writeEnvFileCommand().find("s3cret") == std::string::npos);
-    CHECK(detail::writeEnvFileCommand().find("umask 077") != std::string::npos);
+    CHECK(detail::writeEnvAndInspectCommand().find("s3cret") == std::string::npos);
+    CHECK(detail::writeEnvAndInspectCommand().find("umask 077") != std::string::npos);
+    const auto start = detail::startCommand(sampleOptions(), server);
+    CHECK(start.starts_with(
+            "docker pull --quiet drone/drone-runner-docker:1 >/dev/null || exit 90; "
+            "docker rm --force agent >/dev/null 2>&1; docker run "));
+    CHECK(start.find("s3cret") == std::string::npos);
 
     const auto args = detail::dockerRunArguments(sampleOptions(), server);
     CHECK(detail::configHash(args) == detail::configHash(args));
@@ -190,6 +195,23 @@ TEST_CASE("cloud-init status and docker inspect are read") {
     CHECK(stopped.exists);
     CHECK_FALSE(stopped.running);
     CHECK_FALSE(detail::parseInspect("", 1).exists);
+
+    const auto probe = detail::parseProbe("status: done\ncloud-init-exit=0\ndocker-exit=0\n");
+    CHECK(probe.cloudInit == BootState::Done);
+    CHECK(probe.dockerUp);
+    const auto booting = detail::parseProbe("status: running\ncloud-init-exit=0\ndocker-exit=1\n");
+    CHECK(booting.cloudInit == BootState::Running);
+    CHECK_FALSE(booting.dockerUp);
+    CHECK(detail::parseProbe("sh: cloud-init: not found\ncloud-init-exit=127\ndocker-exit=0\n")
+                  .cloudInit == BootState::Done);
+
+    const auto [changed, absent] = detail::parseEnvAndInspect("changed\nabsent\n");
+    CHECK(changed);
+    CHECK_FALSE(absent.exists);
+    const auto [same, agent] = detail::parseEnvAndInspect("unchanged\ntrue 0123abcd\n");
+    CHECK_FALSE(same);
+    CHECK(agent.running);
+    CHECK(agent.configHash == "0123abcd");
 }
 
 TEST_CASE("makeSshInstaller rejects options that cannot work") {

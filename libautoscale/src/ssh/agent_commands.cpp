@@ -5,6 +5,7 @@
 #include "agent_commands.h"
 
 #include <array>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
@@ -147,21 +148,34 @@ std::string configHash(const std::vector<std::string>& arguments) {
     return hex;
 }
 
+std::string agentConfigHash(const SshInstallerOptions& options, const Server& server) {
+    auto args = dockerRunArguments(options, server);
+    args.push_back(options.agent.image);
+    return configHash(args);
+}
+
 std::string dockerRunCommand(const SshInstallerOptions& options, const Server& server) {
     auto args = dockerRunArguments(options, server);
-    const std::string hash = configHash(args);
+    const std::string hash = agentConfigHash(options, server);
     args.emplace_back("--label");
     args.push_back(std::string(kConfigLabel) + "=" + hash);
     args.push_back(options.agent.image);
     return shellJoin(args);
 }
 
-std::string writeEnvFileCommand() {
+std::string probeCommand() {
+    return "cloud-init status 2>&1; echo \"cloud-init-exit=$?\"; "
+           "docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; echo \"docker-exit=$?\"";
+}
+
+std::string writeEnvAndInspectCommand() {
     const std::string file(kEnvFilePath);
     const std::string next = file + ".new";
-    return "umask 077 && mkdir -p .drone-runner && cat > " + next + " && chmod 600 " + next +
+    return "{ umask 077 && mkdir -p .drone-runner && cat > " + next + " && chmod 600 " + next +
            " && if cmp -s " + next + " " + file + "; then rm -f " + next +
-           " && echo unchanged; else mv -f " + next + " " + file + " && echo changed; fi";
+           " && echo unchanged; else mv -f " + next + " " + file +
+           " && echo changed; fi; } || exit " + std::to_string(kFirstStepFailed) + "; " +
+           inspectCommand() + " 2>/dev/null || echo absent";
 }
 
 std::string inspectCommand() {
@@ -169,12 +183,11 @@ std::string inspectCommand() {
            std::string(kConfigLabel) + "\"}}' " + agentName();
 }
 
-std::string pullCommand(const SshInstallerOptions& options) {
-    return shellJoin({"docker", "pull", "--quiet", options.agent.image});
-}
-
-std::string removeCommand() {
-    return "docker rm --force " + agentName() + " >/dev/null";
+std::string startCommand(const SshInstallerOptions& options, const Server& server) {
+    return shellJoin({"docker", "pull", "--quiet", options.agent.image}) + " >/dev/null || exit " +
+           std::to_string(kFirstStepFailed) + "; docker rm --force " + agentName() +
+           " >/dev/null 2>&1; " + dockerRunCommand(options, server) + " >/dev/null && " +
+           inspectCommand();
 }
 
 std::string drainCommand(const SshInstallerOptions& options) {
@@ -196,9 +209,31 @@ BootState parseCloudInitStatus(std::string_view output, int exitStatus) {
     return BootState::Running;
 }
 
+BootProbe parseProbe(std::string_view output) {
+    BootProbe probe;
+    int cloudInitExit = -1;
+    std::string_view status;
+    std::size_t pos = 0;
+    while (pos < output.size()) {
+        auto end = output.find('\n', pos);
+        if (end == std::string_view::npos)
+            end = output.size();
+        const auto line = output.substr(pos, end - pos);
+        if (line.starts_with("cloud-init-exit="))
+            cloudInitExit = std::atoi(std::string(line.substr(16)).c_str());
+        else if (line.starts_with("docker-exit="))
+            probe.dockerUp = line.substr(12) == "0";
+        else if (status.empty())
+            status = output.substr(0, end);
+        pos = end + 1;
+    }
+    probe.cloudInit = parseCloudInitStatus(status, cloudInitExit);
+    return probe;
+}
+
 AgentState parseInspect(std::string_view output, int exitStatus) {
     AgentState state;
-    if (exitStatus != 0)
+    if (exitStatus != 0 || output.starts_with("absent"))
         return state;
     state.exists = true;
     std::istringstream in{std::string(output)};
@@ -206,6 +241,14 @@ AgentState parseInspect(std::string_view output, int exitStatus) {
     in >> running >> state.configHash;
     state.running = running == "true";
     return state;
+}
+
+std::pair<bool, AgentState> parseEnvAndInspect(std::string_view output) {
+    const auto newline = output.find('\n');
+    const auto first = output.substr(0, newline);
+    const auto rest =
+            newline == std::string_view::npos ? std::string_view{} : output.substr(newline + 1);
+    return {first != "unchanged", parseInspect(rest, 0)};
 }
 
 } // namespace autoscale::detail

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <autoscale/installer.h>
@@ -36,33 +37,45 @@ std::string shellJoin(const std::vector<std::string>& words);
 /// with a newline. Holds the RPC secret.
 Result<std::string> renderEnvFile(const SshInstallerOptions& options, const Server& server);
 
-/// `docker run` and its arguments for the agent container, without the
-/// config label (see configHash).
+/// `docker run` and its options for the agent container, without the
+/// config label and the image (see agentConfigHash).
 std::vector<std::string> dockerRunArguments(const SshInstallerOptions& options,
                                             const Server& server);
 
 /// A short hex digest of the arguments: equal arguments, equal hash.
 std::string configHash(const std::vector<std::string>& arguments);
 
+/// The hash the agent container carries in kConfigLabel: of the
+/// `docker run` arguments and the image.
+std::string agentConfigHash(const SshInstallerOptions& options, const Server& server);
+
 /// The full `docker run` command line, config label included.
 std::string dockerRunCommand(const SshInstallerOptions& options, const Server& server);
 
+/// Boot probe: prints `cloud-init status`, then "cloud-init-exit=N" and
+/// "docker-exit=N" (the exit status of `docker info`).
+std::string probeCommand();
+
 /// Writes stdin to the env file with mode 0600 (atomically, through a
-/// temporary file); prints "changed" or "unchanged".
-std::string writeEnvFileCommand();
+/// temporary file) and prints "changed" or "unchanged", then the agent
+/// container's state line (see inspectCommand) or "absent". Exits 90 when the
+/// file cannot be written.
+std::string writeEnvAndInspectCommand();
 
 /// Prints "<running> <config hash>" of the agent container; fails when there is none.
 std::string inspectCommand();
 
-/// `docker pull` of the image.
-std::string pullCommand(const SshInstallerOptions& options);
-
-/// Removes the agent container, running or not.
-std::string removeCommand();
+/// Pulls the image (exit 90 when that fails), removes any agent container,
+/// starts the new one and prints its state line (see inspectCommand).
+std::string startCommand(const SshInstallerOptions& options, const Server& server);
 
 /// Clears the restart policy and starts `docker stop --time <grace>` in the
 /// background; prints "absent" when there is no container.
 std::string drainCommand(const SshInstallerOptions& options);
+
+/// The exit status startCommand and writeEnvAndInspectCommand use for their
+/// first step failing (the pull, the env file).
+inline constexpr int kFirstStepFailed = 90;
 
 /// What `cloud-init status` said.
 enum class BootState { Running, Done, Failed };
@@ -70,6 +83,15 @@ enum class BootState { Running, Done, Failed };
 /// Reads `cloud-init status` output and exit status; a missing cloud-init
 /// (exit 127) counts as done.
 BootState parseCloudInitStatus(std::string_view output, int exitStatus);
+
+/// The outcome of probeCommand.
+struct BootProbe {
+    BootState cloudInit = BootState::Running;
+    bool dockerUp = false;
+};
+
+/// Parses probeCommand's output.
+BootProbe parseProbe(std::string_view output);
 
 /// The agent container as `inspectCommand` reports it.
 struct AgentState {
@@ -80,5 +102,9 @@ struct AgentState {
 
 /// Parses the output and exit status of inspectCommand.
 AgentState parseInspect(std::string_view output, int exitStatus);
+
+/// Parses writeEnvAndInspectCommand's output: whether the env file changed,
+/// and the container's state.
+std::pair<bool, AgentState> parseEnvAndInspect(std::string_view output);
 
 } // namespace autoscale::detail

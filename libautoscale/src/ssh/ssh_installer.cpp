@@ -196,29 +196,16 @@ Result<void> SshInstaller::installOnce(Server& server, SteadyTime deadline,
 
 Result<void> SshInstaller::waitForBoot(SshSession& session, const Server& server,
                                        SteadyTime deadline, const std::stop_token& stop) {
-    bool cloudInitDone = false;
     for (;;) {
-        if (!cloudInitDone) {
-            auto status = run(session, server, "cloud-init status");
-            if (!status)
-                return status.error();
-            switch (detail::parseCloudInitStatus(status->out, status->exitStatus)) {
-            case detail::BootState::Done:
-                cloudInitDone = true;
-                break;
-            case detail::BootState::Failed:
-                return commandError(server, "cloud-init", *status);
-            case detail::BootState::Running:
-                break;
-            }
-        }
-        if (cloudInitDone) {
-            auto docker = run(session, server, "docker info --format '{{.ServerVersion}}'");
-            if (!docker)
-                return docker.error();
-            if (docker->exitStatus == 0)
-                return {};
-        }
+        auto probed = run(session, server, detail::probeCommand());
+        if (!probed)
+            return probed.error();
+        const auto probe = detail::parseProbe(probed->out);
+        if (probe.cloudInit == detail::BootState::Failed)
+            return commandError(server, "cloud-init", *probed);
+        const bool cloudInitDone = probe.cloudInit == detail::BootState::Done;
+        if (cloudInitDone && probe.dockerUp)
+            return {};
         if (clock_.steadyNow() + options_.checkInterval >= deadline) {
             Error error = makeError(Errc::Timeout,
                                     "install check deadline passed for " + server.name + ": " +
@@ -238,47 +225,28 @@ Result<void> SshInstaller::startAgent(SshSession& session, const Server& server)
     auto envFile = detail::renderEnvFile(options_, server);
     if (!envFile)
         return envFile.error();
-    auto written = run(session, server, detail::writeEnvFileCommand(), *envFile);
+    // The env file, RPC secret included, travels on stdin only.
+    auto written = run(session, server, detail::writeEnvAndInspectCommand(), *envFile);
     if (!written)
         return written.error();
     if (written->exitStatus != 0)
         return commandError(server, "writing the runner env file", *written);
-    const bool envChanged = written->out.find("unchanged") == std::string::npos;
-
-    const std::string runCommand = detail::dockerRunCommand(options_, server);
-    const std::string wantedHash = detail::configHash(detail::dockerRunArguments(options_, server));
-    auto inspected = run(session, server, detail::inspectCommand());
-    if (!inspected)
-        return inspected.error();
-    const auto before = detail::parseInspect(inspected->out, inspected->exitStatus);
+    const auto [envChanged, before] = detail::parseEnvAndInspect(written->out);
+    const std::string wantedHash = detail::agentConfigHash(options_, server);
     if (before.running && before.configHash == wantedHash && !envChanged) {
         logger_.info("runner already running", {{"server", server.name}});
         return {};
     }
-
-    auto pulled = run(session, server, detail::pullCommand(options_));
-    if (!pulled)
-        return pulled.error();
-    if (pulled->exitStatus != 0)
-        return commandError(server, "docker pull " + options_.agent.image, *pulled);
-    if (before.exists) {
-        auto removed = run(session, server, detail::removeCommand());
-        if (!removed)
-            return removed.error();
-        if (removed->exitStatus != 0)
-            return commandError(server, "docker rm", *removed);
-    }
-    auto started = run(session, server, runCommand);
+    auto started = run(session, server, detail::startCommand(options_, server));
     if (!started)
         return started.error();
+    if (started->exitStatus == detail::kFirstStepFailed)
+        return commandError(server, "docker pull " + options_.agent.image, *started);
     if (started->exitStatus != 0)
         return commandError(server, "docker run", *started);
-
-    auto after = run(session, server, detail::inspectCommand());
-    if (!after)
-        return after.error();
-    if (!detail::parseInspect(after->out, after->exitStatus).running)
-        return commandError(server, "starting the agent container", *after);
+    const auto after = detail::parseInspect(started->out, 0);
+    if (!after.running || after.configHash != wantedHash)
+        return commandError(server, "starting the agent container", *started);
     return {};
 }
 

@@ -162,12 +162,12 @@ Result<void> SshSession::waitSocket(SteadyTime deadline, SshPhase phase) {
     for (;;) {
         if (stop_.stop_requested())
             return timeout(phase);
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - clock_->steadyNow());
-        if (left <= 0ms)
+        const auto left = deadline - clock_->steadyNow();
+        if (left <= SteadyTime::duration::zero())
             return timeout(phase);
         pollfd pfd{.fd = fd_, .events = events, .revents = 0};
-        const auto slice = std::clamp(left, 1ms, kPollSlice);
+        const auto slice =
+                std::clamp(std::chrono::ceil<std::chrono::milliseconds>(left), 1ms, kPollSlice);
         const int rc = ::poll(&pfd, 1, static_cast<int>(slice.count()));
         if (rc > 0)
             return {};
