@@ -65,7 +65,6 @@ drop_connection() {
 
 constexpr const char* kDockerScript = R"SH(
 C="$D/containers"
-mkdir -p "$C"
 printf '%s\n' "$*" >> "$D/docker-argv.log"
 for a; do last=$a; done
 case "$1" in

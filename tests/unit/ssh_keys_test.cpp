@@ -154,8 +154,8 @@ TEST_CASE("docker run: restart always, socket, volumes, labels, env file, no sec
                               "--label io.autoscale.config="));
     CHECK(command.ends_with(" drone/drone-runner-docker:1"));
     CHECK(command.find("s3cret") == std::string::npos);
-    CHECK(detail::writeEnvAndInspectCommand().find("s3cret") == std::string::npos);
-    CHECK(detail::writeEnvAndInspectCommand().find("umask 077") != std::string::npos);
+    CHECK(detail::prepareCommand().find("s3cret") == std::string::npos);
+    CHECK(detail::prepareCommand().find("umask 077") != std::string::npos);
     const auto start = detail::startCommand(sampleOptions(), server);
     CHECK(start.starts_with(
             "docker pull --quiet drone/drone-runner-docker:1 >/dev/null || exit 90; "
@@ -196,22 +196,25 @@ TEST_CASE("cloud-init status and docker inspect are read") {
     CHECK_FALSE(stopped.running);
     CHECK_FALSE(detail::parseInspect("", 1).exists);
 
-    const auto probe = detail::parseProbe("status: done\ncloud-init-exit=0\ndocker-exit=0\n");
-    CHECK(probe.cloudInit == BootState::Done);
-    CHECK(probe.dockerUp);
-    const auto booting = detail::parseProbe("status: running\ncloud-init-exit=0\ndocker-exit=1\n");
+    const auto ready = detail::parsePrepare(
+            "status: done\ncloud-init-exit=0\ndocker-exit=0\nenv=changed\nagent=absent\n");
+    CHECK(ready.cloudInit == BootState::Done);
+    CHECK(ready.dockerUp);
+    CHECK(ready.envChanged);
+    CHECK_FALSE(ready.agent.exists);
+    const auto booting = detail::parsePrepare("status: running\ncloud-init-exit=0\n"
+                                              "docker-exit=1\nenv=unchanged\nagent=absent\n");
     CHECK(booting.cloudInit == BootState::Running);
     CHECK_FALSE(booting.dockerUp);
-    CHECK(detail::parseProbe("sh: cloud-init: not found\ncloud-init-exit=127\ndocker-exit=0\n")
-                  .cloudInit == BootState::Done);
-
-    const auto [changed, absent] = detail::parseEnvAndInspect("changed\nabsent\n");
-    CHECK(changed);
-    CHECK_FALSE(absent.exists);
-    const auto [same, agent] = detail::parseEnvAndInspect("unchanged\ntrue 0123abcd\n");
-    CHECK_FALSE(same);
-    CHECK(agent.running);
-    CHECK(agent.configHash == "0123abcd");
+    CHECK_FALSE(booting.envChanged);
+    const auto alive = detail::parsePrepare("sh: cloud-init: not found\ncloud-init-exit=127\n"
+                                            "docker-exit=0\nenv=unchanged\n"
+                                            "agent=true 0123abcd\n");
+    CHECK(alive.cloudInit == BootState::Done);
+    CHECK(alive.agent.running);
+    CHECK(alive.agent.configHash == "0123abcd");
+    CHECK(detail::parsePrepare("status: error\ncloud-init-exit=1\n").cloudInit ==
+          BootState::Failed);
 }
 
 TEST_CASE("makeSshInstaller rejects options that cannot work") {

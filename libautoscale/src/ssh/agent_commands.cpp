@@ -163,19 +163,18 @@ std::string dockerRunCommand(const SshInstallerOptions& options, const Server& s
     return shellJoin(args);
 }
 
-std::string probeCommand() {
-    return "cloud-init status 2>&1; echo \"cloud-init-exit=$?\"; "
-           "docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; echo \"docker-exit=$?\"";
-}
-
-std::string writeEnvAndInspectCommand() {
+std::string prepareCommand() {
     const std::string file(kEnvFilePath);
     const std::string next = file + ".new";
-    return "{ umask 077 && mkdir -p .drone-runner && cat > " + next + " && chmod 600 " + next +
-           " && if cmp -s " + next + " " + file + "; then rm -f " + next +
-           " && echo unchanged; else mv -f " + next + " " + file +
-           " && echo changed; fi; } || exit " + std::to_string(kFirstStepFailed) + "; " +
-           inspectCommand() + " 2>/dev/null || echo absent";
+    return "cloud-init status </dev/null 2>&1; echo \"cloud-init-exit=$?\"; "
+           "docker info --format '{{.ServerVersion}}' </dev/null >/dev/null 2>&1; "
+           "echo \"docker-exit=$?\"; "
+           "{ umask 077 && mkdir -p .drone-runner && cat > " +
+           next + " && chmod 600 " + next + " && if cmp -s " + next + " " + file + "; then rm -f " +
+           next + " && echo env=unchanged; else mv -f " + next + " " + file +
+           " && echo env=changed; fi; } || { echo env=failed; exit " +
+           std::to_string(kFirstStepFailed) + "; }; printf agent=; " + inspectCommand() +
+           " 2>/dev/null || echo absent";
 }
 
 std::string inspectCommand() {
@@ -209,26 +208,32 @@ BootState parseCloudInitStatus(std::string_view output, int exitStatus) {
     return BootState::Running;
 }
 
-BootProbe parseProbe(std::string_view output) {
-    BootProbe probe;
+Prepared parsePrepare(std::string_view output) {
+    Prepared prepared;
     int cloudInitExit = -1;
     std::string_view status;
+    bool statusDone = false;
     std::size_t pos = 0;
     while (pos < output.size()) {
         auto end = output.find('\n', pos);
         if (end == std::string_view::npos)
             end = output.size();
         const auto line = output.substr(pos, end - pos);
-        if (line.starts_with("cloud-init-exit="))
+        if (line.starts_with("cloud-init-exit=")) {
             cloudInitExit = std::atoi(std::string(line.substr(16)).c_str());
-        else if (line.starts_with("docker-exit="))
-            probe.dockerUp = line.substr(12) == "0";
-        else if (status.empty())
-            status = output.substr(0, end);
+            status = output.substr(0, pos);
+            statusDone = true;
+        } else if (statusDone && line.starts_with("docker-exit=")) {
+            prepared.dockerUp = line.substr(12) == "0";
+        } else if (statusDone && line.starts_with("env=")) {
+            prepared.envChanged = line != "env=unchanged";
+        } else if (statusDone && line.starts_with("agent=")) {
+            prepared.agent = parseInspect(line.substr(6), 0);
+        }
         pos = end + 1;
     }
-    probe.cloudInit = parseCloudInitStatus(status, cloudInitExit);
-    return probe;
+    prepared.cloudInit = parseCloudInitStatus(status, cloudInitExit);
+    return prepared;
 }
 
 AgentState parseInspect(std::string_view output, int exitStatus) {
@@ -241,14 +246,6 @@ AgentState parseInspect(std::string_view output, int exitStatus) {
     in >> running >> state.configHash;
     state.running = running == "true";
     return state;
-}
-
-std::pair<bool, AgentState> parseEnvAndInspect(std::string_view output) {
-    const auto newline = output.find('\n');
-    const auto first = output.substr(0, newline);
-    const auto rest =
-            newline == std::string_view::npos ? std::string_view{} : output.substr(newline + 1);
-    return {first != "unchanged", parseInspect(rest, 0)};
 }
 
 } // namespace autoscale::detail

@@ -52,15 +52,14 @@ std::string agentConfigHash(const SshInstallerOptions& options, const Server& se
 /// The full `docker run` command line, config label included.
 std::string dockerRunCommand(const SshInstallerOptions& options, const Server& server);
 
-/// Boot probe: prints `cloud-init status`, then "cloud-init-exit=N" and
-/// "docker-exit=N" (the exit status of `docker info`).
-std::string probeCommand();
-
-/// Writes stdin to the env file with mode 0600 (atomically, through a
-/// temporary file) and prints "changed" or "unchanged", then the agent
-/// container's state line (see inspectCommand) or "absent". Exits 90 when the
-/// file cannot be written.
-std::string writeEnvAndInspectCommand();
+/// One round trip before the runner starts: prints `cloud-init status`,
+/// "cloud-init-exit=N" and "docker-exit=N" (of `docker info`); writes stdin
+/// to the env file with mode 0600 (atomically, through a temporary file) and
+/// prints "env=changed" or "env=unchanged" ("env=failed" and exit 90 when it
+/// cannot); then "agent=" and the container's state line (see
+/// inspectCommand) or "agent=absent". Writing the env file before boot has
+/// finished is harmless: the file is rewritten, unchanged, on every probe.
+std::string prepareCommand();
 
 /// Prints "<running> <config hash>" of the agent container; fails when there is none.
 std::string inspectCommand();
@@ -73,8 +72,8 @@ std::string startCommand(const SshInstallerOptions& options, const Server& serve
 /// background; prints "absent" when there is no container.
 std::string drainCommand(const SshInstallerOptions& options);
 
-/// The exit status startCommand and writeEnvAndInspectCommand use for their
-/// first step failing (the pull, the env file).
+/// The exit status of prepareCommand and startCommand when their first
+/// step fails (the env file, the pull).
 inline constexpr int kFirstStepFailed = 90;
 
 /// What `cloud-init status` said.
@@ -83,15 +82,6 @@ enum class BootState { Running, Done, Failed };
 /// Reads `cloud-init status` output and exit status; a missing cloud-init
 /// (exit 127) counts as done.
 BootState parseCloudInitStatus(std::string_view output, int exitStatus);
-
-/// The outcome of probeCommand.
-struct BootProbe {
-    BootState cloudInit = BootState::Running;
-    bool dockerUp = false;
-};
-
-/// Parses probeCommand's output.
-BootProbe parseProbe(std::string_view output);
 
 /// The agent container as `inspectCommand` reports it.
 struct AgentState {
@@ -103,8 +93,15 @@ struct AgentState {
 /// Parses the output and exit status of inspectCommand.
 AgentState parseInspect(std::string_view output, int exitStatus);
 
-/// Parses writeEnvAndInspectCommand's output: whether the env file changed,
-/// and the container's state.
-std::pair<bool, AgentState> parseEnvAndInspect(std::string_view output);
+/// What prepareCommand reported.
+struct Prepared {
+    BootState cloudInit = BootState::Running;
+    bool dockerUp = false;
+    bool envChanged = false;
+    AgentState agent{};
+};
+
+/// Parses prepareCommand's output.
+Prepared parsePrepare(std::string_view output);
 
 } // namespace autoscale::detail

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -40,8 +41,8 @@ private:
     Result<detail::ExecResult> run(SshSession& session, const Server& server,
                                    const std::string& command, std::string_view input = {});
     Result<void> installOnce(Server& server, SteadyTime deadline, const std::stop_token& stop);
-    Result<void> waitForBoot(SshSession& session, const Server& server, SteadyTime deadline,
-                             const std::stop_token& stop);
+    Result<void> prepare(SshSession& session, const Server& server, SteadyTime deadline,
+                         const std::stop_token& stop);
     Result<void> startAgent(SshSession& session, const Server& server);
 
     SshInstallerOptions options_;
@@ -156,6 +157,7 @@ Result<detail::ExecResult> SshInstaller::run(SshSession& session, const Server& 
 Result<void> SshInstaller::install(Server& server, const std::stop_token& stop) {
     const SteadyTime deadline = clock_.steadyNow() + options_.checkDeadline;
     int attempt = 0;
+    std::optional<Error> refused;
     for (;;) {
         ++attempt;
         auto outcome = installOnce(server, deadline, stop);
@@ -167,6 +169,11 @@ Result<void> SshInstaller::install(Server& server, const std::stop_token& stop) 
         Error error = outcome.error();
         if (!retryDuringInstall(error))
             return error;
+        // A refused key says more than a later attempt cut short by the deadline.
+        if (error.code == Errc::Unauthorized)
+            refused = error;
+        else if (refused)
+            error = *refused;
         if (stop.stop_requested())
             return makeError(Errc::Timeout, "install of " + server.name + " cancelled");
         if (clock_.steadyNow() + options_.checkInterval >= deadline) {
@@ -189,23 +196,35 @@ Result<void> SshInstaller::installOnce(Server& server, SteadyTime deadline,
     auto session = open(server, deadline, stop, options_.ssh.hostKeyCheck == HostKeyCheck::Tofu);
     if (!session)
         return session.error();
-    if (auto booted = waitForBoot(**session, server, deadline, stop); !booted)
-        return booted;
-    return startAgent(**session, server);
+    return prepare(**session, server, deadline, stop);
 }
 
-Result<void> SshInstaller::waitForBoot(SshSession& session, const Server& server,
-                                       SteadyTime deadline, const std::stop_token& stop) {
+Result<void> SshInstaller::prepare(SshSession& session, const Server& server, SteadyTime deadline,
+                                   const std::stop_token& stop) {
+    auto envFile = detail::renderEnvFile(options_, server);
+    if (!envFile)
+        return envFile.error();
+    bool envChanged = false;
     for (;;) {
-        auto probed = run(session, server, detail::probeCommand());
-        if (!probed)
-            return probed.error();
-        const auto probe = detail::parseProbe(probed->out);
-        if (probe.cloudInit == detail::BootState::Failed)
-            return commandError(server, "cloud-init", *probed);
-        const bool cloudInitDone = probe.cloudInit == detail::BootState::Done;
-        if (cloudInitDone && probe.dockerUp)
-            return {};
+        // The env file, RPC secret included, travels on stdin only.
+        auto prepared = run(session, server, detail::prepareCommand(), *envFile);
+        if (!prepared)
+            return prepared.error();
+        if (prepared->exitStatus == detail::kFirstStepFailed)
+            return commandError(server, "writing the runner env file", *prepared);
+        const auto state = detail::parsePrepare(prepared->out);
+        envChanged = envChanged || state.envChanged;
+        if (state.cloudInit == detail::BootState::Failed)
+            return commandError(server, "cloud-init", *prepared);
+        const bool cloudInitDone = state.cloudInit == detail::BootState::Done;
+        if (cloudInitDone && state.dockerUp) {
+            if (state.agent.running && !envChanged &&
+                state.agent.configHash == detail::agentConfigHash(options_, server)) {
+                logger_.info("runner already running", {{"server", server.name}});
+                return {};
+            }
+            return startAgent(session, server);
+        }
         if (clock_.steadyNow() + options_.checkInterval >= deadline) {
             Error error = makeError(Errc::Timeout,
                                     "install check deadline passed for " + server.name + ": " +
@@ -222,21 +241,6 @@ Result<void> SshInstaller::waitForBoot(SshSession& session, const Server& server
 }
 
 Result<void> SshInstaller::startAgent(SshSession& session, const Server& server) {
-    auto envFile = detail::renderEnvFile(options_, server);
-    if (!envFile)
-        return envFile.error();
-    // The env file, RPC secret included, travels on stdin only.
-    auto written = run(session, server, detail::writeEnvAndInspectCommand(), *envFile);
-    if (!written)
-        return written.error();
-    if (written->exitStatus != 0)
-        return commandError(server, "writing the runner env file", *written);
-    const auto [envChanged, before] = detail::parseEnvAndInspect(written->out);
-    const std::string wantedHash = detail::agentConfigHash(options_, server);
-    if (before.running && before.configHash == wantedHash && !envChanged) {
-        logger_.info("runner already running", {{"server", server.name}});
-        return {};
-    }
     auto started = run(session, server, detail::startCommand(options_, server));
     if (!started)
         return started.error();
@@ -245,7 +249,7 @@ Result<void> SshInstaller::startAgent(SshSession& session, const Server& server)
     if (started->exitStatus != 0)
         return commandError(server, "docker run", *started);
     const auto after = detail::parseInspect(started->out, 0);
-    if (!after.running || after.configHash != wantedHash)
+    if (!after.running || after.configHash != detail::agentConfigHash(options_, server))
         return commandError(server, "starting the agent container", *started);
     return {};
 }
