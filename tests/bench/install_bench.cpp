@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
 
@@ -25,6 +26,15 @@ using namespace std::chrono_literals;
 using namespace autoscale;
 
 constexpr int kDefaultServers = 32;
+
+double cpuSeconds(int who) {
+    rusage usage{};
+    ::getrusage(who, &usage);
+    const auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 int run(int servers) {
     const auto clientKey = generateEd25519Key("autoscale-bench");
@@ -58,6 +68,8 @@ int run(int servers) {
         rows[i].capacity = 2;
     }
 
+    const double cpuBefore = cpuSeconds(RUSAGE_SELF);
+    const double childrenBefore = cpuSeconds(RUSAGE_CHILDREN);
     const auto start = std::chrono::steady_clock::now();
     {
         std::vector<std::jthread> workers;
@@ -67,6 +79,7 @@ int run(int servers) {
         }
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    const double clientCpu = cpuSeconds(RUSAGE_SELF) - cpuBefore;
 
     int failed = 0;
     for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -81,6 +94,9 @@ int run(int servers) {
     }
     std::printf("installed %d servers in parallel over ssh in %.2f s (%d failed, target <= 5 s)\n",
                 servers - failed, took.count(), failed);
+    hosts.clear(); // Reaps the sshd processes, so that their CPU time is counted.
+    std::printf("cpu: autoscaler side %.2f s, sshd hosts and stand-in scripts %.2f s\n", clientCpu,
+                cpuSeconds(RUSAGE_CHILDREN) - childrenBefore);
     return failed == 0 ? 0 : 1;
 }
 

@@ -41,9 +41,8 @@ constexpr const char* kSshd = "/usr/sbin/sshd";
 constexpr const char* kInstanceScript = R"SH(#!/bin/sh
 D=@DIR@
 f="$D/record/$(date +%s%N).$$"
-printf '%s' "$SSH_ORIGINAL_COMMAND" > "$f.cmd.tmp"
 cat > "$f.stdin"
-mv "$f.cmd.tmp" "$f.cmd"
+printf '%s' "$SSH_ORIGINAL_COMMAND" > "$f.cmd"
 cd "$D/home" || exit 1
 HOME="$D/home" PATH="$D/bin:$PATH" FAKE_DIR="$D" exec sh -c "$SSH_ORIGINAL_COMMAND" < "$f.stdin"
 )SH";
@@ -77,7 +76,8 @@ pull)
 inspect)
     if [ ! -d "$C/$last" ]; then echo "Error: No such object: $last" >&2; exit 1; fi
     case "$*" in
-    *--format*) echo "$(cat "$C/$last/running") $(cat "$C/$last/config")" ;;
+    *--format*) read -r running < "$C/$last/running"; read -r config < "$C/$last/config"
+                echo "$running $config" ;;
     *) echo '[{}]' ;;
     esac ;;
 rm)
@@ -230,7 +230,7 @@ bool SshdHarness::launch(std::string& whyNot) {
            << "PrintMotd no\n"
            << "MaxStartups 200\n"
            << "MaxSessions 50\n"
-           << "LogLevel VERBOSE\n"
+           << "LogLevel INFO\n"
            << "ForceCommand " << path("instance") << "\n";
     writeText(path("sshd_config"), config.str(), 0644);
 
@@ -242,7 +242,7 @@ bool SshdHarness::launch(std::string& whyNot) {
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     const std::string configPath = path("sshd_config");
-    std::vector<std::string> args{kSshd, "-D", "-e", "-f", configPath};
+    std::vector<std::string> args{kSshd, "-D", "-e", "-r", "-f", configPath};
     std::vector<char*> argv;
     for (auto& arg : args)
         argv.push_back(arg.data());
