@@ -223,6 +223,8 @@ bool SshdHarness::launch(std::string& whyNot) {
            << "PermitRootLogin prohibit-password\n"
            << "AuthorizedKeysFile " << path("authorized_keys") << "\n"
            << "PubkeyAuthentication yes\n"
+           // libssh2 1.10 signs RSA user keys with ssh-rsa (SHA-1) only, which
+           // OpenSSH >= 8.8 refuses unless allowed again; the RSA test needs it.
            << "PubkeyAcceptedAlgorithms +ssh-rsa\n"
            << "PasswordAuthentication no\n"
            << "KbdInteractiveAuthentication no\n"
