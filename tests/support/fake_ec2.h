@@ -37,6 +37,9 @@ struct FakeEc2Options {
     std::chrono::milliseconds terminatingFor{20000}; ///< shutting-down -> terminated.
     std::chrono::minutes maxSkew{15};                ///< RequestExpired beyond this.
     int port = 0;                                    ///< 0: any free port.
+    /// When set, new instances get these private addresses in turn (end-to-end
+    /// tests point them at local sshd hosts, "127.0.0.1:PORT").
+    std::vector<std::string> privateAddresses{};
 };
 
 /// Faults to inject; change them through FakeEc2::faults().
@@ -128,6 +131,7 @@ private:
     int requestCount_ = 0;
     int signatureFailures_ = 0;
     int nextId_ = 1;
+    std::size_t nextAddress_ = 0;
     FakeHttpServer server_; // Last: destroyed (stopped) first.
 };
 

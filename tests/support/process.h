@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +26,37 @@ ProcessResult runProcess(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env,
                          std::chrono::milliseconds deadline = std::chrono::seconds{60},
                          const std::string& input = {});
+
+/// A process running in the background; its stdout and stderr go to files.
+/// Killed (SIGKILL) by the destructor if still running.
+class BackgroundProcess {
+public:
+    BackgroundProcess(const std::vector<std::string>& argv,
+                      const std::map<std::string, std::string>& env, const std::string& logPath);
+    ~BackgroundProcess();
+    BackgroundProcess(const BackgroundProcess&) = delete;
+    BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+    [[nodiscard]] int pid() const { return pid_; }
+    void signal(int sig) const;
+    /// Waits for exit; the exit status, or -1 on timeout or death by signal.
+    int wait(std::chrono::milliseconds deadline);
+    [[nodiscard]] bool running();
+    /// Everything written so far to stdout and stderr.
+    [[nodiscard]] std::string output() const;
+
+private:
+    int pid_ = -1;
+    bool reaped_ = false;
+    int status_ = -1;
+    std::string logPath_;
+};
+
+/// Polls `condition` every 20 ms until it holds or `deadline` passes.
+bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds deadline);
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+int freePort();
 
 /// The value of an environment variable set by meson for the test, or "".
 std::string testEnv(const char* name);

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: Apache-2.0
+// End to end: the `autoscaler` binary against the fake Drone, the fake EC2
+// (verifying every signature) and real sshd hosts standing in for instances.
+
+#include <csignal>
+
+#include <doctest/doctest.h>
+
+#include <autoscale/http.h>
+#include <autoscale/json.h>
+#include <autoscale/ssh.h>
+
+#include "doctest_support.h"
+#include "fake_drone.h"
+#include "fake_ec2.h"
+#include "process.h"
+#include "sshd_harness.h"
+#include "temp_dir.h"
+
+namespace autoscale {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kRpcSecret = "rpc-secret-e2e-0123456789";
+
+struct Daemon {
+    test::TempDir dir;
+    std::vector<std::unique_ptr<test::SshdHarness>> hosts;
+    std::unique_ptr<Clock> clock = makeSystemClock();
+    std::unique_ptr<test::FakeEc2> ec2;
+    test::FakeDrone drone;
+    int port = test::freePort();
+    std::unique_ptr<HttpClient> http =
+            makeCurlHttpClient(HttpOptions{.totalTimeout = 5000ms, .protocols = "http"}).value();
+
+    explicit Daemon(int hostCount) {
+        const auto key = loadOrCreateClientKey(dir.file("id_ed25519"));
+        REQUIRE(key);
+        std::vector<std::string> addresses;
+        for (int i = 0; i < hostCount; ++i) {
+            hosts.push_back(test::startSshdOrSkip());
+            hosts.back()->authorize(key->publicKey);
+            addresses.push_back("127.0.0.1:" + std::to_string(hosts.back()->port()));
+        }
+        ec2 = std::make_unique<test::FakeEc2>(
+                *clock, test::FakeEc2Options{.pendingFor = 300ms, .privateAddresses = addresses});
+    }
+
+    std::map<std::string, std::string> env() const {
+        return {{"DRONE_SERVER_PROTO", "http"},
+                {"DRONE_SERVER_HOST", drone.host()},
+                {"DRONE_SERVER_TOKEN", test::FakeDrone::kAdminToken},
+                {"DRONE_AGENT_TOKEN", kRpcSecret},
+                {"DRONE_AMAZON_IMAGE", "ami-0123456789abcdef0"},
+                {"DRONE_AMAZON_PRIVATE_IP", "true"},
+                {"DRONE_POOL_MIN", "0"},
+                {"DRONE_POOL_MAX", "4"},
+                {"DRONE_AGENT_CONCURRENCY", "2"},
+                {"DRONE_INTERVAL", "1s"},
+                {"DRONE_POOL_IDLE_TIMEOUT", "3s"},
+                {"DRONE_INSTALL_CHECK_INTERVAL", "200ms"},
+                {"DRONE_SSH_HOST_KEY_CHECK", "tofu"},
+                {"DRONE_SSH_USER", "root"},
+                {"DRONE_DATABASE_DATASOURCE", dir.file("database.sqlite")},
+                {"DRONE_HTTP_PORT", "127.0.0.1:" + std::to_string(port)},
+                {"AWS_ACCESS_KEY_ID", test::kTestAccessKeyId},
+                {"AWS_SECRET_ACCESS_KEY", test::kTestSecretKey},
+                {"AWS_ENDPOINT_URL_EC2", ec2->endpoint()},
+                {"AWS_EC2_METADATA_DISABLED", "true"},
+                {"HOME", dir.path().string()}};
+    }
+
+    std::unique_ptr<test::BackgroundProcess> start(const std::map<std::string, std::string>& e,
+                                                   const std::string& log = "daemon.log") {
+        return std::make_unique<test::BackgroundProcess>(
+                std::vector<std::string>{test::testEnv("AUTOSCALER_BIN"), "serve"}, e,
+                dir.file(log));
+    }
+
+    Result<HttpResponse> api(const std::string& method, const std::string& path,
+                             const std::string& token = test::FakeDrone::kAdminToken) {
+        HttpRequest r{.method = method, .url = "http://127.0.0.1:" + std::to_string(port) + path};
+        if (!token.empty())
+            r.headers.emplace_back("Authorization", "Bearer " + token);
+        return http->send(r);
+    }
+
+    std::vector<Server> servers() {
+        auto r = api("GET", "/api/servers");
+        if (!r || r->status != 200)
+            return {};
+        return parseServersJson(r->body).value_or(std::vector<Server>{});
+    }
+
+    int inState(ServerState state) {
+        int n = 0;
+        for (const auto& s : servers())
+            n += s.state == state ? 1 : 0;
+        return n;
+    }
+};
+
+std::vector<Stage> pending(int n) {
+    std::vector<Stage> out;
+    for (int i = 0; i < n; ++i)
+        out.push_back({.id = i + 1, .status = "pending", .os = "linux", .arch = "amd64"});
+    return out;
+}
+
+TEST_CASE("the daemon scales up on demand, installs over SSH, scales down idle servers") {
+    Daemon d(3);
+    d.drone.setStages(pending(6));
+    auto daemon = d.start(d.env());
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(test::waitFor([&] { return d.ec2->calls("RunInstances").size() >= 3; }, 20s));
+    const auto firstThree = std::chrono::steady_clock::now() - t0;
+    MESSAGE("3 RunInstances after " << std::chrono::duration<double>(firstThree).count() << " s");
+    CHECK(firstThree < 4s); // Target 2 s from the stages appearing; process start included.
+    const auto runs = d.ec2->calls("RunInstances");
+    REQUIRE(runs.size() == 3);
+    for (const auto& call : runs) {
+        CHECK(call.param("MetadataOptions.HttpTokens") == "required");
+        CHECK(call.param("MetadataOptions.HttpPutResponseHopLimit") == "1");
+        CHECK(call.param("ClientToken").size() >= 16);
+        CHECK(call.param("ImageId") == "ami-0123456789abcdef0");
+    }
+    CHECK(d.ec2->signatureFailures() == 0);
+    bool tagged = false;
+    for (const auto& [id, instance] : d.ec2->instances()) {
+        CHECK(instance.tags.contains("drone-autoscaler:pool"));
+        CHECK(instance.tags.contains("drone-autoscaler:server"));
+        CHECK(instance.tags.at("drone-autoscaler:owner") == d.drone.host());
+        CHECK(instance.tags.at("Name") == instance.tags.at("drone-autoscaler:server"));
+        tagged = true;
+    }
+    CHECK(tagged);
+
+    REQUIRE_MESSAGE(test::waitFor([&] { return d.inState(ServerState::Running) == 3; }, 60s),
+                    d.dir.file("daemon.log") << "\n" << daemon->output());
+    for (const auto& host : d.hosts) {
+        CHECK(host->containers().size() == 1);
+        for (const auto& command : host->commands())
+            CHECK(command.command.find(kRpcSecret) == std::string::npos);
+        CHECK(host->readFile("home/.drone-runner/agent.env").find(kRpcSecret) !=
+              std::string::npos);
+    }
+    CHECK(daemon->output().find(kRpcSecret) == std::string::npos);
+    CHECK(daemon->output().find(test::kTestSecretKey) == std::string::npos);
+
+    // Two stages run on two servers; the queue is otherwise empty: the idle
+    // one goes after DRONE_POOL_IDLE_TIMEOUT, the busy ones stay.
+    auto up = d.servers();
+    REQUIRE(up.size() == 3);
+    d.drone.setStages({Stage{.id = 1, .status = "running", .machine = up[0].name, .os = "linux",
+                             .arch = "amd64"},
+                       Stage{.id = 2, .status = "running", .machine = up[1].name, .os = "linux",
+                             .arch = "amd64"}});
+    REQUIRE(test::waitFor([&] { return d.inState(ServerState::Terminated) == 1; }, 30s));
+    auto after = d.servers();
+    for (const auto& s : after) {
+        if (s.name == up[2].name)
+            CHECK(s.state == ServerState::Terminated);
+        else
+            CHECK(s.state == ServerState::Running);
+    }
+    const auto terminations = d.ec2->calls("TerminateInstances");
+    REQUIRE(terminations.size() == 1);
+    CHECK(terminations[0].param("InstanceId.1") == up[2].instanceId);
+
+    // The API: authorisation, pause, metrics, health.
+    CHECK(d.api("GET", "/api/servers", "")->status == 401);
+    CHECK(d.api("GET", "/api/servers", test::FakeDrone::kUserToken)->status == 403);
+    CHECK(d.api("GET", "/api/servers", "wrong")->status == 401);
+    CHECK(d.api("GET", "/api/servers/agent-nope")->status == 404);
+    const auto one = d.api("GET", "/api/servers/" + up[0].name);
+    REQUIRE(one);
+    CHECK(one->body.find("PRIVATE KEY") == std::string::npos);
+    CHECK(d.api("GET", "/healthz", "")->status == 200);
+    CHECK(d.api("POST", "/api/pause")->status == 204);
+    CHECK(d.api("GET", "/varz", "")->body.find("\"paused\":true") != std::string::npos);
+    CHECK(d.api("POST", "/api/resume")->status == 204);
+    CHECK(d.api("GET", "/varz", "")->body.find("\"paused\":false") != std::string::npos);
+    const auto metrics = d.api("GET", "/metrics", "");
+    REQUIRE(metrics);
+    CHECK(metrics->body.find("drone_server_count 2") != std::string::npos);
+    CHECK(metrics->body.find("autoscaler_ec2_calls_total{action=\"RunInstances\",code=\"ok\"} 3") !=
+          std::string::npos);
+    const auto planned = d.api("GET", "/api/plan");
+    REQUIRE(planned);
+    CHECK(planned->body.find("\"running\":2") != std::string::npos);
+
+    // A second daemon on the same database refuses to start.
+    auto second = d.start(d.env(), "second.log");
+    CHECK(second->wait(20s) == 1);
+    CHECK(second->output().find("another autoscaler is already running") != std::string::npos);
+
+    // An empty queue: everything goes.
+    d.drone.setStages({});
+    REQUIRE(test::waitFor([&] { return d.inState(ServerState::Terminated) == 3; }, 30s));
+
+    daemon->signal(SIGTERM);
+    CHECK(daemon->wait(40s) == 0);
+}
+
+TEST_CASE("bad configuration exits 2 naming every bad variable before any cloud call") {
+    Daemon d(0);
+    auto e = d.env();
+    e["DRONE_POOL_MIN"] = "abc";
+    e["DRONE_INTERVAL"] = "soon";
+    e.erase("DRONE_AGENT_TOKEN");
+    auto daemon = d.start(e);
+    CHECK(daemon->wait(20s) == 2);
+    const std::string out = daemon->output();
+    CHECK(out.find("DRONE_POOL_MIN") != std::string::npos);
+    CHECK(out.find("DRONE_INTERVAL") != std::string::npos);
+    CHECK(out.find("DRONE_AGENT_TOKEN") != std::string::npos);
+    CHECK(out.find(test::FakeDrone::kAdminToken) == std::string::npos);
+    CHECK(d.ec2->calls().empty());
+    CHECK(d.drone.queueRequests() == 0);
+}
+
+TEST_CASE("a malformed queue never terminates anything and never stops the daemon") {
+    Daemon d(1);
+    auto e = d.env();
+    e["DRONE_POOL_MIN"] = "1";
+    auto daemon = d.start(e);
+    REQUIRE_MESSAGE(test::waitFor([&] { return d.inState(ServerState::Running) == 1; }, 60s),
+                    daemon->output());
+    CHECK(d.api("GET", "/healthz", "")->status == 200);
+    d.drone.setRawQueue(200, R"([{"id":1,"status":"pend)");
+    const auto calls = d.drone.queueRequests();
+    REQUIRE(test::waitFor([&] { return d.drone.queueRequests() >= calls + 4; }, 20s));
+    CHECK(d.ec2->calls("TerminateInstances").empty());
+    CHECK(daemon->running());
+    CHECK(d.inState(ServerState::Running) == 1);
+    REQUIRE(test::waitFor([&] { return d.api("GET", "/healthz", "")->status == 503; }, 20s));
+    CHECK(d.api("GET", "/healthz", "")->body.find("not valid JSON") != std::string::npos);
+    daemon->signal(SIGTERM);
+    CHECK(daemon->wait(40s) == 0);
+}
+
+} // namespace
+} // namespace autoscale
