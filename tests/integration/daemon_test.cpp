@@ -137,13 +137,13 @@ TEST_CASE("the daemon scales up on demand, installs over SSH, scales down idle s
     CHECK(tagged);
 
     REQUIRE_MESSAGE(test::waitFor([&] { return d.inState(ServerState::Running) == 3; }, 60s),
-                    d.dir.file("daemon.log") << "\n" << daemon->output());
+                    d.dir.file("daemon.log") << "\n"
+                                             << daemon->output());
     for (const auto& host : d.hosts) {
         CHECK(host->containers().size() == 1);
         for (const auto& command : host->commands())
             CHECK(command.command.find(kRpcSecret) == std::string::npos);
-        CHECK(host->readFile("home/.drone-runner/agent.env").find(kRpcSecret) !=
-              std::string::npos);
+        CHECK(host->readFile("home/.drone-runner/agent.env").find(kRpcSecret) != std::string::npos);
     }
     CHECK(daemon->output().find(kRpcSecret) == std::string::npos);
     CHECK(daemon->output().find(test::kTestSecretKey) == std::string::npos);
@@ -152,9 +152,15 @@ TEST_CASE("the daemon scales up on demand, installs over SSH, scales down idle s
     // one goes after DRONE_POOL_IDLE_TIMEOUT, the busy ones stay.
     auto up = d.servers();
     REQUIRE(up.size() == 3);
-    d.drone.setStages({Stage{.id = 1, .status = "running", .machine = up[0].name, .os = "linux",
+    d.drone.setStages({Stage{.id = 1,
+                             .status = "running",
+                             .machine = up[0].name,
+                             .os = "linux",
                              .arch = "amd64"},
-                       Stage{.id = 2, .status = "running", .machine = up[1].name, .os = "linux",
+                       Stage{.id = 2,
+                             .status = "running",
+                             .machine = up[1].name,
+                             .os = "linux",
                              .arch = "amd64"}});
     REQUIRE(test::waitFor([&] { return d.inState(ServerState::Terminated) == 1; }, 30s));
     auto after = d.servers();

@@ -475,7 +475,8 @@ FakeReply FakeEc2::runInstances(FakeEc2Call& call) {
                       std::to_string(nextId_ % 250 + 1);
         if (!options_.privateAddresses.empty()) {
             // End-to-end tests: each instance is a local sshd ("127.0.0.1:PORT").
-            i.privateIp = options_.privateAddresses[nextAddress_ % options_.privateAddresses.size()];
+            i.privateIp =
+                    options_.privateAddresses[nextAddress_ % options_.privateAddresses.size()];
             ++nextAddress_;
         }
         if (call.param("NetworkInterface.1.AssociatePublicIpAddress") == "true")

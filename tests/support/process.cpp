@@ -4,14 +4,14 @@
 
 #include "process.h"
 
+#include <arpa/inet.h>
 #include <array>
 #include <cstdlib>
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>

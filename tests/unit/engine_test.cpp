@@ -99,8 +99,8 @@ TEST_CASE_FIXTURE(Harness, "the minimum is created on the first cycle, not one i
 
 TEST_CASE_FIXTURE(Harness, "6 pending stages at concurrency 2 become 3 running servers") {
     start();
-    queue.set({pendingStage(1), pendingStage(2), pendingStage(3), pendingStage(4),
-               pendingStage(5), pendingStage(6)});
+    queue.set({pendingStage(1), pendingStage(2), pendingStage(3), pendingStage(4), pendingStage(5),
+               pendingStage(6)});
     CHECK(cycle().create == 3);
     CHECK(provider.live() == 3);
     for (const auto& r : provider.requests)
@@ -111,7 +111,7 @@ TEST_CASE_FIXTURE(Harness, "6 pending stages at concurrency 2 become 3 running s
     CHECK(cycle().create == 0);
     const auto m = engine->metrics();
     CHECK(m.serversCreated == 3);
-    CHECK(m.reaction.count == 6); // Every pending stage got capacity requested...
+    CHECK(m.reaction.count == 6);                  // Every pending stage got capacity requested...
     CHECK(m.reaction.sum == doctest::Approx(0.0)); // ...in the cycle that first saw it.
     CHECK(m.reaction.counts[0] == 6);
     CHECK(m.bootTime.count == 3);
@@ -135,8 +135,8 @@ TEST_CASE_FIXTURE(Harness, "the server row and client token exist before RunInst
 
 TEST_CASE_FIXTURE(Harness, "idle servers are drained after IDLE_TIMEOUT, busy ones are not") {
     start();
-    queue.set({pendingStage(1), pendingStage(2), pendingStage(3), pendingStage(4),
-               pendingStage(5), pendingStage(6)});
+    queue.set({pendingStage(1), pendingStage(2), pendingStage(3), pendingStage(4), pendingStage(5),
+               pendingStage(6)});
     (void)cycle();
     run(4);
     auto up = running();
@@ -351,8 +351,8 @@ TEST_CASE_FIXTURE(Harness, "pause stops decisions, not in-flight work") {
     queue.set({pendingStage(1), pendingStage(2)});
     (void)cycle();
     engine->pause();
-    queue.set({pendingStage(1), pendingStage(2), pendingStage(3), pendingStage(4),
-               pendingStage(5), pendingStage(6)});
+    queue.set({pendingStage(1), pendingStage(2), pendingStage(3), pendingStage(4), pendingStage(5),
+               pendingStage(6)});
     run(4);
     CHECK(running().size() == 1); // The first server still came up.
     CHECK(provider.createCalls == 1);
@@ -379,8 +379,8 @@ TEST_CASE_FIXTURE(Harness, "an unhealthy runner goes to error after repeated fai
 TEST_CASE_FIXTURE(Harness, "the API cannot push the pool past MAX, also racing the engine") {
     options.workers = 4;
     start();
-    queue.set({pendingStage(1), pendingStage(2), pendingStage(3), pendingStage(4),
-               pendingStage(5), pendingStage(6), pendingStage(7), pendingStage(8)});
+    queue.set({pendingStage(1), pendingStage(2), pendingStage(3), pendingStage(4), pendingStage(5),
+               pendingStage(6), pendingStage(7), pendingStage(8)});
     std::vector<std::thread> api;
     std::atomic<int> refused{0};
     for (int t = 0; t < 4; ++t) {
@@ -444,7 +444,8 @@ TEST_CASE("randomized: crashes at random points over 1,000 cycles keep the invar
                 stage.machine = servers[rng() % servers.size()].name;
             }
         }
-        std::erase_if(queue, [&](const Stage& s) { return s.status == "running" && rng() % 4 == 0; });
+        std::erase_if(queue,
+                      [&](const Stage& s) { return s.status == "running" && rng() % 4 == 0; });
         h.queue.set(queue);
 
         if (rng() % 5 == 0)

@@ -114,8 +114,9 @@ int serve(const std::string& commit) {
         log.warn("configuration", {{"warning", warning}});
 
     if (config->databaseDriver != "sqlite3") {
-        std::fprintf(stderr, "autoscaler: bad configuration:\nDRONE_DATABASE_DRIVER: \"%s\" is "
-                             "not available in this build; expected sqlite3\n",
+        std::fprintf(stderr,
+                     "autoscaler: bad configuration:\nDRONE_DATABASE_DRIVER: \"%s\" is "
+                     "not available in this build; expected sqlite3\n",
                      config->databaseDriver.c_str());
         return kExitUsage;
     }
@@ -227,7 +228,8 @@ int serve(const std::string& commit) {
                 continue;
             if (sig == SIGUSR1)
                 continue;
-            log.info("signal received: stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+            log.info("signal received: stopping",
+                     {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
             stop.request_stop();
             return;
         }

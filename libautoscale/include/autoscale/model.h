@@ -59,9 +59,9 @@ struct Server {
     std::string hostPrivateKey{}; ///< Pinned mode: the host key we inject; secret, never served.
     WallTime created{};
     WallTime updated{};
-    WallTime started{};  ///< When the runner came up.
-    WallTime stopped{};  ///< When it was terminated.
-    WallTime lastBusy{}; ///< Last time a pending or running stage named this server.
+    WallTime started{};      ///< When the runner came up.
+    WallTime stopped{};      ///< When it was terminated.
+    WallTime lastBusy{};     ///< Last time a pending or running stage named this server.
     WallTime drainStarted{}; ///< When the server was told to drain.
     std::int64_t version = 0;
 

@@ -7,8 +7,6 @@
 
 #include "autoscale/engine.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <array>
 #include <condition_variable>
@@ -18,6 +16,8 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <openssl/rand.h>
 
 #include <autoscale/config.h>
 #include <autoscale/planner.h>
@@ -45,7 +45,9 @@ std::string randomChars(std::size_t n, std::string_view alphabet) {
     return out;
 }
 
-std::string ms(Millis d) { return formatGoDuration(d); }
+std::string ms(Millis d) {
+    return formatGoDuration(d);
+}
 
 template <typename D>
 Millis toMillis(D d) {
@@ -81,7 +83,9 @@ std::string randomServerName(const std::string& prefix) {
            randomChars(8, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
 }
 
-std::string randomClientToken() { return randomChars(32, "0123456789abcdef"); }
+std::string randomClientToken() {
+    return randomChars(32, "0123456789abcdef");
+}
 
 /// The worker pool: a queue of tasks, at most `size` running at once.
 class WorkerPool {
@@ -241,11 +245,10 @@ public:
     }
 
     void run(const std::stop_token& stop) {
-        log_.info("engine started",
-                  {{"interval", ms(options_.interval)},
-                   {"min", std::to_string(options_.pool.min)},
-                   {"max", std::to_string(options_.pool.max)},
-                   {"policy", std::string(nameOf(options_.pool.policy))}});
+        log_.info("engine started", {{"interval", ms(options_.interval)},
+                                     {"min", std::to_string(options_.pool.min)},
+                                     {"max", std::to_string(options_.pool.max)},
+                                     {"policy", std::string(nameOf(options_.pool.policy))}});
         while (!stop.stop_requested()) {
             const SteadyTime started = clock_.steadyNow();
             (void)cycle();
@@ -308,13 +311,14 @@ public:
         auto rows = store_.list();
         if (!rows)
             return rows.error();
-        const int live = static_cast<int>(std::count_if(rows->begin(), rows->end(), [](const auto& s) {
-            return mayHoldInstance(s.state);
-        }));
+        const int live =
+                static_cast<int>(std::count_if(rows->begin(), rows->end(), [](const auto& s) {
+                    return mayHoldInstance(s.state);
+                }));
         if (live >= options_.pool.max) {
-            return makeError(Errc::Conflict, "the pool is at DRONE_POOL_MAX=" +
-                                                     std::to_string(options_.pool.max) + " (" +
-                                                     std::to_string(live) + " live servers)");
+            return makeError(Errc::Conflict,
+                             "the pool is at DRONE_POOL_MAX=" + std::to_string(options_.pool.max) +
+                                     " (" + std::to_string(live) + " live servers)");
         }
         auto row = insertPending(clock_.now(), "requested through the API");
         if (!row)
@@ -393,7 +397,8 @@ private:
         if (!listed)
             return listed.error();
         const std::vector<Server>& rows = *listed;
-        Plan p = plan(PlanInput{.pool = options_.pool, .servers = rows, .stages = stages, .now = now});
+        Plan p = plan(
+                PlanInput{.pool = options_.pool, .servers = rows, .stages = stages, .now = now});
         if (!queueOk) {
             // Unknown demand: keep MIN, nothing more, nothing drained.
             p.drain.clear();
@@ -401,9 +406,9 @@ private:
             const int room = std::max(options_.pool.max - p.live, 0);
             p.create = std::clamp(options_.pool.min - p.servers, 0, room);
             p.wanted = std::max(p.servers, options_.pool.min);
-            p.reasons.push_back("queue unreadable (" + queueError + "): keep DRONE_POOL_MIN=" +
-                                std::to_string(options_.pool.min) + ", create " +
-                                std::to_string(p.create) + ", drain nothing");
+            p.reasons.push_back("queue unreadable (" + queueError +
+                                "): keep DRONE_POOL_MIN=" + std::to_string(options_.pool.min) +
+                                ", create " + std::to_string(p.create) + ", drain nothing");
         }
         if (paused()) {
             if (p.create > 0 || !p.drain.empty())
@@ -419,12 +424,12 @@ private:
             backoff = backoffUntil_;
         }
         if (p.create > 0 && backoff && *backoff > steady) {
-            const std::string why =
-                    "backing off creation for " + ms(toMillis(*backoff - steady)) + " after " +
-                    std::to_string(consecutiveFailuresLocked()) + " consecutive failures";
+            const std::string why = "backing off creation for " + ms(toMillis(*backoff - steady)) +
+                                    " after " + std::to_string(consecutiveFailuresLocked()) +
+                                    " consecutive failures";
             p.reasons.push_back(why + " (wanted to create " + std::to_string(p.create) + ")");
-            log_.warn("creation backed off", {{"wanted", std::to_string(p.create)},
-                                              {"reason", why}});
+            log_.warn("creation backed off",
+                      {{"wanted", std::to_string(p.create)}, {"reason", why}});
             p.create = 0;
         }
         for (const auto& reason : p.reasons) {
@@ -455,7 +460,8 @@ private:
             s.updated = now;
             auto written = store_.update(s);
             if (!written) {
-                log_.warn("drain lost a race", {{"server", name}, {"error", written.error().message}});
+                log_.warn("drain lost a race",
+                          {{"server", name}, {"error", written.error().message}});
                 continue;
             }
             startDrain(*written);
@@ -551,8 +557,8 @@ private:
             if (!written)
                 continue;
             log_.info("releasing drained server",
-                      {{"server", s.name}, {"reason", timedOut ? "DRONE_TIMEOUT_STOP passed"
-                                                               : "no stage names it"}});
+                      {{"server", s.name},
+                       {"reason", timedOut ? "DRONE_TIMEOUT_STOP passed" : "no stage names it"}});
             schedule(*written);
         }
     }
@@ -639,8 +645,8 @@ private:
         Millis delay = options_.backoffInitial * (1LL << exponent);
         delay = std::min(delay, options_.backoffMax);
         backoffUntil_ = clock_.steadyNow() + delay;
-        log_.warn("creation back-off", {{"failures", std::to_string(consecutiveFailures_)},
-                                        {"delay", ms(delay)}});
+        log_.warn("creation back-off",
+                  {{"failures", std::to_string(consecutiveFailures_)}, {"delay", ms(delay)}});
     }
 
     void succeeded() {
@@ -693,8 +699,8 @@ private:
         s.state = ServerState::Booting;
         if (!write(s))
             return; // The row moved (API destroy): the orphan sweep reclaims the instance.
-        log_.info("instance created", {{"server", s.name}, {"instance", s.instanceId},
-                                       {"type", s.size}});
+        log_.info("instance created",
+                  {{"server", s.name}, {"instance", s.instanceId}, {"type", s.size}});
     }
 
     void stepAdoptCreating(Server s, const std::stop_token& stop) {
@@ -742,8 +748,7 @@ private:
                  &EngineMetrics::bootErrors);
             return;
         }
-        const std::string& address =
-                options_.privateIp ? instance->privateIp : instance->publicIp;
+        const std::string& address = options_.privateIp ? instance->privateIp : instance->publicIp;
         if (instance->state != InstanceState::Running || address.empty())
             return;
         s.address = address;
@@ -804,7 +809,8 @@ private:
             }
             failures = ++pingFailures_[s.name];
         }
-        log_.warn("ping failed", {{"server", s.name}, {"error", pinged.error().message},
+        log_.warn("ping failed", {{"server", s.name},
+                                  {"error", pinged.error().message},
                                   {"failures", std::to_string(failures)}});
         if (failures < options_.pingFailures)
             return;
@@ -839,7 +845,8 @@ private:
                 const std::lock_guard lock(mutex_);
                 ++metrics_.terminateErrors;
                 log_.error("cannot terminate the instance; will retry",
-                           {{"server", s.name}, {"instance", s.instanceId},
+                           {{"server", s.name},
+                            {"instance", s.instanceId},
                             {"error", destroyed.error().message}});
                 return;
             }
@@ -1029,8 +1036,8 @@ private:
     const Clock& clock_;
     Logger log_;
 
-    std::mutex cycleMutex_;  ///< One cycle at a time.
-    std::mutex createMutex_; ///< Counting live servers and inserting is atomic.
+    std::mutex cycleMutex_;    ///< One cycle at a time.
+    std::mutex createMutex_;   ///< Counting live servers and inserting is atomic.
     mutable std::mutex mutex_; ///< Guards everything below.
     std::condition_variable idleCv_;
     std::set<std::string> inFlight_;
@@ -1054,21 +1061,44 @@ private:
 Engine::Engine(EngineOptions options, Store& store, Provider& provider, Queue& queue,
                Installer& installer, const Clock& clock, Logger logger)
     : impl_(std::make_unique<Impl>(std::move(options), store, provider, queue, installer, clock,
-                                   std::move(logger))) {}
+                                   std::move(logger))) {
+}
 
 Engine::~Engine() = default;
 
-Result<Plan> Engine::cycle() { return impl_->cycle(); }
-void Engine::run(const std::stop_token& stop) { impl_->run(stop); }
-void Engine::waitIdle() { impl_->waitIdle(); }
-bool Engine::waitIdleFor(std::chrono::milliseconds limit) { return impl_->waitIdleFor(limit); }
-void Engine::pause() { impl_->pause(); }
-void Engine::resume() { impl_->resume(); }
-bool Engine::paused() const { return impl_->paused(); }
-Plan Engine::lastPlan() const { return impl_->lastPlan(); }
-EngineStatus Engine::status() const { return impl_->status(); }
-EngineMetrics Engine::metrics() const { return impl_->metrics(); }
-Result<Server> Engine::createServer() { return impl_->createServer(); }
+Result<Plan> Engine::cycle() {
+    return impl_->cycle();
+}
+void Engine::run(const std::stop_token& stop) {
+    impl_->run(stop);
+}
+void Engine::waitIdle() {
+    impl_->waitIdle();
+}
+bool Engine::waitIdleFor(std::chrono::milliseconds limit) {
+    return impl_->waitIdleFor(limit);
+}
+void Engine::pause() {
+    impl_->pause();
+}
+void Engine::resume() {
+    impl_->resume();
+}
+bool Engine::paused() const {
+    return impl_->paused();
+}
+Plan Engine::lastPlan() const {
+    return impl_->lastPlan();
+}
+EngineStatus Engine::status() const {
+    return impl_->status();
+}
+EngineMetrics Engine::metrics() const {
+    return impl_->metrics();
+}
+Result<Server> Engine::createServer() {
+    return impl_->createServer();
+}
 Result<std::optional<Server>> Engine::destroyServer(const std::string& name, bool force) {
     return impl_->destroyServer(name, force);
 }

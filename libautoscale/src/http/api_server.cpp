@@ -5,14 +5,12 @@
 
 #include "autoscale/api_server.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <cstdio>
-#include <thread>
-
+#include <fcntl.h>
 #include <httplib.h>
+#include <sys/file.h>
+#include <thread>
+#include <unistd.h>
 
 #include <autoscale/json.h>
 
@@ -27,7 +25,8 @@ DroneAuthorizer::DroneAuthorizer(std::unique_ptr<HttpClient> http, DroneSettings
     : http_(std::move(http))
     , client_(std::move(drone), *http_)
     , clock_(clock)
-    , ttl_(std::min(ttl, std::chrono::seconds{60})) {}
+    , ttl_(std::min(ttl, std::chrono::seconds{60})) {
+}
 
 Result<DroneUser> DroneAuthorizer::user(const std::string& token) {
     const std::lock_guard lock(mutex_);
@@ -101,8 +100,8 @@ void histogram(std::string& out, const std::string& name, const std::string& hel
     std::int64_t cumulative = 0;
     for (std::size_t i = 0; i < h.bounds.size(); ++i) {
         cumulative += h.counts[i];
-        out += name + "_bucket{le=\"" + number(h.bounds[i]) + "\"} " +
-               std::to_string(cumulative) + "\n";
+        out += name + "_bucket{le=\"" + number(h.bounds[i]) + "\"} " + std::to_string(cumulative) +
+               "\n";
     }
     out += name + "_bucket{le=\"+Inf\"} " + std::to_string(h.count) + "\n";
     out += name + "_sum " + number(h.sum) + "\n";
@@ -166,8 +165,8 @@ std::string renderMetrics(const EngineMetrics& m, const EngineStatus& status,
     scalar(out, "autoscaler_running_stages", "gauge", "Matching stages running.",
            std::to_string(m.runningStages));
     out += "# HELP autoscaler_servers Servers by state.\n# TYPE autoscaler_servers gauge\n";
-    for (const char* state : {"pending", "creating", "booting", "installing", "running",
-                              "draining", "terminating", "terminated", "error"})
+    for (const char* state : {"pending", "creating", "booting", "installing", "running", "draining",
+                              "terminating", "terminated", "error"})
         out += std::string("autoscaler_servers{state=\"") + state + "\"} " +
                std::to_string(count(state)) + "\n";
     histogram(out, "autoscaler_reaction_time_seconds",
@@ -299,8 +298,8 @@ private:
 
         server_.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
             const EngineStatus s = engine_.status();
-            if (auto probe = store_.find("\x01healthz"); !probe &&
-                                                         probe.error().code != Errc::NotFound) {
+            if (auto probe = store_.find("\x01healthz");
+                !probe && probe.error().code != Errc::NotFound) {
                 res.status = 503;
                 res.set_content("store: " + probe.error().message, "text/plain");
                 return;
@@ -337,9 +336,10 @@ private:
                 message(res, 401, "missing or wrong bearer token (DRONE_PROMETHEUS_AUTH_TOKEN)");
                 return;
             }
-            const auto ec2 = counting_ != nullptr
-                                     ? counting_->counts()
-                                     : std::map<std::pair<std::string, std::string>, std::int64_t>{};
+            const auto ec2 =
+                    counting_ != nullptr
+                            ? counting_->counts()
+                            : std::map<std::pair<std::string, std::string>, std::int64_t>{};
             res.set_content(renderMetrics(engine_.metrics(), engine_.status(), ec2),
                             "text/plain; version=0.0.4");
         });
@@ -358,24 +358,22 @@ private:
                 return;
             auto row = engine_.createServer();
             if (!row) {
-                message(res, row.error().code == Errc::Conflict ? 409 : 500,
-                        row.error().message);
+                message(res, row.error().code == Errc::Conflict ? 409 : 500, row.error().message);
                 return;
             }
             json(res, 200, serverToJson(*row));
         });
-        server_.Get(R"(/api/servers/([^/]+))",
-                    [this](const httplib::Request& req, httplib::Response& res) {
-                        if (!authorized(req, res))
-                            return;
-                        auto row = store_.find(req.matches[1].str());
-                        if (!row) {
-                            message(res, row.error().code == Errc::NotFound ? 404 : 500,
-                                    row.error().message);
-                            return;
-                        }
-                        json(res, 200, serverToJson(*row));
-                    });
+        server_.Get(R"(/api/servers/([^/]+))", [this](const httplib::Request& req,
+                                                      httplib::Response& res) {
+            if (!authorized(req, res))
+                return;
+            auto row = store_.find(req.matches[1].str());
+            if (!row) {
+                message(res, row.error().code == Errc::NotFound ? 404 : 500, row.error().message);
+                return;
+            }
+            json(res, 200, serverToJson(*row));
+        });
         server_.Delete(R"(/api/servers/([^/]+))",
                        [this](const httplib::Request& req, httplib::Response& res) {
                            if (!authorized(req, res))
@@ -426,7 +424,8 @@ private:
     std::jthread thread_;
 };
 
-ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+}
 
 ApiServer::~ApiServer() {
     if (impl_)
@@ -444,8 +443,12 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiOptions options, Engine& 
     return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
 
-int ApiServer::port() const { return impl_->port(); }
-void ApiServer::stop() { impl_->stop(); }
+int ApiServer::port() const {
+    return impl_->port();
+}
+void ApiServer::stop() {
+    impl_->stop();
+}
 
 // ---- ProcessLock ---------------------------------------------------------
 
@@ -456,14 +459,15 @@ Result<ProcessLock> ProcessLock::acquire(const std::string& path) {
         return makeError(Errc::Io, "cannot open the lock file " + lockPath);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         ::close(fd);
-        return makeError(Errc::Conflict,
-                         "another autoscaler is already running on " + path + " (it holds " +
-                                 lockPath + "); stop it first or use another database");
+        return makeError(Errc::Conflict, "another autoscaler is already running on " + path +
+                                                 " (it holds " + lockPath +
+                                                 "); stop it first or use another database");
     }
     return ProcessLock(fd);
 }
 
-ProcessLock::ProcessLock(ProcessLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+ProcessLock::ProcessLock(ProcessLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {
+}
 
 ProcessLock& ProcessLock::operator=(ProcessLock&& other) noexcept {
     if (this != &other) {
