@@ -34,10 +34,9 @@ struct Daemon {
     std::unique_ptr<HttpClient> http =
             makeCurlHttpClient(HttpOptions{.totalTimeout = 5000ms, .protocols = "http"}).value();
 
-    explicit Daemon(int hostCount) {
+    explicit Daemon(int hostCount, std::vector<std::string> addresses = {}) {
         const auto key = loadOrCreateClientKey(dir.file("id_ed25519"));
         REQUIRE(key);
-        std::vector<std::string> addresses;
         for (int i = 0; i < hostCount; ++i) {
             hosts.push_back(test::startSshdOrSkip());
             hosts.back()->authorize(key->publicKey);
@@ -84,6 +83,12 @@ struct Daemon {
         if (!token.empty())
             r.headers.emplace_back("Authorization", "Bearer " + token);
         return http->send(r);
+    }
+
+    /// The status of a request, or -1 when the daemon did not answer.
+    int status(const std::string& method, const std::string& path, const std::string& token = "") {
+        auto r = api(method, path, token);
+        return r ? r->status : -1;
     }
 
     std::vector<Server> servers() {
@@ -175,17 +180,17 @@ TEST_CASE("the daemon scales up on demand, installs over SSH, scales down idle s
     CHECK(terminations[0].param("InstanceId.1") == up[2].instanceId);
 
     // The API: authorisation, pause, metrics, health.
-    CHECK(d.api("GET", "/api/servers", "")->status == 401);
+    CHECK(d.status("GET", "/api/servers") == 401);
     CHECK(d.api("GET", "/api/servers", test::FakeDrone::kUserToken)->status == 403);
     CHECK(d.api("GET", "/api/servers", "wrong")->status == 401);
-    CHECK(d.api("GET", "/api/servers/agent-nope")->status == 404);
+    CHECK(d.status("GET", "/api/servers/agent-nope", test::FakeDrone::kAdminToken) == 404);
     const auto one = d.api("GET", "/api/servers/" + up[0].name);
     REQUIRE(one);
     CHECK(one->body.find("PRIVATE KEY") == std::string::npos);
-    CHECK(d.api("GET", "/healthz", "")->status == 200);
-    CHECK(d.api("POST", "/api/pause")->status == 204);
+    CHECK(d.status("GET", "/healthz") == 200);
+    CHECK(d.status("POST", "/api/pause", test::FakeDrone::kAdminToken) == 204);
     CHECK(d.api("GET", "/varz", "")->body.find("\"paused\":true") != std::string::npos);
-    CHECK(d.api("POST", "/api/resume")->status == 204);
+    CHECK(d.status("POST", "/api/resume", test::FakeDrone::kAdminToken) == 204);
     CHECK(d.api("GET", "/varz", "")->body.find("\"paused\":false") != std::string::npos);
     const auto metrics = d.api("GET", "/metrics", "");
     REQUIRE(metrics);
@@ -233,15 +238,77 @@ TEST_CASE("a malformed queue never terminates anything and never stops the daemo
     auto daemon = d.start(e);
     REQUIRE_MESSAGE(test::waitFor([&] { return d.inState(ServerState::Running) == 1; }, 60s),
                     daemon->output());
-    CHECK(d.api("GET", "/healthz", "")->status == 200);
+    CHECK(d.status("GET", "/healthz") == 200);
     d.drone.setRawQueue(200, R"([{"id":1,"status":"pend)");
     const auto calls = d.drone.queueRequests();
     REQUIRE(test::waitFor([&] { return d.drone.queueRequests() >= calls + 4; }, 20s));
     CHECK(d.ec2->calls("TerminateInstances").empty());
     CHECK(daemon->running());
     CHECK(d.inState(ServerState::Running) == 1);
-    REQUIRE(test::waitFor([&] { return d.api("GET", "/healthz", "")->status == 503; }, 20s));
+    REQUIRE(test::waitFor([&] { return d.status("GET", "/healthz") == 503; }, 20s));
     CHECK(d.api("GET", "/healthz", "")->body.find("not valid JSON") != std::string::npos);
+    daemon->signal(SIGTERM);
+    CHECK(daemon->wait(40s) == 0);
+}
+
+TEST_CASE("autoscaler-admin against a running daemon") {
+    test::SilentListener silent; // Instances answer TCP, never SSH: nothing leaves 127.0.0.1.
+    Daemon d(0, {"127.0.0.1:" + std::to_string(silent.port())});
+    auto daemon = d.start(d.env());
+    REQUIRE(test::waitFor([&] { return d.status("GET", "/healthz") == 200; }, 20s));
+    const std::string admin = test::testEnv("AUTOSCALER_ADMIN_BIN");
+    const std::string url = "http://127.0.0.1:" + std::to_string(d.port);
+    const std::map<std::string, std::string> env = {{"DRONE_AUTOSCALER", url},
+                                                    {"DRONE_TOKEN", test::FakeDrone::kAdminToken}};
+    auto run = [&](std::vector<std::string> args, const std::map<std::string, std::string>& e) {
+        args.insert(args.begin(), admin);
+        return test::runProcess(args, e, 30s);
+    };
+
+    const auto empty = run({"servers", "ls"}, env);
+    CHECK(empty.exitCode == 0);
+    CHECK(empty.out.starts_with("NAME"));
+    const auto created = run({"servers", "create"}, env);
+    REQUIRE(created.exitCode == 0);
+    CHECK(created.out.starts_with("created agent-"));
+    const std::string name = created.out.substr(8, created.out.size() - 9);
+    const auto table = run({"servers", "ls"}, env);
+    CHECK(table.exitCode == 0);
+    CHECK(table.out.find(name) != std::string::npos);
+    const auto json = run({"--json", "servers", "ls"}, env);
+    CHECK(json.exitCode == 0);
+    const auto parsed = parseServersJson(json.out);
+    REQUIRE(parsed);
+    REQUIRE(parsed->size() == 1);
+    CHECK((*parsed)[0].name == name);
+    const auto info = run({"servers", "info", name}, env);
+    CHECK(info.exitCode == 0);
+    CHECK(info.out.find("Name: " + name) != std::string::npos);
+
+    CHECK(run({"pause"}, env).exitCode == 0);
+    CHECK(d.api("GET", "/varz", "")->body.find("\"paused\":true") != std::string::npos);
+    CHECK(run({"resume"}, env).exitCode == 0);
+    CHECK(d.api("GET", "/varz", "")->body.find("\"paused\":false") != std::string::npos);
+    const auto plan = run({"plan", "--json"}, env);
+    CHECK(plan.exitCode == 0);
+    CHECK(plan.out.find("\"reasons\"") != std::string::npos);
+
+    const auto unknown = run({"servers", "destroy", "agent-nope"}, env);
+    CHECK(unknown.exitCode == 1);
+    CHECK(unknown.err.find("404") != std::string::npos);
+    CHECK(run({"frobnicate"}, env).exitCode == 2);
+    CHECK(run({"servers", "ls"}, {}).exitCode == 2);
+    const auto wrong = run({"--token", "wrong-token", "servers", "ls"}, env);
+    CHECK(wrong.exitCode == 1);
+    CHECK(wrong.err.find("rejected by the Drone server") != std::string::npos);
+    CHECK(wrong.err.find("wrong-token") == std::string::npos);
+    const auto user = run({"--token", test::FakeDrone::kUserToken, "servers", "ls"}, env);
+    CHECK(user.exitCode == 1);
+    CHECK(user.err.find("not a Drone admin token") != std::string::npos);
+    CHECK(run({"servers", "ls", "--help"}, env).exitCode == 0);
+
+    const auto destroyed = run({"servers", "destroy", name}, env);
+    CHECK(destroyed.exitCode == 0);
     daemon->signal(SIGTERM);
     CHECK(daemon->wait(40s) == 0);
 }

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// A client of the daemon's REST API, for autoscaler-admin and for programs
+/// that steer a running autoscaler.
+
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <autoscale/http.h>
+#include <autoscale/model.h>
+#include <autoscale/result.h>
+
+namespace autoscale {
+
+/// Talks to one daemon. Borrows the HttpClient (must outlive it); not
+/// thread-safe. Every error carries the daemon's own message when it sent one;
+/// Errc::Unauthorized/Forbidden for 401/403, NotFound for 404, Conflict for 409.
+class AdminClient {
+public:
+    /// `server` is the daemon's base URL ("http://autoscaler:8080"); `token` a
+    /// Drone admin token (secret; sent only as a bearer header).
+    AdminClient(std::string server, std::string token, HttpClient& http);
+
+    [[nodiscard]] Result<std::vector<Server>> listServers();
+    [[nodiscard]] Result<Server> server(const std::string& name);
+    [[nodiscard]] Result<Server> createServer();
+    /// The server as it now is, or std::nullopt when the daemon removed it.
+    [[nodiscard]] Result<std::optional<Server>> destroyServer(const std::string& name, bool force);
+    [[nodiscard]] Result<void> pause();
+    [[nodiscard]] Result<void> resume();
+    [[nodiscard]] Result<Plan> plan();
+
+private:
+    Result<HttpResponse> call(const std::string& method, const std::string& path);
+
+    std::string server_;
+    std::string token_;
+    HttpClient* http_;
+};
+
+/// A fixed-width table like `drone server ls`: NAME, STATE, ADDRESS, SIZE,
+/// REGION, CREATED (UTC), ERROR.
+std::string formatServerTable(const std::vector<Server>& servers);
+
+/// Every field of one server, one per line.
+std::string formatServerInfo(const Server& server);
+
+} // namespace autoscale

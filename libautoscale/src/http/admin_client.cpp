@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// AdminClient and the table formats of autoscaler-admin.
+
+#include "autoscale/admin_client.h"
+
+#include <algorithm>
+
+#include <rapidjson/document.h>
+
+#include <autoscale/json.h>
+
+#include "time_format.h"
+
+namespace autoscale {
+
+namespace {
+
+/// The daemon's {"message": "..."}, or the raw body trimmed.
+std::string daemonMessage(const HttpResponse& response) {
+    rapidjson::Document doc;
+    doc.Parse(response.body.c_str(), response.body.size());
+    if (!doc.HasParseError() && doc.IsObject()) {
+        const auto it = doc.FindMember("message");
+        if (it != doc.MemberEnd() && it->value.IsString())
+            return it->value.GetString();
+    }
+    std::string text = response.body.substr(0, 200);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
+    return text.empty() ? "HTTP " + std::to_string(response.status) : text;
+}
+
+Errc kindOf(int status) {
+    switch (status) {
+    case 401:
+        return Errc::Unauthorized;
+    case 403:
+        return Errc::Forbidden;
+    case 404:
+        return Errc::NotFound;
+    case 409:
+        return Errc::Conflict;
+    default:
+        return status >= 500 ? Errc::Unavailable : Errc::InvalidArgument;
+    }
+}
+
+std::string when(WallTime t) {
+    return t == WallTime{} ? "-" : detail::formatIso8601(t);
+}
+
+} // namespace
+
+AdminClient::AdminClient(std::string server, std::string token, HttpClient& http)
+    : server_(std::move(server))
+    , token_(std::move(token))
+    , http_(&http) {
+    while (!server_.empty() && server_.back() == '/')
+        server_.pop_back();
+}
+
+Result<HttpResponse> AdminClient::call(const std::string& method, const std::string& path) {
+    HttpRequest request{.method = method, .url = server_ + path};
+    request.headers.emplace_back("Authorization", "Bearer " + token_);
+    request.headers.emplace_back("Accept", "application/json");
+    auto response = http_->send(request);
+    if (!response) {
+        Error e = response.error();
+        e.message = "cannot reach the autoscaler at " + e.message;
+        return e;
+    }
+    if (response->status >= 400) {
+        return Error{.code = kindOf(response->status),
+                     .message = "the autoscaler answered " + std::to_string(response->status) +
+                                ": " + daemonMessage(*response),
+                     .httpStatus = response->status};
+    }
+    return response;
+}
+
+Result<std::vector<Server>> AdminClient::listServers() {
+    auto r = call("GET", "/api/servers");
+    if (!r)
+        return r.error();
+    return parseServersJson(r->body);
+}
+
+Result<Server> AdminClient::server(const std::string& name) {
+    auto r = call("GET", "/api/servers/" + uriEncode(name));
+    if (!r)
+        return r.error();
+    return parseServerJson(r->body);
+}
+
+Result<Server> AdminClient::createServer() {
+    auto r = call("POST", "/api/servers");
+    if (!r)
+        return r.error();
+    return parseServerJson(r->body);
+}
+
+Result<std::optional<Server>> AdminClient::destroyServer(const std::string& name, bool force) {
+    auto r = call("DELETE", "/api/servers/" + uriEncode(name) + (force ? "?force=true" : ""));
+    if (!r)
+        return r.error();
+    if (r->status == 204)
+        return std::optional<Server>();
+    auto s = parseServerJson(r->body);
+    if (!s)
+        return s.error();
+    return std::optional<Server>(std::move(*s));
+}
+
+Result<void> AdminClient::pause() {
+    auto r = call("POST", "/api/pause");
+    if (!r)
+        return r.error();
+    return {};
+}
+
+Result<void> AdminClient::resume() {
+    auto r = call("POST", "/api/resume");
+    if (!r)
+        return r.error();
+    return {};
+}
+
+Result<Plan> AdminClient::plan() {
+    auto r = call("GET", "/api/plan");
+    if (!r)
+        return r.error();
+    return parsePlanJson(r->body);
+}
+
+std::string formatServerTable(const std::vector<Server>& servers) {
+    const std::vector<std::string> header = {"NAME",   "STATE",   "ADDRESS", "SIZE",
+                                             "REGION", "CREATED", "ERROR"};
+    std::vector<std::vector<std::string>> rows = {header};
+    for (const auto& s : servers) {
+        rows.push_back({s.name, std::string(nameOf(s.state)), s.address.empty() ? "-" : s.address,
+                        s.size.empty() ? "-" : s.size, s.region.empty() ? "-" : s.region,
+                        when(s.created), s.error});
+    }
+    std::vector<std::size_t> width(header.size(), 0);
+    for (const auto& row : rows) {
+        for (std::size_t i = 0; i < row.size(); ++i)
+            width[i] = std::max(width[i], row[i].size());
+    }
+    std::string out;
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size())
+                line += std::string(width[i] - row[i].size() + 2, ' ');
+        }
+        while (!line.empty() && line.back() == ' ')
+            line.pop_back();
+        out += line + "\n";
+    }
+    return out;
+}
+
+std::string formatServerInfo(const Server& s) {
+    std::string out;
+    auto line = [&out](const char* key, const std::string& value) {
+        out += std::string(key) + ": " + (value.empty() ? "-" : value) + "\n";
+    };
+    line("Name", s.name);
+    line("State", std::string(nameOf(s.state)));
+    line("Instance", s.instanceId);
+    line("Provider", s.provider);
+    line("Address", s.address);
+    line("Size", s.size);
+    line("Region", s.region);
+    line("Image", s.image);
+    line("Capacity", std::to_string(s.capacity));
+    line("Created", when(s.created));
+    line("Updated", when(s.updated));
+    line("Started", when(s.started));
+    line("Stopped", when(s.stopped));
+    line("Last busy", when(s.lastBusy));
+    line("Error", s.error);
+    return out;
+}
+
+} // namespace autoscale
