@@ -13,6 +13,7 @@
 
 #include <autoscale/config.h>
 #include <autoscale/drone.h>
+#include <autoscale/ec2_provider.h>
 #include <autoscale/json.h>
 #include <autoscale/plan_report.h>
 #include <autoscale/sqlite_store.h>
@@ -102,6 +103,35 @@ int runPlan(const PlanFlags& flags) {
         std::fprintf(stderr, "autoscaler-cli: cannot read the Drone queue: %s\n",
                      report.error().message.c_str());
         return kExitFailure;
+    }
+    // EC2, read-only: only list() (DescribeInstances) is called, to show the
+    // instances tagged for this pool that the store does not know.
+    if (config->aws.configured()) {
+        if (config->drone.host.empty()) {
+            std::fprintf(stderr, "autoscaler-cli: bad configuration:\nDRONE_SERVER_HOST: is "
+                                 "required to read EC2: instances are found by their owner tag, "
+                                 "the Drone host\n");
+            return kExitUsage;
+        }
+        Ec2Options ec2{.amazon = config->amazon,
+                       .poolName = config->pool.name,
+                       .owner = config->drone.host,
+                       .retry = RetrySettings{.maxAttempts = config->amazon.retries}};
+        // The provider checks that it could launch; plan never launches, so
+        // DRONE_AMAZON_IMAGE is optional here.
+        if (ec2.amazon.image.empty())
+            ec2.amazon.image = "ami-00000000000000000";
+        auto provider = makeEc2Provider(ec2, config->aws, *clock);
+        if (!provider) {
+            std::fprintf(stderr, "autoscaler-cli: cannot set up EC2: %s\n",
+                         provider.error().message.c_str());
+            return kExitFailure;
+        }
+        if (auto viewed = addCloudView(*report, **provider); !viewed) {
+            std::fprintf(stderr, "autoscaler-cli: cannot read EC2: %s\n",
+                         viewed.error().message.c_str());
+            return kExitFailure;
+        }
     }
     const std::string out = flags.json ? planReportJson(*report) + "\n" : formatPlanText(*report);
     std::fwrite(out.data(), 1, out.size(), stdout);
