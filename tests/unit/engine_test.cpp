@@ -154,9 +154,12 @@ TEST_CASE_FIXTURE(Harness, "idle servers are drained after IDLE_TIMEOUT, busy on
     CHECK(memory->find(up[1].name)->state == ServerState::Running);
     // Then an empty queue: all go.
     queue.set({});
-    clock.advance(11min);
+    run(1); // The engine sees the two go idle...
+    clock.advance(10min - 20s);
+    run(1);
+    CHECK(provider.live() == 2); // ...not yet idle for IDLE_TIMEOUT...
     run(3);
-    CHECK(provider.live() == 0);
+    CHECK(provider.live() == 0); // ...then gone.
 }
 
 TEST_CASE_FIXTURE(Harness, "a stage that appears before TerminateInstances saves the server") {
@@ -369,9 +372,10 @@ TEST_CASE_FIXTURE(Harness, "an unhealthy runner goes to error after repeated fai
     run(4);
     const auto name = running().at(0).name;
     installer.unhealthy.insert(name);
-    run(6); // First failed ping.
+    run(7); // The first ping, one interval after it came up, fails.
     CHECK(memory->find(name)->state == ServerState::Running);
-    run(6); // Second.
+    CHECK_FALSE(installer.pinged.empty());
+    run(8); // The second fails too: error, then terminated.
     CHECK(memory->find(name)->state == ServerState::Terminated);
     CHECK(memory->find(name)->error.find("runner not healthy") != std::string::npos);
 }

@@ -791,10 +791,12 @@ private:
     bool shouldPing(const std::string& name) {
         const SteadyTime now = clock_.steadyNow();
         const std::lock_guard lock(mutex_);
-        auto& last = lastPing_[name];
-        if (last != SteadyTime{} && now - last < options_.pingerInterval)
+        // The first ping comes one interval after the engine first sees the
+        // server running: it was just installed, or just adopted at start.
+        const auto [it, first] = lastPing_.try_emplace(name, now);
+        if (first || now - it->second < options_.pingerInterval)
             return false;
-        last = now;
+        it->second = now;
         return true;
     }
 
@@ -964,23 +966,31 @@ private:
 
     // ---- bookkeeping -----------------------------------------------------
 
+    /// Stores `lastBusy` when a server stops being named by a stage: the
+    /// moment its idle time starts. Servers still busy need no write (the
+    /// planner never drains them), so a cycle writes only the transitions.
     void recordBusy(const std::vector<Server>& rows, const std::vector<Stage>& stages,
                     WallTime now) {
-        std::unordered_set<std::string_view> busy;
+        std::unordered_set<std::string> busyNow;
         for (const auto& stage : stages) {
             if (!stage.machine.empty())
-                busy.insert(stage.machine);
+                busyNow.insert(stage.machine);
         }
-        const auto refresh = std::max<Millis>(options_.interval, 1s);
         for (const auto& s : rows) {
-            if (!busy.contains(s.name) || now - s.lastBusy < refresh)
+            if (!busyBefore_.contains(s.name) || busyNow.contains(s.name))
                 continue;
             if (isInFlight(s.name))
-                continue; // Its task owns the row; next cycle.
+                continue; // Its task owns the row; kept in busyBefore_ for the next cycle.
             Server updated = s;
             updated.lastBusy = now;
-            (void)store_.update(updated);
+            if (store_.update(updated) || s.state == ServerState::Terminated)
+                busyBefore_.erase(s.name);
         }
+        std::unordered_set<std::string_view> names;
+        for (const auto& s : rows)
+            names.insert(s.name);
+        std::erase_if(busyBefore_, [&](const std::string& name) { return !names.contains(name); });
+        busyBefore_.insert(busyNow.begin(), busyNow.end());
     }
 
     void observeStages(const std::vector<Stage>& stages, WallTime now) {
@@ -1052,6 +1062,7 @@ private:
     std::unordered_map<std::int64_t, WallTime> firstSeen_;
     std::unordered_set<std::int64_t> served_;
     std::set<std::string> orphanMarks_;
+    std::unordered_set<std::string> busyBefore_; ///< Servers a stage named last cycle.
     std::optional<SteadyTime> lastSweep_{};
     std::optional<SteadyTime> lastPurge_{};
     std::stop_source inlineStop_;
