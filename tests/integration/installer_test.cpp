@@ -19,6 +19,7 @@
 #include <autoscale/ssh.h>
 
 #include "doctest_support.h"
+#include "fake_clock.h"
 #include "sshd_harness.h"
 
 namespace autoscale {
@@ -262,6 +263,56 @@ TEST_CASE_FIXTURE(InstallerFixture, "a silent host cannot hang install past its 
                   installed.error().message);
     CHECK(took >= 1s);
     CHECK(took < 5s);
+}
+
+TEST_CASE_FIXTURE(InstallerFixture, "DRONE_AGENT_ENV_FILE lines reach the runner's env file") {
+    sshd->writeFile("agent.env", "# comment\n\nexport PLUGIN_MTU=1400\nQUOTED=\"a b\"\n"
+                                 "  SINGLE='x=y'  \n");
+    const auto lines = readEnvFile(sshd->path("agent.env"));
+    REQUIRE(lines);
+    CHECK(*lines == std::vector<std::string>{"PLUGIN_MTU=1400", "QUOTED=a b", "SINGLE=x=y"});
+    sshd->writeFile("bad.env", "GOOD=1\nnot a pair\n");
+    const auto bad = readEnvFile(sshd->path("bad.env"));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == Errc::Parse);
+    CHECK(bad.error().message.find("bad.env:2") != std::string::npos);
+    CHECK(readEnvFile(sshd->path("missing.env")).error().code == Errc::Io);
+
+    auto o = options();
+    o.envFileLines = *lines;
+    auto installer = make(o);
+    Server s = server();
+    REQUIRE(installer->install(s, {}));
+    const std::string env = sshd->readFile("home/.drone-runner/agent.env");
+    CHECK(env.starts_with("PLUGIN_MTU=1400\nQUOTED=a b\nSINGLE=x=y\n"));
+}
+
+TEST_CASE("install probes every check interval until the check deadline, on the injected clock") {
+    int port = 0;
+    {
+        const test::SilentListener closed;
+        port = closed.port();
+    }
+    const test::FakeClock clock;
+    MemorySink sink;
+    SshInstallerOptions o;
+    o.clientPrivateKey = generateEd25519Key("k")->privateKey;
+    o.checkInterval = 2s;
+    o.checkDeadline = 10min;
+    auto installer = makeSshInstaller(o, clock, Logger(sink, clock, "installer", LogLevel::Info));
+    REQUIRE(installer);
+    Server s;
+    s.name = "agent-refused";
+    s.address = "127.0.0.1:" + std::to_string(port);
+    s.hostKey = generateHostKey()->publicKey;
+    const auto begin = clock.steadyNow();
+    const auto installed = (*installer)->install(s, {});
+    REQUIRE_FALSE(installed);
+    CHECK(installed.error().code == Errc::Timeout);
+    // Refused connections return at once; only sleepFor moved the clock.
+    CHECK(clock.steadyNow() - begin >= 10min - 2s);
+    CHECK(clock.steadyNow() - begin <= 10min);
+    CHECK(installed.error().message.find("after 300 attempts") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(InstallerFixture, "a stop request ends install while it waits") {

@@ -205,5 +205,41 @@ TEST_CASE("template errors name what is wrong") {
     CHECK(renderUserData(defaultUserDataTemplate(), hostile).error().code == Errc::InvalidArgument);
 }
 
+TEST_CASE("values per server: host keys only in pinned mode") {
+    Config config;
+    config.ssh.user = "admin";
+    config.agent.image = "img:2";
+    config.pool.name = "arm";
+    Server server;
+    server.name = "agent-x";
+    server.hostKey = "ssh-ed25519 AAAA";
+    server.hostPrivateKey = "PRIVATE";
+    const auto pinned = userDataValuesFor(server, config, "ssh-ed25519 BBBB me");
+    CHECK(pinned.name == "agent-x");
+    CHECK(pinned.sshUser == "admin");
+    CHECK(pinned.sshPublicKey == "ssh-ed25519 BBBB me");
+    CHECK(pinned.hostPublicKey == "ssh-ed25519 AAAA");
+    CHECK(pinned.hostPrivateKey == "PRIVATE");
+    CHECK(pinned.image == "img:2");
+    CHECK(pinned.pool == "arm");
+    config.ssh.hostKeyCheck = HostKeyCheck::Tofu;
+    const auto tofu = userDataValuesFor(server, config, "ssh-ed25519 BBBB me");
+    CHECK(tofu.hostPublicKey.empty());
+    CHECK(tofu.hostPrivateKey.empty());
+}
+
+TEST_CASE("DRONE_AMAZON_USERDATA replaces the built-in template") {
+    AmazonSettings amazon;
+    CHECK(userDataTemplateFor(amazon).value() == defaultUserDataTemplate());
+    amazon.userData = "#cloud-config\n{}\n";
+    CHECK(userDataTemplateFor(amazon).value() == "#cloud-config\n{}\n");
+    amazon.userData.clear();
+    amazon.userDataFile = "/nonexistent/userdata.yaml";
+    const auto missing = userDataTemplateFor(amazon);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == Errc::Io);
+    CHECK(missing.error().message.find("/nonexistent/userdata.yaml") != std::string::npos);
+}
+
 } // namespace
 } // namespace autoscale

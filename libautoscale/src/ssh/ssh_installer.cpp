@@ -169,11 +169,15 @@ Result<void> SshInstaller::install(Server& server, const std::stop_token& stop) 
         Error error = outcome.error();
         if (!retryDuringInstall(error))
             return error;
-        // A refused key says more than a later attempt cut short by the deadline.
+        // A refused key says more than a later attempt cut short before
+        // authentication; an attempt that got further clears it.
+        const bool beforeAuth = error.serviceCode == "connect" || error.serviceCode == "handshake";
         if (error.code == Errc::Unauthorized)
             refused = error;
-        else if (refused)
+        else if (refused && beforeAuth)
             error = *refused;
+        else
+            refused.reset();
         if (stop.stop_requested())
             return makeError(Errc::Timeout, "install of " + server.name + " cancelled");
         if (clock_.steadyNow() + options_.checkInterval >= deadline) {

@@ -171,9 +171,13 @@ Result<void> SshSession::waitSocket(SteadyTime deadline, SshPhase phase) {
         const int rc = ::poll(&pfd, 1, static_cast<int>(slice.count()));
         if (rc > 0)
             return {};
-        if (rc < 0 && errno != EINTR)
-            return makeError(Errc::Transport, "ssh " + std::string(nameOf(phase)) + " " + peer_ +
-                                                      ": poll: " + std::strerror(errno));
+        if (rc < 0 && errno != EINTR) {
+            Error error =
+                    makeError(Errc::Transport, "ssh " + std::string(nameOf(phase)) + " " + peer_ +
+                                                       ": poll: " + std::strerror(errno));
+            error.serviceCode = std::string(nameOf(phase));
+            return error;
+        }
     }
 }
 
