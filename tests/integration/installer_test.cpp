@@ -193,6 +193,7 @@ TEST_CASE_FIXTURE(InstallerFixture, "tofu learns the first key and requires it a
 
 TEST_CASE("tofu against several real hosts: every runner started, secret on no command line") {
     std::vector<std::unique_ptr<test::SshdHarness>> hosts;
+    hosts.reserve(3);
     for (int i = 0; i < 3; ++i)
         hosts.push_back(test::startSshdOrSkip());
     const auto clock = makeSystemClock();

@@ -135,7 +135,7 @@ TEST_CASE("the env file holds the runner settings, ours winning") {
     const auto rejected = detail::renderEnvFile(bad, sampleServer());
     REQUIRE_FALSE(rejected);
     CHECK(rejected.error().code == Errc::InvalidArgument);
-    CHECK(rejected.error().message.find("X") != std::string::npos);
+    CHECK(rejected.error().message.find('X') != std::string::npos);
 }
 
 TEST_CASE("docker run: restart always, socket, volumes, labels, env file, no secret") {

@@ -3,6 +3,7 @@
 /// cloud-init user data: the built-in template rendered and parsed back with
 /// libyaml, and the template language's errors.
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -27,11 +28,7 @@ struct Node {
     std::vector<std::pair<std::string, Node>> pairs{};
 
     [[nodiscard]] bool has(const std::string& key) const {
-        for (const auto& pair : pairs) {
-            if (pair.first == key)
-                return true;
-        }
-        return false;
+        return std::ranges::any_of(pairs, [&key](const auto& pair) { return pair.first == key; });
     }
     /// The value of `key`; an empty scalar when there is none.
     [[nodiscard]] const Node& at(const std::string& key) const {

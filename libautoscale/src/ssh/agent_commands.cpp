@@ -29,10 +29,11 @@ std::string shellQuote(std::string_view word) {
         return std::string(word);
     std::string quoted = "'";
     for (const char c : word) {
-        if (c == '\'')
+        if (c == '\'') {
             quoted += "'\\''";
-        else
+        } else {
             quoted += c;
+        }
     }
     quoted += '\'';
     return quoted;
@@ -73,8 +74,11 @@ Result<std::string> renderEnvFile(const SshInstallerOptions& options, const Serv
     set("DRONE_RUNNER_NAME", server.name);
     if (!options.labels.empty()) {
         std::string labels;
-        for (const auto& [key, value] : options.labels)
-            labels += (labels.empty() ? "" : ",") + key + ":" + value;
+        for (const auto& [key, value] : options.labels) {
+            if (!labels.empty())
+                labels += ',';
+            labels.append(key).append(":").append(value);
+        }
         set("DRONE_RUNNER_LABELS", labels);
     }
     const std::array<std::pair<const char*, const std::string*>, 4> passThrough{{
@@ -91,10 +95,11 @@ Result<std::string> renderEnvFile(const SshInstallerOptions& options, const Serv
     for (const auto& [key, value] : entries) {
         if (key.find_first_of("\n\r\0 ", 0, 4) != std::string::npos)
             return makeError(Errc::InvalidArgument, "runner environment: bad variable name " + key);
-        if (value.find_first_of("\n\r\0", 0, 3) != std::string::npos)
+        if (value.find_first_of("\n\r\0", 0, 3) != std::string::npos) {
             return makeError(Errc::InvalidArgument,
                              "runner environment: the value of " + key + " has a line break");
-        text += key + "=" + value + "\n";
+        }
+        text.append(key).append("=").append(value).append("\n");
     }
     return text;
 }

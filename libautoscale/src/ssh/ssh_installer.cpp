@@ -52,7 +52,7 @@ private:
 
 /// libssh2 host-key algorithms that can verify a key of this type.
 std::string algorithmsFor(const std::string& publicKey) {
-    const std::string type = publicKey.substr(0, publicKey.find(' '));
+    std::string type = publicKey.substr(0, publicKey.find(' '));
     if (type == "ssh-rsa")
         return "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
     return type;
@@ -102,17 +102,19 @@ Result<std::unique_ptr<Installer>> makeSshInstaller(SshInstallerOptions options,
         return makeError(Errc::InvalidArgument, "ssh installer: no client private key");
     if (options.ssh.user.empty())
         return makeError(Errc::InvalidArgument, "ssh installer: DRONE_SSH_USER is empty");
-    if (options.ssh.port <= 0 || options.ssh.port > 65535)
+    if (options.ssh.port <= 0 || options.ssh.port > 65535) {
         return makeError(Errc::InvalidArgument,
                          "ssh installer: bad DRONE_SSH_PORT " + std::to_string(options.ssh.port));
+    }
     if (options.agent.image.empty())
         return makeError(Errc::InvalidArgument, "ssh installer: DRONE_AGENT_IMAGE is empty");
     if (options.checkInterval <= 0ms || options.connectTimeout <= 0ms ||
         options.commandTimeout <= 0ms || options.pingTimeout <= 0ms)
         return makeError(Errc::InvalidArgument, "ssh installer: intervals must be positive");
-    if (auto key = publicKeyOf(options.clientPrivateKey); !key)
+    if (auto key = publicKeyOf(options.clientPrivateKey); !key) {
         return makeError(Errc::InvalidArgument,
                          "ssh installer: client key: " + key.error().message);
+    }
     return std::unique_ptr<Installer>(
             std::make_unique<SshInstaller>(std::move(options), clock, std::move(logger)));
 }
@@ -121,9 +123,10 @@ Result<std::unique_ptr<SshSession>> SshInstaller::open(Server& server, SteadyTim
                                                        const std::stop_token& stop,
                                                        bool mayLearnKey) {
     detail::HostKeyPolicy policy;
-    if (options_.ssh.hostKeyCheck == HostKeyCheck::Pinned && server.hostKey.empty())
+    if (options_.ssh.hostKeyCheck == HostKeyCheck::Pinned && server.hostKey.empty()) {
         return makeError(Errc::HostKey,
                          "host key check is pinned but no host key is stored for " + server.name);
+    }
     if (server.hostKey.empty() && !mayLearnKey)
         return makeError(Errc::HostKey, "no host key is stored for " + server.name);
     if (!server.hostKey.empty()) {
@@ -172,12 +175,13 @@ Result<void> SshInstaller::install(Server& server, const std::stop_token& stop) 
         // A refused key says more than a later attempt cut short before
         // authentication; an attempt that got further clears it.
         const bool beforeAuth = error.serviceCode == "connect" || error.serviceCode == "handshake";
-        if (error.code == Errc::Unauthorized)
+        if (error.code == Errc::Unauthorized) {
             refused = error;
-        else if (refused && beforeAuth)
+        } else if (refused && beforeAuth) {
             error = *refused;
-        else
+        } else {
             refused.reset();
+        }
         if (stop.stop_requested())
             return makeError(Errc::Timeout, "install of " + server.name + " cancelled");
         if (clock_.steadyNow() + options_.checkInterval >= deadline) {
