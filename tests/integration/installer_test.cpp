@@ -359,7 +359,7 @@ TEST_CASE_FIXTURE(InstallerFixture, "install waits for cloud-init and for docker
     CHECK(sshd->readFile("cloud-init-running") == "0\n");
     std::size_t statusCalls = 0;
     for (const auto& recorded : sshd->commands())
-        statusCalls += recorded.command.starts_with("cloud-init status") ? 1U : 0U;
+        statusCalls += recorded.command.find("cloud-init status") != std::string::npos ? 1U : 0U;
     CHECK(statusCalls == 4);
     CHECK(sshd->containers() == std::vector<std::string>{"agent"});
 }
