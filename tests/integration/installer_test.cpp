@@ -144,8 +144,33 @@ TEST_CASE_FIXTURE(InstallerFixture,
     REQUIRE(make(changed)->install(s, {}));
     CHECK(sshd->containers() == std::vector<std::string>{"agent"});
     CHECK(sshd->readFile("containers/agent/args").ends_with("drone/drone-runner-docker:1.8\n"));
+    CHECK(countOf(sshd->dockerCalls(), "run --detach") == 2);
+
+    // A changed env file (a rotated secret) restarts it too, with the new file.
+    auto rotated = changed;
+    rotated.agent.token = "rotated-secret";
+    REQUIRE(make(rotated)->install(s, {}));
+    CHECK(countOf(sshd->dockerCalls(), "run --detach") == 3);
+    CHECK(sshd->containers() == std::vector<std::string>{"agent"});
+    CHECK(sshd->readFile("containers/agent/env").find("DRONE_RPC_SECRET=rotated-secret\n") !=
+          std::string::npos);
     CHECK(installer->ping(s));
     checkSecretOnlyOnStdin();
+}
+
+TEST_CASE_FIXTURE(InstallerFixture, "an env file changed while boot is awaited still restarts") {
+    auto installer = make(options());
+    Server s = server();
+    REQUIRE(installer->install(s, {}));
+    // The new env file lands in the first attempt, which finds cloud-init
+    // running; the attempt that finds the server ready sees it unchanged.
+    sshd->writeFile("cloud-init-running", "1");
+    auto rotated = options();
+    rotated.agent.token = "rotated-secret";
+    REQUIRE(make(rotated)->install(s, {}));
+    CHECK(countOf(sshd->dockerCalls(), "run --detach") == 2);
+    CHECK(sshd->readFile("containers/agent/env").find("DRONE_RPC_SECRET=rotated-secret\n") !=
+          std::string::npos);
 }
 
 TEST_CASE_FIXTURE(InstallerFixture, "a host presenting another key receives no command at all") {
