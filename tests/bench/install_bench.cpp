@@ -5,8 +5,9 @@
 /// Prints the wall time; exits 1 when an install fails, 77 without sshd.
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
+#include <iomanip>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <sys/resource.h>
@@ -20,10 +21,10 @@
 
 #include "sshd_harness.h"
 
+namespace autoscale {
 namespace {
 
 using namespace std::chrono_literals;
-using namespace autoscale;
 
 constexpr int kDefaultServers = 32;
 
@@ -56,7 +57,7 @@ int run(int servers) {
     auto installer =
             makeSshInstaller(options, *clock, Logger(sink, *clock, "installer", LogLevel::Info));
     if (!installer) {
-        std::fprintf(stderr, "%s\n", installer.error().message.c_str());
+        std::cerr << installer.error().message << "\n";
         return 1;
     }
     std::vector<Server> rows(static_cast<std::size_t>(servers));
@@ -85,27 +86,28 @@ int run(int servers) {
     for (std::size_t i = 0; i < rows.size(); ++i) {
         if (!results[i]) {
             ++failed;
-            std::fprintf(stderr, "%s: %s\n", rows[i].name.c_str(),
-                         results[i].error().message.c_str());
+            std::cerr << rows[i].name << ": " << results[i].error().message << "\n";
         } else if (hosts[i]->containers() != std::vector<std::string>{"agent"}) {
             ++failed;
-            std::fprintf(stderr, "%s: no agent container\n", rows[i].name.c_str());
+            std::cerr << rows[i].name << ": no agent container\n";
         }
     }
-    std::printf("installed %d servers in parallel over ssh in %.2f s (%d failed, target <= 5 s)\n",
-                servers - failed, took.count(), failed);
+    std::cout << std::fixed << std::setprecision(2) << "installed " << servers - failed
+              << " servers in parallel over ssh in " << took.count() << " s (" << failed
+              << " failed, target <= 5 s)\n";
     hosts.clear(); // Reaps the sshd processes, so that their CPU time is counted.
-    std::printf("cpu: autoscaler side %.2f s, sshd hosts and stand-in scripts %.2f s\n", clientCpu,
-                cpuSeconds(RUSAGE_CHILDREN) - childrenBefore);
+    std::cout << "cpu: autoscaler side " << clientCpu << " s, sshd hosts and stand-in scripts "
+              << cpuSeconds(RUSAGE_CHILDREN) - childrenBefore << " s\n";
     return failed == 0 ? 0 : 1;
 }
 
 } // namespace
+} // namespace autoscale
 
 int main(int argc, char** argv) {
-    const Ssh2Global ssh2;
+    const autoscale::Ssh2Global ssh2;
     if (!ssh2.ok())
         return 1;
-    const int servers = argc > 1 ? std::atoi(argv[1]) : kDefaultServers;
-    return run(servers > 0 ? servers : kDefaultServers);
+    const int servers = argc > 1 ? std::atoi(argv[1]) : autoscale::kDefaultServers;
+    return autoscale::run(servers > 0 ? servers : autoscale::kDefaultServers);
 }

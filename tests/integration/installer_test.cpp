@@ -19,6 +19,7 @@
 #include <autoscale/ssh.h>
 
 #include "doctest_support.h"
+#include "fake_clock.h"
 #include "sshd_harness.h"
 
 namespace autoscale {
@@ -143,8 +144,33 @@ TEST_CASE_FIXTURE(InstallerFixture,
     REQUIRE(make(changed)->install(s, {}));
     CHECK(sshd->containers() == std::vector<std::string>{"agent"});
     CHECK(sshd->readFile("containers/agent/args").ends_with("drone/drone-runner-docker:1.8\n"));
+    CHECK(countOf(sshd->dockerCalls(), "run --detach") == 2);
+
+    // A changed env file (a rotated secret) restarts it too, with the new file.
+    auto rotated = changed;
+    rotated.agent.token = "rotated-secret";
+    REQUIRE(make(rotated)->install(s, {}));
+    CHECK(countOf(sshd->dockerCalls(), "run --detach") == 3);
+    CHECK(sshd->containers() == std::vector<std::string>{"agent"});
+    CHECK(sshd->readFile("containers/agent/env").find("DRONE_RPC_SECRET=rotated-secret\n") !=
+          std::string::npos);
     CHECK(installer->ping(s));
     checkSecretOnlyOnStdin();
+}
+
+TEST_CASE_FIXTURE(InstallerFixture, "an env file changed while boot is awaited still restarts") {
+    auto installer = make(options());
+    Server s = server();
+    REQUIRE(installer->install(s, {}));
+    // The new env file lands in the first attempt, which finds cloud-init
+    // running; the attempt that finds the server ready sees it unchanged.
+    sshd->writeFile("cloud-init-running", "1");
+    auto rotated = options();
+    rotated.agent.token = "rotated-secret";
+    REQUIRE(make(rotated)->install(s, {}));
+    CHECK(countOf(sshd->dockerCalls(), "run --detach") == 2);
+    CHECK(sshd->readFile("containers/agent/env").find("DRONE_RPC_SECRET=rotated-secret\n") !=
+          std::string::npos);
 }
 
 TEST_CASE_FIXTURE(InstallerFixture, "a host presenting another key receives no command at all") {
@@ -192,6 +218,7 @@ TEST_CASE_FIXTURE(InstallerFixture, "tofu learns the first key and requires it a
 
 TEST_CASE("tofu against several real hosts: every runner started, secret on no command line") {
     std::vector<std::unique_ptr<test::SshdHarness>> hosts;
+    hosts.reserve(3);
     for (int i = 0; i < 3; ++i)
         hosts.push_back(test::startSshdOrSkip());
     const auto clock = makeSystemClock();
@@ -264,6 +291,56 @@ TEST_CASE_FIXTURE(InstallerFixture, "a silent host cannot hang install past its 
     CHECK(took < 5s);
 }
 
+TEST_CASE_FIXTURE(InstallerFixture, "DRONE_AGENT_ENV_FILE lines reach the runner's env file") {
+    sshd->writeFile("agent.env", "# comment\n\nexport PLUGIN_MTU=1400\nQUOTED=\"a b\"\n"
+                                 "  SINGLE='x=y'  \n");
+    const auto lines = readEnvFile(sshd->path("agent.env"));
+    REQUIRE(lines);
+    CHECK(*lines == std::vector<std::string>{"PLUGIN_MTU=1400", "QUOTED=a b", "SINGLE=x=y"});
+    sshd->writeFile("bad.env", "GOOD=1\nnot a pair\n");
+    const auto bad = readEnvFile(sshd->path("bad.env"));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == Errc::Parse);
+    CHECK(bad.error().message.find("bad.env:2") != std::string::npos);
+    CHECK(readEnvFile(sshd->path("missing.env")).error().code == Errc::Io);
+
+    auto o = options();
+    o.envFileLines = *lines;
+    auto installer = make(o);
+    Server s = server();
+    REQUIRE(installer->install(s, {}));
+    const std::string env = sshd->readFile("home/.drone-runner/agent.env");
+    CHECK(env.starts_with("PLUGIN_MTU=1400\nQUOTED=a b\nSINGLE=x=y\n"));
+}
+
+TEST_CASE("install probes every check interval until the check deadline, on the injected clock") {
+    int port = 0;
+    {
+        const test::SilentListener closed;
+        port = closed.port();
+    }
+    const test::FakeClock clock;
+    MemorySink sink;
+    SshInstallerOptions o;
+    o.clientPrivateKey = generateEd25519Key("k")->privateKey;
+    o.checkInterval = 2s;
+    o.checkDeadline = 10min;
+    auto installer = makeSshInstaller(o, clock, Logger(sink, clock, "installer", LogLevel::Info));
+    REQUIRE(installer);
+    Server s;
+    s.name = "agent-refused";
+    s.address = "127.0.0.1:" + std::to_string(port);
+    s.hostKey = generateHostKey()->publicKey;
+    const auto begin = clock.steadyNow();
+    const auto installed = (*installer)->install(s, {});
+    REQUIRE_FALSE(installed);
+    CHECK(installed.error().code == Errc::Timeout);
+    // Refused connections return at once; only sleepFor moved the clock.
+    CHECK(clock.steadyNow() - begin >= 10min - 2s);
+    CHECK(clock.steadyNow() - begin <= 10min);
+    CHECK(installed.error().message.find("after 300 attempts") != std::string::npos);
+}
+
 TEST_CASE_FIXTURE(InstallerFixture, "a stop request ends install while it waits") {
     const test::SilentListener silent;
     auto o = options();
@@ -307,7 +384,7 @@ TEST_CASE_FIXTURE(InstallerFixture, "install waits for cloud-init and for docker
     CHECK(sshd->readFile("cloud-init-running") == "0\n");
     std::size_t statusCalls = 0;
     for (const auto& recorded : sshd->commands())
-        statusCalls += recorded.command.starts_with("cloud-init status") ? 1U : 0U;
+        statusCalls += recorded.command.find("cloud-init status") != std::string::npos ? 1U : 0U;
     CHECK(statusCalls == 4);
     CHECK(sshd->containers() == std::vector<std::string>{"agent"});
 }

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,13 +17,13 @@
 #include <fstream>
 #include <iostream>
 #include <netinet/in.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sstream>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 
@@ -175,7 +176,7 @@ std::unique_ptr<SshdHarness> SshdHarness::start(std::string& whyNot) {
     std::unique_ptr<SshdHarness> harness(new SshdHarness());
     std::string templ = (fs::temp_directory_path() / "autoscale-sshd-XXXXXX").string();
     if (::mkdtemp(templ.data()) == nullptr) {
-        whyNot = std::string("mkdtemp: ") + std::strerror(errno);
+        whyNot = std::string("mkdtemp: ") + std::generic_category().message(errno);
         return nullptr;
     }
     harness->dir_ = templ;
@@ -189,7 +190,7 @@ std::unique_ptr<SshdHarness> SshdHarness::start(std::string& whyNot) {
 bool SshdHarness::launch(std::string& whyNot) {
     // sshd insists on its privilege separation directory.
     if (::access("/run/sshd", F_OK) != 0 && ::mkdir("/run/sshd", 0755) != 0) {
-        whyNot = std::string("cannot create /run/sshd: ") + std::strerror(errno);
+        whyNot = std::string("cannot create /run/sshd: ") + std::generic_category().message(errno);
         return false;
     }
     auto host = generateHostKey();
@@ -246,13 +247,14 @@ bool SshdHarness::launch(std::string& whyNot) {
     const std::string configPath = path("sshd_config");
     std::vector<std::string> args{kSshd, "-D", "-e", "-r", "-f", configPath};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& arg : args)
         argv.push_back(arg.data());
     argv.push_back(nullptr);
     const int rc = ::posix_spawn(&pid_, kSshd, &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
-        whyNot = std::string("posix_spawn sshd: ") + std::strerror(rc);
+        whyNot = std::string("posix_spawn sshd: ") + std::generic_category().message(rc);
         pid_ = -1;
         return false;
     }
@@ -281,6 +283,7 @@ SshdHarness::~SshdHarness() {
         ::kill(pid_, SIGTERM);
         ::waitpid(pid_, nullptr, 0);
     }
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing sets the environment while tests run.
     if (!dir_.empty() && std::getenv("AUTOSCALE_KEEP_SSHD_DIR") == nullptr) {
         std::error_code ignored;
         fs::remove_all(dir_, ignored);
@@ -316,6 +319,7 @@ std::vector<RecordedCommand> SshdHarness::commands() const {
     }
     std::sort(names.begin(), names.end());
     std::vector<RecordedCommand> out;
+    out.reserve(names.size());
     for (const auto& name : names)
         out.push_back({readFile("record/" + name + ".cmd"), readFile("record/" + name + ".stdin")});
     return out;
@@ -347,8 +351,10 @@ SilentListener::SilentListener() {
     socklen_t size = sizeof addr;
     if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::listen(fd_, 16) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &size) != 0)
-        throw std::runtime_error(std::string("silent listener: ") + std::strerror(errno));
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &size) != 0) {
+        throw std::runtime_error(std::string("silent listener: ") +
+                                 std::generic_category().message(errno));
+    }
     port_ = ntohs(addr.sin_port);
 }
 

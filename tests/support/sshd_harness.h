@@ -34,7 +34,8 @@ struct RecordedCommand {
 ///   kills this SSH connection's server processes (a dropped connection).
 class SshdHarness {
 public:
-    /// Starts sshd; nullptr with `whyNot` set when it cannot run here.
+    /// Starts sshd; nullptr with `whyNot` set when it cannot run here. Creates
+    /// /run/sshd (sshd's privilege separation directory) when it is missing.
     static std::unique_ptr<SshdHarness> start(std::string& whyNot);
 
     ~SshdHarness();

@@ -135,7 +135,7 @@ TEST_CASE("the env file holds the runner settings, ours winning") {
     const auto rejected = detail::renderEnvFile(bad, sampleServer());
     REQUIRE_FALSE(rejected);
     CHECK(rejected.error().code == Errc::InvalidArgument);
-    CHECK(rejected.error().message.find("X") != std::string::npos);
+    CHECK(rejected.error().message.find('X') != std::string::npos);
 }
 
 TEST_CASE("docker run: restart always, socket, volumes, labels, env file, no secret") {
@@ -154,13 +154,18 @@ TEST_CASE("docker run: restart always, socket, volumes, labels, env file, no sec
                               "--label io.autoscale.config="));
     CHECK(command.ends_with(" drone/drone-runner-docker:1"));
     CHECK(command.find("s3cret") == std::string::npos);
-    CHECK(detail::prepareCommand().find("s3cret") == std::string::npos);
-    CHECK(detail::prepareCommand().find("umask 077") != std::string::npos);
-    const auto start = detail::startCommand(sampleOptions(), server);
-    CHECK(start.starts_with(
-            "docker pull --quiet drone/drone-runner-docker:1 >/dev/null || exit 90; "
-            "docker rm --force agent >/dev/null 2>&1; docker run "));
-    CHECK(start.find("s3cret") == std::string::npos);
+    const auto install = detail::installCommand(sampleOptions(), server, false);
+    CHECK(install.find("s3cret") == std::string::npos);
+    CHECK(install.find("umask 077") != std::string::npos);
+    CHECK(install.find("docker pull --quiet drone/drone-runner-docker:1 >/dev/null || exit 91; "
+                       "docker rm --force agent >/dev/null 2>&1; docker run ") !=
+          std::string::npos);
+    // Up to date unless forced: the check on the running container's hash.
+    const std::string upToDate =
+            "[ \"$agent\" = 'true " + detail::agentConfigHash(sampleOptions(), server) + "' ]";
+    CHECK(install.find(upToDate) != std::string::npos);
+    CHECK(detail::installCommand(sampleOptions(), server, true).find(upToDate) ==
+          std::string::npos);
 
     const auto args = detail::dockerRunArguments(sampleOptions(), server);
     CHECK(detail::configHash(args) == detail::configHash(args));
@@ -213,6 +218,12 @@ TEST_CASE("cloud-init status and docker inspect are read") {
     CHECK(alive.cloudInit == BootState::Done);
     CHECK(alive.agent.running);
     CHECK(alive.agent.configHash == "0123abcd");
+    CHECK_FALSE(alive.started);
+    const auto started = detail::parsePrepare("status: done\ncloud-init-exit=0\ndocker-exit=0\n"
+                                              "env=changed\nagent=absent\nstarted=true ff00\n");
+    CHECK(started.started);
+    CHECK(started.agent.running);
+    CHECK(started.agent.configHash == "ff00");
     CHECK(detail::parsePrepare("status: error\ncloud-init-exit=1\n").cloudInit ==
           BootState::Failed);
 }

@@ -3,6 +3,7 @@
 /// cloud-init user data: the built-in template rendered and parsed back with
 /// libyaml, and the template language's errors.
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -27,11 +28,7 @@ struct Node {
     std::vector<std::pair<std::string, Node>> pairs{};
 
     [[nodiscard]] bool has(const std::string& key) const {
-        for (const auto& pair : pairs) {
-            if (pair.first == key)
-                return true;
-        }
-        return false;
+        return std::ranges::any_of(pairs, [&key](const auto& pair) { return pair.first == key; });
     }
     /// The value of `key`; an empty scalar when there is none.
     [[nodiscard]] const Node& at(const std::string& key) const {
@@ -203,6 +200,42 @@ TEST_CASE("template errors name what is wrong") {
     auto hostile = values;
     hostile.sshUser = "root; curl evil";
     CHECK(renderUserData(defaultUserDataTemplate(), hostile).error().code == Errc::InvalidArgument);
+}
+
+TEST_CASE("values per server: host keys only in pinned mode") {
+    Config config;
+    config.ssh.user = "admin";
+    config.agent.image = "img:2";
+    config.pool.name = "arm";
+    Server server;
+    server.name = "agent-x";
+    server.hostKey = "ssh-ed25519 AAAA";
+    server.hostPrivateKey = "PRIVATE";
+    const auto pinned = userDataValuesFor(server, config, "ssh-ed25519 BBBB me");
+    CHECK(pinned.name == "agent-x");
+    CHECK(pinned.sshUser == "admin");
+    CHECK(pinned.sshPublicKey == "ssh-ed25519 BBBB me");
+    CHECK(pinned.hostPublicKey == "ssh-ed25519 AAAA");
+    CHECK(pinned.hostPrivateKey == "PRIVATE");
+    CHECK(pinned.image == "img:2");
+    CHECK(pinned.pool == "arm");
+    config.ssh.hostKeyCheck = HostKeyCheck::Tofu;
+    const auto tofu = userDataValuesFor(server, config, "ssh-ed25519 BBBB me");
+    CHECK(tofu.hostPublicKey.empty());
+    CHECK(tofu.hostPrivateKey.empty());
+}
+
+TEST_CASE("DRONE_AMAZON_USERDATA replaces the built-in template") {
+    AmazonSettings amazon;
+    CHECK(userDataTemplateFor(amazon).value() == defaultUserDataTemplate());
+    amazon.userData = "#cloud-config\n{}\n";
+    CHECK(userDataTemplateFor(amazon).value() == "#cloud-config\n{}\n");
+    amazon.userData.clear();
+    amazon.userDataFile = "/nonexistent/userdata.yaml";
+    const auto missing = userDataTemplateFor(amazon);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == Errc::Io);
+    CHECK(missing.error().message.find("/nonexistent/userdata.yaml") != std::string::npos);
 }
 
 } // namespace

@@ -110,6 +110,17 @@ struct UserDataValues {
     std::string pool{};           ///< {{ .Pool }}: the pool's name.
 };
 
+/// The values for one server: its name and, in pinned mode, its host key
+/// pair (Server::hostKey / hostPrivateKey); in tofu mode the host key
+/// variables stay empty. `clientPublicKey` is our key's public line.
+UserDataValues userDataValuesFor(const Server& server, const Config& config,
+                                 const std::string& clientPublicKey);
+
+/// The template to render: DRONE_AMAZON_USERDATA's text, else the file
+/// DRONE_AMAZON_USERDATA_FILE names, else defaultUserDataTemplate().
+/// Errc::Io when the file cannot be read.
+Result<std::string> userDataTemplateFor(const AmazonSettings& amazon);
+
 /// The built-in cloud-init template (`#cloud-config`): Docker from the
 /// distribution's docker.io package (any architecture), our key authorised
 /// for the SSH user, the pinned host key installed, nothing else listening.

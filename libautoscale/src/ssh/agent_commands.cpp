@@ -29,10 +29,11 @@ std::string shellQuote(std::string_view word) {
         return std::string(word);
     std::string quoted = "'";
     for (const char c : word) {
-        if (c == '\'')
+        if (c == '\'') {
             quoted += "'\\''";
-        else
+        } else {
             quoted += c;
+        }
     }
     quoted += '\'';
     return quoted;
@@ -73,8 +74,11 @@ Result<std::string> renderEnvFile(const SshInstallerOptions& options, const Serv
     set("DRONE_RUNNER_NAME", server.name);
     if (!options.labels.empty()) {
         std::string labels;
-        for (const auto& [key, value] : options.labels)
-            labels += (labels.empty() ? "" : ",") + key + ":" + value;
+        for (const auto& [key, value] : options.labels) {
+            if (!labels.empty())
+                labels += ',';
+            labels.append(key).append(":").append(value);
+        }
         set("DRONE_RUNNER_LABELS", labels);
     }
     const std::array<std::pair<const char*, const std::string*>, 4> passThrough{{
@@ -91,10 +95,11 @@ Result<std::string> renderEnvFile(const SshInstallerOptions& options, const Serv
     for (const auto& [key, value] : entries) {
         if (key.find_first_of("\n\r\0 ", 0, 4) != std::string::npos)
             return makeError(Errc::InvalidArgument, "runner environment: bad variable name " + key);
-        if (value.find_first_of("\n\r\0", 0, 3) != std::string::npos)
+        if (value.find_first_of("\n\r\0", 0, 3) != std::string::npos) {
             return makeError(Errc::InvalidArgument,
                              "runner environment: the value of " + key + " has a line break");
-        text += key + "=" + value + "\n";
+        }
+        text.append(key).append("=").append(value).append("\n");
     }
     return text;
 }
@@ -163,30 +168,46 @@ std::string dockerRunCommand(const SshInstallerOptions& options, const Server& s
     return shellJoin(args);
 }
 
-std::string prepareCommand() {
+std::string installCommand(const SshInstallerOptions& options, const Server& server,
+                           bool forceStart) {
     const std::string file(kEnvFilePath);
     const std::string next = file + ".new";
-    return "cloud-init status </dev/null 2>&1; echo \"cloud-init-exit=$?\"; "
-           "docker info --format '{{.ServerVersion}}' </dev/null >/dev/null 2>&1; "
-           "echo \"docker-exit=$?\"; "
-           "{ umask 077 && mkdir -p .drone-runner && cat > " +
-           next + " && chmod 600 " + next + " && if cmp -s " + next + " " + file + "; then rm -f " +
-           next + " && echo env=unchanged; else mv -f " + next + " " + file +
-           " && echo env=changed; fi; } || { echo env=failed; exit " +
-           std::to_string(kFirstStepFailed) + "; }; printf agent=; " + inspectCommand() +
-           " 2>/dev/null || echo absent";
+    const std::string wanted = "true " + agentConfigHash(options, server);
+    std::string script;
+    // 1. Boot state, reported for the installer's wait loop.
+    script += "ci=$(cloud-init status </dev/null 2>&1); cie=$?; printf '%s\\n' \"$ci\"; "
+              "echo \"cloud-init-exit=$cie\"; "
+              "docker info --format '{{.ServerVersion}}' </dev/null >/dev/null 2>&1; de=$?; "
+              "echo \"docker-exit=$de\"; ";
+    // 2. The env file from stdin, mode 0600, replaced atomically when it changed.
+    script += "{ umask 077 && mkdir -p .drone-runner && cat > " + next + " && chmod 600 " + next +
+              " && if cmp -s " + next + " " + file + "; then rm -f " + next +
+              " && envstate=unchanged; else mv -f " + next + " " + file +
+              " && envstate=changed; fi; } || { echo env=failed; exit " +
+              std::to_string(kEnvFileFailed) + "; }; echo \"env=$envstate\"; ";
+    // 3. The container as it is.
+    script += "agent=$(" + inspectCommand() +
+              " 2>/dev/null) || agent=absent; echo \"agent=$agent\"; ";
+    // 4. Not booted yet: stop here; the installer probes again.
+    script += "case \"$ci\" in *'status: done'*|*'status: disabled'*) ;; "
+              "*) [ \"$cie\" = 127 ] || exit 0 ;; esac; [ \"$de\" = 0 ] || exit 0; ";
+    // 5. Up to date: nothing to do.
+    if (!forceStart) {
+        script += "[ \"$agent\" = " + shellQuote(wanted) +
+                  " ] && [ \"$envstate\" = unchanged ] && exit 0; ";
+    }
+    // 6. (Re)start it.
+    script += shellJoin({"docker", "pull", "--quiet", options.agent.image}) +
+              " >/dev/null || exit " + std::to_string(kPullFailed) + "; docker rm --force " +
+              agentName() + " >/dev/null 2>&1; " + dockerRunCommand(options, server) +
+              " >/dev/null || exit " + std::to_string(kRunFailed) + "; printf started=; " +
+              inspectCommand();
+    return script;
 }
 
 std::string inspectCommand() {
     return "docker inspect --format '{{.State.Running}} {{index .Config.Labels \"" +
            std::string(kConfigLabel) + "\"}}' " + agentName();
-}
-
-std::string startCommand(const SshInstallerOptions& options, const Server& server) {
-    return shellJoin({"docker", "pull", "--quiet", options.agent.image}) + " >/dev/null || exit " +
-           std::to_string(kFirstStepFailed) + "; docker rm --force " + agentName() +
-           " >/dev/null 2>&1; " + dockerRunCommand(options, server) + " >/dev/null && " +
-           inspectCommand();
 }
 
 std::string drainCommand(const SshInstallerOptions& options) {
@@ -229,6 +250,9 @@ Prepared parsePrepare(std::string_view output) {
             prepared.envChanged = line != "env=unchanged";
         } else if (statusDone && line.starts_with("agent=")) {
             prepared.agent = parseInspect(line.substr(6), 0);
+        } else if (statusDone && line.starts_with("started=")) {
+            prepared.started = true;
+            prepared.agent = parseInspect(line.substr(8), 0);
         }
         pos = end + 1;
     }

@@ -52,29 +52,32 @@ std::string agentConfigHash(const SshInstallerOptions& options, const Server& se
 /// The full `docker run` command line, config label included.
 std::string dockerRunCommand(const SshInstallerOptions& options, const Server& server);
 
-/// One round trip before the runner starts: prints `cloud-init status`,
+/// One install attempt in one round trip. Prints `cloud-init status`,
 /// "cloud-init-exit=N" and "docker-exit=N" (of `docker info`); writes stdin
 /// to the env file with mode 0600 (atomically, through a temporary file) and
-/// prints "env=changed" or "env=unchanged" ("env=failed" and exit 90 when it
-/// cannot); then "agent=" and the container's state line (see
-/// inspectCommand) or "agent=absent". Writing the env file before boot has
-/// finished is harmless: the file is rewritten, unchanged, on every probe.
-std::string prepareCommand();
+/// prints "env=changed" or "env=unchanged" (exit kEnvFileFailed when it
+/// cannot); prints "agent=" and the container's state line (see
+/// inspectCommand) or "agent=absent". Stops there (exit 0) while cloud-init
+/// runs or Docker does not answer, and when the container runs with the
+/// wanted configuration and the env file did not change (unless
+/// `forceStart`). Otherwise pulls the image (exit kPullFailed), replaces the
+/// container (exit kRunFailed) and prints "started=" and its state line.
+/// Writing the env file before boot has finished is harmless: the next
+/// attempt rewrites it, unchanged.
+std::string installCommand(const SshInstallerOptions& options, const Server& server,
+                           bool forceStart);
 
 /// Prints "<running> <config hash>" of the agent container; fails when there is none.
 std::string inspectCommand();
-
-/// Pulls the image (exit 90 when that fails), removes any agent container,
-/// starts the new one and prints its state line (see inspectCommand).
-std::string startCommand(const SshInstallerOptions& options, const Server& server);
 
 /// Clears the restart policy and starts `docker stop --time <grace>` in the
 /// background; prints "absent" when there is no container.
 std::string drainCommand(const SshInstallerOptions& options);
 
-/// The exit status of prepareCommand and startCommand when their first
-/// step fails (the env file, the pull).
-inline constexpr int kFirstStepFailed = 90;
+/// Exit statuses of installCommand's failing steps.
+inline constexpr int kEnvFileFailed = 90;
+inline constexpr int kPullFailed = 91;
+inline constexpr int kRunFailed = 92;
 
 /// What `cloud-init status` said.
 enum class BootState { Running, Done, Failed };
@@ -93,15 +96,16 @@ struct AgentState {
 /// Parses the output and exit status of inspectCommand.
 AgentState parseInspect(std::string_view output, int exitStatus);
 
-/// What prepareCommand reported.
+/// What installCommand reported.
 struct Prepared {
     BootState cloudInit = BootState::Running;
     bool dockerUp = false;
     bool envChanged = false;
+    bool started = false; ///< The container was (re)started; `agent` is its new state.
     AgentState agent{};
 };
 
-/// Parses prepareCommand's output.
+/// Parses installCommand's output.
 Prepared parsePrepare(std::string_view output);
 
 } // namespace autoscale::detail

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <system_error>
 
 namespace autoscale {
 
@@ -29,8 +30,10 @@ SshInstallerOptions installerOptionsFrom(const Config& config, std::string clien
 
 Result<std::vector<std::string>> readEnvFile(const std::string& path) {
     std::ifstream in(path);
-    if (!in)
-        return makeError(Errc::Io, "cannot read " + path + ": " + std::strerror(errno));
+    if (!in) {
+        return makeError(Errc::Io,
+                         "cannot read " + path + ": " + std::generic_category().message(errno));
+    }
     std::vector<std::string> lines;
     std::string line;
     int number = 0;
@@ -43,9 +46,10 @@ Result<std::vector<std::string>> readEnvFile(const std::string& path) {
         if (line.starts_with("export "))
             line = line.substr(7);
         const auto eq = line.find('=');
-        if (eq == std::string::npos || eq == 0)
+        if (eq == std::string::npos || eq == 0) {
             return makeError(Errc::Parse,
                              path + ":" + std::to_string(number) + ": expected KEY=VALUE");
+        }
         std::string value = line.substr(eq + 1);
         if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
             value.back() == value.front())

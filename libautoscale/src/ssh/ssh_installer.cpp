@@ -41,9 +41,8 @@ private:
     Result<detail::ExecResult> run(SshSession& session, const Server& server,
                                    const std::string& command, std::string_view input = {});
     Result<void> installOnce(Server& server, SteadyTime deadline, const std::stop_token& stop);
-    Result<void> prepare(SshSession& session, const Server& server, SteadyTime deadline,
+    Result<void> attempt(SshSession& session, const Server& server, SteadyTime deadline,
                          const std::stop_token& stop);
-    Result<void> startAgent(SshSession& session, const Server& server);
 
     SshInstallerOptions options_;
     const Clock& clock_;
@@ -52,7 +51,7 @@ private:
 
 /// libssh2 host-key algorithms that can verify a key of this type.
 std::string algorithmsFor(const std::string& publicKey) {
-    const std::string type = publicKey.substr(0, publicKey.find(' '));
+    std::string type = publicKey.substr(0, publicKey.find(' '));
     if (type == "ssh-rsa")
         return "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
     return type;
@@ -102,17 +101,19 @@ Result<std::unique_ptr<Installer>> makeSshInstaller(SshInstallerOptions options,
         return makeError(Errc::InvalidArgument, "ssh installer: no client private key");
     if (options.ssh.user.empty())
         return makeError(Errc::InvalidArgument, "ssh installer: DRONE_SSH_USER is empty");
-    if (options.ssh.port <= 0 || options.ssh.port > 65535)
+    if (options.ssh.port <= 0 || options.ssh.port > 65535) {
         return makeError(Errc::InvalidArgument,
                          "ssh installer: bad DRONE_SSH_PORT " + std::to_string(options.ssh.port));
+    }
     if (options.agent.image.empty())
         return makeError(Errc::InvalidArgument, "ssh installer: DRONE_AGENT_IMAGE is empty");
     if (options.checkInterval <= 0ms || options.connectTimeout <= 0ms ||
         options.commandTimeout <= 0ms || options.pingTimeout <= 0ms)
         return makeError(Errc::InvalidArgument, "ssh installer: intervals must be positive");
-    if (auto key = publicKeyOf(options.clientPrivateKey); !key)
+    if (auto key = publicKeyOf(options.clientPrivateKey); !key) {
         return makeError(Errc::InvalidArgument,
                          "ssh installer: client key: " + key.error().message);
+    }
     return std::unique_ptr<Installer>(
             std::make_unique<SshInstaller>(std::move(options), clock, std::move(logger)));
 }
@@ -121,9 +122,10 @@ Result<std::unique_ptr<SshSession>> SshInstaller::open(Server& server, SteadyTim
                                                        const std::stop_token& stop,
                                                        bool mayLearnKey) {
     detail::HostKeyPolicy policy;
-    if (options_.ssh.hostKeyCheck == HostKeyCheck::Pinned && server.hostKey.empty())
+    if (options_.ssh.hostKeyCheck == HostKeyCheck::Pinned && server.hostKey.empty()) {
         return makeError(Errc::HostKey,
                          "host key check is pinned but no host key is stored for " + server.name);
+    }
     if (server.hostKey.empty() && !mayLearnKey)
         return makeError(Errc::HostKey, "no host key is stored for " + server.name);
     if (!server.hostKey.empty()) {
@@ -169,11 +171,16 @@ Result<void> SshInstaller::install(Server& server, const std::stop_token& stop) 
         Error error = outcome.error();
         if (!retryDuringInstall(error))
             return error;
-        // A refused key says more than a later attempt cut short by the deadline.
-        if (error.code == Errc::Unauthorized)
+        // A refused key says more than a later attempt cut short before
+        // authentication; an attempt that got further clears it.
+        const bool beforeAuth = error.serviceCode == "connect" || error.serviceCode == "handshake";
+        if (error.code == Errc::Unauthorized) {
             refused = error;
-        else if (refused)
+        } else if (refused && beforeAuth) {
             error = *refused;
+        } else {
+            refused.reset();
+        }
         if (stop.stop_requested())
             return makeError(Errc::Timeout, "install of " + server.name + " cancelled");
         if (clock_.steadyNow() + options_.checkInterval >= deadline) {
@@ -196,34 +203,45 @@ Result<void> SshInstaller::installOnce(Server& server, SteadyTime deadline,
     auto session = open(server, deadline, stop, options_.ssh.hostKeyCheck == HostKeyCheck::Tofu);
     if (!session)
         return session.error();
-    return prepare(**session, server, deadline, stop);
+    return attempt(**session, server, deadline, stop);
 }
 
-Result<void> SshInstaller::prepare(SshSession& session, const Server& server, SteadyTime deadline,
+Result<void> SshInstaller::attempt(SshSession& session, const Server& server, SteadyTime deadline,
                                    const std::stop_token& stop) {
     auto envFile = detail::renderEnvFile(options_, server);
     if (!envFile)
         return envFile.error();
+    const std::string wantedHash = detail::agentConfigHash(options_, server);
     bool envChanged = false;
     for (;;) {
         // The env file, RPC secret included, travels on stdin only.
-        auto prepared = run(session, server, detail::prepareCommand(), *envFile);
-        if (!prepared)
-            return prepared.error();
-        if (prepared->exitStatus == detail::kFirstStepFailed)
-            return commandError(server, "writing the runner env file", *prepared);
-        const auto state = detail::parsePrepare(prepared->out);
+        auto ran = run(session, server, detail::installCommand(options_, server, envChanged),
+                       *envFile);
+        if (!ran)
+            return ran.error();
+        switch (ran->exitStatus) {
+        case 0:
+            break;
+        case detail::kEnvFileFailed:
+            return commandError(server, "writing the runner env file", *ran);
+        case detail::kPullFailed:
+            return commandError(server, "docker pull " + options_.agent.image, *ran);
+        case detail::kRunFailed:
+            return commandError(server, "docker run", *ran);
+        default:
+            return commandError(server, "the install script", *ran);
+        }
+        const auto state = detail::parsePrepare(ran->out);
         envChanged = envChanged || state.envChanged;
         if (state.cloudInit == detail::BootState::Failed)
-            return commandError(server, "cloud-init", *prepared);
+            return commandError(server, "cloud-init", *ran);
         const bool cloudInitDone = state.cloudInit == detail::BootState::Done;
         if (cloudInitDone && state.dockerUp) {
-            if (state.agent.running && !envChanged &&
-                state.agent.configHash == detail::agentConfigHash(options_, server)) {
+            if (!state.agent.running || state.agent.configHash != wantedHash)
+                return commandError(server, "starting the agent container", *ran);
+            if (!state.started)
                 logger_.info("runner already running", {{"server", server.name}});
-                return {};
-            }
-            return startAgent(session, server);
+            return {};
         }
         if (clock_.steadyNow() + options_.checkInterval >= deadline) {
             Error error = makeError(Errc::Timeout,
@@ -238,20 +256,6 @@ Result<void> SshInstaller::prepare(SshSession& session, const Server& server, St
         if (!clock_.sleepFor(options_.checkInterval, stop))
             return makeError(Errc::Timeout, "install of " + server.name + " cancelled");
     }
-}
-
-Result<void> SshInstaller::startAgent(SshSession& session, const Server& server) {
-    auto started = run(session, server, detail::startCommand(options_, server));
-    if (!started)
-        return started.error();
-    if (started->exitStatus == detail::kFirstStepFailed)
-        return commandError(server, "docker pull " + options_.agent.image, *started);
-    if (started->exitStatus != 0)
-        return commandError(server, "docker run", *started);
-    const auto after = detail::parseInspect(started->out, 0);
-    if (!after.running || after.configHash != detail::agentConfigHash(options_, server))
-        return commandError(server, "starting the agent container", *started);
-    return {};
 }
 
 Result<void> SshInstaller::ping(const Server& server) {

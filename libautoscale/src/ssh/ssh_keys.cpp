@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string_view>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -171,8 +172,10 @@ Result<std::string> pemPublicKey(const std::string& privateKey) {
 
 Result<std::string> readFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return makeError(Errc::Io, "cannot read " + path + ": " + std::strerror(errno));
+    if (!in) {
+        return makeError(Errc::Io,
+                         "cannot read " + path + ": " + std::generic_category().message(errno));
+    }
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
@@ -180,8 +183,10 @@ Result<std::string> readFile(const std::string& path) {
 
 Result<void> writeNewFile(const std::string& path, const std::string& text, mode_t mode) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return makeError(Errc::Io, "cannot create " + path + ": " + std::strerror(errno));
+    if (fd < 0) {
+        return makeError(Errc::Io,
+                         "cannot create " + path + ": " + std::generic_category().message(errno));
+    }
     std::size_t written = 0;
     bool ok = true;
     while (written < text.size()) {
@@ -199,7 +204,8 @@ Result<void> writeNewFile(const std::string& path, const std::string& text, mode
     ::close(fd);
     if (!ok) {
         ::unlink(path.c_str());
-        return makeError(Errc::Io, "cannot write " + path + ": " + std::strerror(savedErrno));
+        return makeError(Errc::Io, "cannot write " + path + ": " +
+                                           std::generic_category().message(savedErrno));
     }
     return {};
 }
@@ -269,8 +275,10 @@ Result<SshKeyPair> loadOrCreateClientKey(const std::string& path) {
     ::unlink(temp.c_str());
     if (linked != 0 && linkErrno == EEXIST)
         return loadClientKey(path);
-    if (linked != 0)
-        return makeError(Errc::Io, "cannot create " + path + ": " + std::strerror(linkErrno));
+    if (linked != 0) {
+        return makeError(Errc::Io, "cannot create " + path + ": " +
+                                           std::generic_category().message(linkErrno));
+    }
     const std::string pubPath = path + ".pub";
     ::unlink(pubPath.c_str());
     if (auto written = writeNewFile(pubPath, pair->publicKey + "\n", 0644); !written)

@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <system_error>
 #include <unistd.h>
 #include <utility>
 
@@ -171,9 +172,13 @@ Result<void> SshSession::waitSocket(SteadyTime deadline, SshPhase phase) {
         const int rc = ::poll(&pfd, 1, static_cast<int>(slice.count()));
         if (rc > 0)
             return {};
-        if (rc < 0 && errno != EINTR)
-            return makeError(Errc::Transport, "ssh " + std::string(nameOf(phase)) + " " + peer_ +
-                                                      ": poll: " + std::strerror(errno));
+        if (rc < 0 && errno != EINTR) {
+            Error error = makeError(Errc::Transport,
+                                    "ssh " + std::string(nameOf(phase)) + " " + peer_ +
+                                            ": poll: " + std::generic_category().message(errno));
+            error.serviceCode = std::string(nameOf(phase));
+            return error;
+        }
     }
 }
 
@@ -198,8 +203,8 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const std::string& host,
     const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         ::freeaddrinfo(found);
-        return makeError(Errc::Internal,
-                         "ssh connect " + peer + ": socket: " + std::strerror(errno));
+        return makeError(Errc::Internal, "ssh connect " + peer + ": socket: " +
+                                                 std::generic_category().message(errno));
     }
     // The session owns fd from here on: every early return closes it.
     std::unique_ptr<SshSession> self(new SshSession(fd, clock, stop, peer));
@@ -209,7 +214,8 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const std::string& host,
     const int connectErrno = errno;
     ::freeaddrinfo(found);
     auto connectError = [&](int err) {
-        Error error = makeError(Errc::Transport, "ssh connect " + peer + ": " + std::strerror(err));
+        Error error = makeError(Errc::Transport, "ssh connect " + peer + ": " +
+                                                         std::generic_category().message(err));
         error.serviceCode = "connect";
         return error;
     };
@@ -233,9 +239,10 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const std::string& host,
     if (!policy.algorithms.empty()) {
         const int rc = libssh2_session_method_pref(self->session_, LIBSSH2_METHOD_HOSTKEY,
                                                    policy.algorithms.c_str());
-        if (rc != 0)
+        if (rc != 0) {
             return self->failure(SshPhase::Handshake, "host key algorithms " + policy.algorithms,
                                  rc);
+        }
     }
     for (;;) {
         const int rc = libssh2_session_handshake(self->session_, fd);

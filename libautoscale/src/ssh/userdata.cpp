@@ -4,11 +4,16 @@
 /// (`{{ .Var | func }}`, `{{ if .Var }}...{{ end }}`) for it and for
 /// DRONE_AMAZON_USERDATA(_FILE).
 
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <autoscale/installer.h>
@@ -64,12 +69,10 @@ bool validUser(std::string_view user) {
         return false;
     if (!(std::islower(static_cast<unsigned char>(user[0])) != 0 || user[0] == '_'))
         return false;
-    for (const char c : user) {
+    return std::ranges::all_of(user, [](char c) {
         const auto u = static_cast<unsigned char>(c);
-        if (std::islower(u) == 0 && std::isdigit(u) == 0 && c != '_' && c != '-')
-            return false;
-    }
-    return true;
+        return std::islower(u) != 0 || std::isdigit(u) != 0 || c == '_' || c == '-';
+    });
 }
 
 std::string trim(std::string_view text) {
@@ -185,15 +188,46 @@ Result<std::string> evaluate(const std::string& expression,
 
 } // namespace
 
+UserDataValues userDataValuesFor(const Server& server, const Config& config,
+                                 const std::string& clientPublicKey) {
+    UserDataValues values;
+    values.name = server.name;
+    values.sshUser = config.ssh.user;
+    values.sshPublicKey = clientPublicKey;
+    if (config.ssh.hostKeyCheck == HostKeyCheck::Pinned) {
+        values.hostPublicKey = server.hostKey;
+        values.hostPrivateKey = server.hostPrivateKey;
+    }
+    values.image = config.agent.image;
+    values.pool = config.pool.name;
+    return values;
+}
+
+Result<std::string> userDataTemplateFor(const AmazonSettings& amazon) {
+    if (!amazon.userData.empty())
+        return amazon.userData;
+    if (amazon.userDataFile.empty())
+        return defaultUserDataTemplate();
+    std::ifstream in(amazon.userDataFile, std::ios::binary);
+    if (!in) {
+        return makeError(Errc::Io, "cannot read DRONE_AMAZON_USERDATA_FILE " + amazon.userDataFile +
+                                           ": " + std::generic_category().message(errno));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 const std::string& defaultUserDataTemplate() {
     static const std::string text(kDefaultTemplate);
     return text;
 }
 
 Result<std::string> renderUserData(const std::string& templateText, const UserDataValues& values) {
-    if (!validUser(values.sshUser))
+    if (!validUser(values.sshUser)) {
         return templateError("DRONE_SSH_USER " + jsonQuote(values.sshUser) +
                              " is not a valid user name");
+    }
     if (values.sshPublicKey.find('\n') != std::string::npos ||
         values.hostPublicKey.find('\n') != std::string::npos)
         return templateError("a public key must be one line");
@@ -209,11 +243,7 @@ Result<std::string> renderUserData(const std::string& templateText, const UserDa
     std::string out;
     std::vector<bool> conditions; // Open `if` blocks: was each one true?
     auto emitting = [&conditions] {
-        for (const bool c : conditions) {
-            if (!c)
-                return false;
-        }
-        return true;
+        return std::ranges::all_of(conditions, [](bool c) { return c; });
     };
     std::size_t pos = 0;
     while (pos < templateText.size()) {
