@@ -71,7 +71,7 @@ Result<AwsCredentials> parseCredentialsJson(std::string_view body, const std::st
     if (doc.HasParseError() || !doc.IsObject())
         return makeError(Errc::Parse, source + ": credentials reply is not a JSON object");
     auto get = [&](const char* key) -> std::string {
-        const auto it = doc.FindMember(key);
+        auto it = doc.FindMember(key);
         if (it == doc.MemberEnd() || !it->value.IsString())
             return {};
         return {it->value.GetString(), it->value.GetStringLength()};

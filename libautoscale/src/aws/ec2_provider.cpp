@@ -138,9 +138,10 @@ public:
         error.message = "ec2: no instance type/subnet has capacity for " + request.serverName;
         if (!tried.empty())
             error.message += "; failed: " + tried;
-        if (!skipped.empty())
+        if (!skipped.empty()) {
             error.message += "; skipped, failed within the last " +
                              std::to_string(options_.capacityCooldown.count()) + "s: " + skipped;
+        }
         return error;
     }
 
@@ -302,10 +303,9 @@ std::string addressOf(const Instance& instance, const AmazonSettings& amazon) {
     return amazon.privateIp ? instance.privateIp : instance.publicIp;
 }
 
-Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options,
-                                                  std::shared_ptr<CredentialsSource> credentials,
-                                                  const Clock& clock, HttpClientFactory httpFactory,
-                                                  LogSink* logSink) {
+Result<std::unique_ptr<Provider>>
+makeEc2Provider(Ec2Options options, std::shared_ptr<CredentialsSource> credentials,
+                const Clock& clock, const HttpClientFactory& httpFactory, LogSink* logSink) {
     if (!credentials)
         return makeError(Errc::InvalidArgument, "ec2 provider: no credentials source");
     if (options.amazon.image.empty())
@@ -333,7 +333,8 @@ Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options,
 }
 
 Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options, const AwsEnvironment& env,
-                                                  const Clock& clock, HttpClientFactory httpFactory,
+                                                  const Clock& clock,
+                                                  const HttpClientFactory& httpFactory,
                                                   LogSink* logSink) {
     options.endpoint = resolveEc2Endpoint(options, env);
     auto chain = makeDefaultCredentialChain(env, clock,
@@ -344,7 +345,7 @@ Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options, const AwsE
         return chain.error();
     return makeEc2Provider(std::move(options),
                            std::shared_ptr<CredentialsSource>(std::move(*chain)), clock,
-                           std::move(httpFactory), logSink);
+                           httpFactory, logSink);
 }
 
 } // namespace autoscale
