@@ -71,10 +71,13 @@ Result<AwsCredentials> parseCredentialsJson(std::string_view body, const std::st
     if (doc.HasParseError() || !doc.IsObject())
         return makeError(Errc::Parse, source + ": credentials reply is not a JSON object");
     auto get = [&](const char* key) -> std::string {
-        auto it = doc.FindMember(key);
-        if (it == doc.MemberEnd() || !it->value.IsString())
+        // HasMember first: clang rejects comparing rapidjson member iterators in C++20.
+        if (!doc.HasMember(key))
             return {};
-        return {it->value.GetString(), it->value.GetStringLength()};
+        const rapidjson::Value& v = doc.FindMember(key)->value;
+        if (!v.IsString())
+            return {};
+        return {v.GetString(), v.GetStringLength()};
     };
     const std::string code = get("Code");
     if (!code.empty() && code != "Success") {
