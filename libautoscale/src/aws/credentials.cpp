@@ -314,7 +314,7 @@ private:
     Attempt fromContainer() {
         std::string url;
         if (!env_.containerCredentialsRelativeUri.empty()) {
-            url = "http://169.254.170.2" + env_.containerCredentialsRelativeUri;
+            url = options_.containerBaseUrl + env_.containerCredentialsRelativeUri;
         } else if (!env_.containerCredentialsFullUri.empty()) {
             url = env_.containerCredentialsFullUri;
             if (!allowedContainerUrl(url)) {
