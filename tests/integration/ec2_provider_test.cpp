@@ -220,6 +220,27 @@ TEST_CASE_FIXTURE(Fixture, "capacity errors walk types and subnets with a fresh 
     CHECK(calls[0].param("NetworkInterface.1.SubnetId") == "subnet-a");
 }
 
+TEST_CASE_FIXTURE(Fixture, "without a primary subnet only the alternates are tried") {
+    auto options = baseOptions(ec2.endpoint());
+    options.amazon.subnetId.clear();
+    options.amazon.subnetIdsAlt = {"subnet-x", "subnet-y"};
+    rebuild(options);
+    ec2.faults([](test::FakeEc2Faults& f) {
+        f.capacityBySubnet["subnet-x"] = "InsufficientFreeAddressesInSubnet";
+    });
+    REQUIRE(provider->create({.serverName = "agent-1", .clientToken = "tok"}));
+    const auto calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 2);
+    CHECK(calls[0].param("NetworkInterface.1.SubnetId") == "subnet-x");
+    CHECK(calls[1].param("NetworkInterface.1.SubnetId") == "subnet-y");
+
+    options.amazon.subnetIdsAlt.clear();
+    rebuild(options);
+    ec2.clearCalls();
+    REQUIRE(provider->create({.serverName = "agent-2", .clientToken = "tok2"}));
+    CHECK_FALSE(ec2.calls("RunInstances").at(0).has("NetworkInterface.1.SubnetId"));
+}
+
 TEST_CASE_FIXTURE(Fixture, "no capacity anywhere is Errc::Capacity naming what was tried") {
     auto options = baseOptions(ec2.endpoint());
     options.amazon.instanceTypesAlt = {"c5.large"};

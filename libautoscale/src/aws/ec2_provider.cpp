@@ -90,8 +90,12 @@ public:
         const AmazonSettings& amazon = options_.amazon;
         std::vector<std::string> types{amazon.instanceType};
         types.insert(types.end(), amazon.instanceTypesAlt.begin(), amazon.instanceTypesAlt.end());
-        std::vector<std::string> subnets{amazon.subnetId};
+        std::vector<std::string> subnets;
+        if (!amazon.subnetId.empty())
+            subnets.push_back(amazon.subnetId);
         subnets.insert(subnets.end(), amazon.subnetIdsAlt.begin(), amazon.subnetIdsAlt.end());
+        if (subnets.empty())
+            subnets.emplace_back(); // The default VPC's default subnet.
         const std::string baseToken =
                 request.clientToken.empty() ? randomToken() : request.clientToken;
 
