@@ -5,6 +5,7 @@
 /// the best of several rounds; fails only on a gross regression (5x the target).
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -79,8 +80,9 @@ std::string describePage(int count) {
                       "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId>"
                       "<reservationSet>";
     for (int i = 0; i < count; ++i) {
-        char id[32];
-        std::snprintf(id, sizeof id, "i-%017x", static_cast<unsigned>(i));
+        std::array<char, 32> buffer{};
+        (void)std::snprintf(buffer.data(), buffer.size(), "i-%017x", static_cast<unsigned>(i));
+        const std::string id = buffer.data();
         xml += std::string("<item><reservationId>r-") + id +
                "</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet><item>"
                "<instanceId>" +
@@ -150,7 +152,7 @@ int main() {
         parsed = result ? result->instances.size() : 0;
     });
     if (parsed != 1000) {
-        std::fprintf(stderr, "parse failed: %zu instances\n", parsed);
+        (void)std::fprintf(stderr, "parse failed: %zu instances\n", parsed);
         return 1;
     }
     std::printf("runinstances_serialize_and_sign_us cpu=%.2f wall=%.2f target=20 "

@@ -365,6 +365,7 @@ TEST_CASE("concurrent callers share one refresh") {
     std::atomic<int> ok{0};
     {
         std::vector<std::jthread> threads;
+        threads.reserve(8);
         for (int t = 0; t < 8; ++t) {
             threads.emplace_back([&] {
                 for (int n = 0; n < 20; ++n) {

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -61,7 +62,8 @@ struct Fixture {
 
     void rebuild(const Ec2Options& options, AwsCredentials creds = testCredentials()) {
         auto made = makeEc2Provider(
-                options, std::shared_ptr<CredentialsSource>(makeStaticCredentials(creds)), clock,
+                options,
+                std::shared_ptr<CredentialsSource>(makeStaticCredentials(std::move(creds))), clock,
                 {}, &log);
         REQUIRE(made);
         provider = std::move(*made);
@@ -455,6 +457,7 @@ TEST_CASE_FIXTURE(Fixture, "the same client token never launches a second instan
 
 TEST_CASE_FIXTURE(Fixture, "the provider can be used from several threads") {
     std::vector<std::jthread> threads;
+    threads.reserve(4);
     std::atomic<int> ok{0};
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
@@ -600,8 +603,9 @@ TEST_CASE("user data over 16 KiB is refused before any call") {
     REQUIRE_FALSE(tooBig);
     CHECK(tooBig.error().code == Errc::InvalidArgument);
     CHECK(ec2.calls().empty());
-    REQUIRE((*made)->create(
-            {.serverName = "a", .clientToken = "t", .userData = std::string(16 * 1024, 'x')}));
+    REQUIRE((*made)->create({.serverName = "a",
+                             .clientToken = "t",
+                             .userData = std::string(std::size_t{16} * 1024, 'x')}));
 }
 
 } // namespace

@@ -106,6 +106,7 @@ std::vector<std::string> listParam(const FakeEc2Call& call, const std::string& p
         items[std::stoi(rest)] = value;
     }
     std::vector<std::string> out;
+    out.reserve(items.size());
     for (auto& [n, v] : items)
         out.push_back(std::move(v));
     return out;
