@@ -36,11 +36,14 @@ inline constexpr const char* kPoolTag = "drone-autoscaler:pool";
 inline constexpr const char* kServerTag = "drone-autoscaler:server";
 inline constexpr const char* kOwnerTag = "drone-autoscaler:owner";
 
+/// Everything the EC2 provider needs besides credentials and a clock. A plain value.
 struct Ec2Options {
     AmazonSettings amazon{}; ///< Region, image, types, subnets, volume, tags, ...
-    std::string endpoint{};  ///< Empty: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL, else regional.
-    std::string poolName{};  ///< Value of the drone-autoscaler:pool tag.
-    std::string owner{};     ///< Value of the drone-autoscaler:owner tag (the Drone host).
+    /// Empty: the AwsEnvironment overload of makeEc2Provider takes AWS_ENDPOINT_URL_EC2,
+    /// then AWS_ENDPOINT_URL; otherwise https://ec2.<region>.amazonaws.com.
+    std::string endpoint{};
+    std::string poolName{}; ///< Value of the drone-autoscaler:pool tag.
+    std::string owner{};    ///< Value of the drone-autoscaler:owner tag (the Drone host).
     /// Standard-mode retries; maxAttempts 0 (the default here) takes DRONE_AMAZON_RETRIES
     /// (amazon.retries).
     RetrySettings retry{.maxAttempts = 0};
