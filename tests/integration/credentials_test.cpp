@@ -258,6 +258,24 @@ TEST_CASE("container credentials: full URI with its authorization token") {
     CHECK(denied.error().message.find("wrong") == std::string::npos);
 }
 
+TEST_CASE("container credentials: the relative URI wins over the full one") {
+    test::FakeClock clock{kT0};
+    test::FakeContainerCredentials ecs(clock, 1h, "");
+    AwsEnvironment env = isolated();
+    env.containerCredentialsRelativeUri = "/creds";
+    env.containerCredentialsFullUri = "http://127.0.0.1:1/never";
+    auto made =
+            makeDefaultCredentialChain(env, clock, {.containerBaseUrl = ecs.server().baseUrl()});
+    REQUIRE(made);
+    const auto creds = (*made)->credentials();
+    REQUIRE(creds);
+    CHECK(creds->accessKeyId == "ASIAECS1");
+    const auto requests = ecs.server().requests();
+    REQUIRE(requests.size() == 1);
+    CHECK(requests[0].path == "/creds");
+    CHECK(requests[0].headers.count("authorization") == 0);
+}
+
 TEST_CASE("container full URIs must be https or a loopback/link-local http host") {
     test::FakeClock clock{kT0};
     AwsEnvironment env = isolated();
@@ -347,6 +365,7 @@ TEST_CASE("concurrent callers share one refresh") {
     std::atomic<int> ok{0};
     {
         std::vector<std::jthread> threads;
+        threads.reserve(8);
         for (int t = 0; t < 8; ++t) {
             threads.emplace_back([&] {
                 for (int n = 0; n < 20; ++n) {

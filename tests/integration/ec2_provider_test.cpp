@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -61,7 +62,8 @@ struct Fixture {
 
     void rebuild(const Ec2Options& options, AwsCredentials creds = testCredentials()) {
         auto made = makeEc2Provider(
-                options, std::shared_ptr<CredentialsSource>(makeStaticCredentials(creds)), clock,
+                options,
+                std::shared_ptr<CredentialsSource>(makeStaticCredentials(std::move(creds))), clock,
                 {}, &log);
         REQUIRE(made);
         provider = std::move(*made);
@@ -218,6 +220,27 @@ TEST_CASE_FIXTURE(Fixture, "capacity errors walk types and subnets with a fresh 
     REQUIRE(calls.size() == 1);
     CHECK(calls[0].param("InstanceType") == "t3.medium");
     CHECK(calls[0].param("NetworkInterface.1.SubnetId") == "subnet-a");
+}
+
+TEST_CASE_FIXTURE(Fixture, "without a primary subnet only the alternates are tried") {
+    auto options = baseOptions(ec2.endpoint());
+    options.amazon.subnetId.clear();
+    options.amazon.subnetIdsAlt = {"subnet-x", "subnet-y"};
+    rebuild(options);
+    ec2.faults([](test::FakeEc2Faults& f) {
+        f.capacityBySubnet["subnet-x"] = "InsufficientFreeAddressesInSubnet";
+    });
+    REQUIRE(provider->create({.serverName = "agent-1", .clientToken = "tok"}));
+    const auto calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 2);
+    CHECK(calls[0].param("NetworkInterface.1.SubnetId") == "subnet-x");
+    CHECK(calls[1].param("NetworkInterface.1.SubnetId") == "subnet-y");
+
+    options.amazon.subnetIdsAlt.clear();
+    rebuild(options);
+    ec2.clearCalls();
+    REQUIRE(provider->create({.serverName = "agent-2", .clientToken = "tok2"}));
+    CHECK_FALSE(ec2.calls("RunInstances").at(0).has("NetworkInterface.1.SubnetId"));
 }
 
 TEST_CASE_FIXTURE(Fixture, "no capacity anywhere is Errc::Capacity naming what was tried") {
@@ -434,6 +457,7 @@ TEST_CASE_FIXTURE(Fixture, "the same client token never launches a second instan
 
 TEST_CASE_FIXTURE(Fixture, "the provider can be used from several threads") {
     std::vector<std::jthread> threads;
+    threads.reserve(4);
     std::atomic<int> ok{0};
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
@@ -579,8 +603,9 @@ TEST_CASE("user data over 16 KiB is refused before any call") {
     REQUIRE_FALSE(tooBig);
     CHECK(tooBig.error().code == Errc::InvalidArgument);
     CHECK(ec2.calls().empty());
-    REQUIRE((*made)->create(
-            {.serverName = "a", .clientToken = "t", .userData = std::string(16 * 1024, 'x')}));
+    REQUIRE((*made)->create({.serverName = "a",
+                             .clientToken = "t",
+                             .userData = std::string(std::size_t{16} * 1024, 'x')}));
 }
 
 } // namespace

@@ -27,8 +27,8 @@ FakeImds::FakeImds(const Clock& clock, std::chrono::seconds lifetime)
         const std::lock_guard lock(mutex_);
         if (failStatus_ != 0)
             return FakeReply{.status = failStatus_};
-        if (r.headers.count("x-forwarded-for") != 0 ||
-            r.headers.count("x-aws-ec2-metadata-token-ttl-seconds") == 0)
+        if (r.headers.contains("x-forwarded-for") ||
+            !r.headers.contains("x-aws-ec2-metadata-token-ttl-seconds"))
             return FakeReply{.status = 400};
         const std::string token = "imds-token-" + std::to_string(++issued_);
         tokens_.insert(token);
@@ -39,7 +39,7 @@ FakeImds::FakeImds(const Clock& clock, std::chrono::seconds lifetime)
         if (failStatus_ != 0)
             return FakeReply{.status = failStatus_};
         const auto token = r.headers.find("x-aws-ec2-metadata-token");
-        if (token == r.headers.end() || tokens_.count(token->second) == 0)
+        if (token == r.headers.end() || !tokens_.contains(token->second))
             return FakeReply{.status = 401};
         const std::string base = "/latest/meta-data/iam/security-credentials/";
         if (r.path == base) {
@@ -82,7 +82,7 @@ FakeSts::FakeSts(const Clock& clock, std::chrono::seconds lifetime)
     : clock_(clock)
     , lifetime_(lifetime) {
     server_.on("POST", "/", [this](const RecordedRequest& r) {
-        if (r.headers.count("authorization") != 0)
+        if (r.headers.contains("authorization"))
             return FakeReply{.status = 400, .body = "signed"};
         if (r.body.find("Action=AssumeRoleWithWebIdentity") != 0 ||
             r.body.find("WebIdentityToken=") == std::string::npos) {

@@ -55,10 +55,11 @@ std::vector<std::pair<std::string, std::string>> parseForm(std::string_view body
         const std::string_view item = body.substr(0, amp);
         body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
         const auto eq = item.find('=');
-        if (eq == std::string_view::npos)
+        if (eq == std::string_view::npos) {
             out.emplace_back(formDecode(item), "");
-        else
+        } else {
             out.emplace_back(formDecode(item.substr(0, eq)), formDecode(item.substr(eq + 1)));
+        }
     }
     return out;
 }
@@ -77,10 +78,20 @@ int stateCode(const std::string& state) {
     return 0;
 }
 
+/// "i-" and 17 hex digits, like EC2's long ids.
+std::string instanceId(int n) {
+    static constexpr std::string_view kHex = "0123456789abcdef";
+    std::string id = "i-00000000000000000";
+    auto value = static_cast<unsigned>(n);
+    for (std::size_t pos = id.size() - 1; value != 0 && pos > 1; --pos, value >>= 4U)
+        id[pos] = kHex[value & 15U];
+    return id;
+}
+
 std::string requestIdFor(int n) {
-    char buffer[40];
-    std::snprintf(buffer, sizeof buffer, "fa4e0000-0000-4000-8000-%012d", n);
-    return buffer;
+    std::string digits = std::to_string(n);
+    return "fa4e0000-0000-4000-8000-" +
+           std::string(12 - std::min<std::size_t>(12, digits.size()), '0') + digits;
 }
 
 /// Values of "Prefix.N" parameters in N order.
@@ -95,6 +106,7 @@ std::vector<std::string> listParam(const FakeEc2Call& call, const std::string& p
         items[std::stoi(rest)] = value;
     }
     std::vector<std::string> out;
+    out.reserve(items.size());
     for (auto& [n, v] : items)
         out.push_back(std::move(v));
     return out;
@@ -116,24 +128,27 @@ std::string instanceXml(const FakeInstance& i) {
         x << "<privateIpAddress>" << i.privateIp << "</privateIpAddress>";
     if (!i.publicIp.empty() && i.state == "running")
         x << "<ipAddress>" << i.publicIp << "</ipAddress>";
-    if (i.state == "terminated")
+    if (i.state == "terminated") {
         x << "<stateReason><code>Client.UserInitiatedShutdown</code><message>"
              "Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>";
+    }
     x << "<architecture>x86_64</architecture><rootDeviceType>ebs</rootDeviceType>"
          "<blockDeviceMapping/><virtualizationType>hvm</virtualizationType>";
-    if (!i.clientToken.empty())
+    if (!i.clientToken.empty()) {
         x << "<clientToken>" << xmlEscape(i.clientToken) << "</clientToken>";
-    else
+    } else {
         x << "<clientToken/>";
+    }
     if (!i.lifecycle.empty())
         x << "<instanceLifecycle>" << i.lifecycle << "</instanceLifecycle>";
     x << "<tagSet>";
     for (const auto& [k, v] : i.tags) {
         x << "<item><key>" << xmlEscape(k) << "</key>";
-        if (v.empty())
+        if (v.empty()) {
             x << "<value/>";
-        else
+        } else {
             x << "<value>" << xmlEscape(v) << "</value>";
+        }
         x << "</item>";
     }
     x << "</tagSet><hypervisor>xen</hypervisor><networkInterfaceSet/><ebsOptimized>false"
@@ -186,9 +201,7 @@ std::vector<std::string> FakeEc2::addInstances(int count,
     std::vector<std::string> ids;
     for (int n = 0; n < count; ++n) {
         FakeInstance i;
-        char id[32];
-        std::snprintf(id, sizeof id, "i-%017x", static_cast<unsigned>(nextId_++));
-        i.id = id;
+        i.id = instanceId(nextId_++);
         i.imageId = "ami-seeded";
         i.instanceType = "t3.medium";
         i.state = state;
@@ -353,17 +366,18 @@ FakeReply FakeEc2::handle(const RecordedRequest& request) {
         return error(call, 400, "InvalidParameterValue", "Unsupported Version");
     advance();
     FakeReply reply;
-    if (call.action == "RunInstances")
+    if (call.action == "RunInstances") {
         reply = runInstances(call);
-    else if (call.action == "DescribeInstances")
+    } else if (call.action == "DescribeInstances") {
         reply = describeInstances(call);
-    else if (call.action == "TerminateInstances")
+    } else if (call.action == "TerminateInstances") {
         reply = terminateInstances(call);
-    else if (call.action == "CreateTags")
+    } else if (call.action == "CreateTags") {
         reply = createTags(call);
-    else
+    } else {
         return error(call, 400, "InvalidAction",
                      "The action " + call.action + " is not valid for this web service.");
+    }
     if (reply.status == 200 && faults_.truncateNext > 0) {
         --faults_.truncateNext;
         reply.body.resize(reply.body.size() / 2);
@@ -405,9 +419,10 @@ bool FakeEc2::visible(const FakeInstance& instance) const {
 
 FakeReply FakeEc2::runInstances(FakeEc2Call& call) {
     const std::string image = call.param("ImageId");
-    if (image.empty())
+    if (image.empty()) {
         return error(call, 400, "MissingParameter",
                      "The request must contain the parameter ImageId");
+    }
     if (call.param("MinCount").empty() || call.param("MaxCount").empty())
         return error(call, 400, "MissingParameter", "MinCount and MaxCount are required");
     if ((call.has("SubnetId") || call.has("SecurityGroupId.1")) &&
@@ -428,7 +443,7 @@ FakeReply FakeEc2::runInstances(FakeEc2Call& call) {
     std::string fingerprint;
     for (const auto& [n, v] : call.params) {
         if (n != "ClientToken")
-            fingerprint += n + "=" + v + "&";
+            fingerprint.append(n).append("=").append(v).append("&");
     }
     if (!token.empty()) {
         if (const auto it = tokens_.find(token); it != tokens_.end()) {
@@ -465,9 +480,7 @@ FakeReply FakeEc2::runInstances(FakeEc2Call& call) {
     std::string items;
     for (int n = 0; n < count; ++n) {
         FakeInstance i;
-        char id[32];
-        std::snprintf(id, sizeof id, "i-%017x", static_cast<unsigned>(nextId_++));
-        i.id = id;
+        i.id = instanceId(nextId_++);
         i.imageId = image;
         i.instanceType = type;
         i.subnetId = subnet;
@@ -479,9 +492,10 @@ FakeReply FakeEc2::runInstances(FakeEc2Call& call) {
                     options_.privateAddresses[nextAddress_ % options_.privateAddresses.size()];
             ++nextAddress_;
         }
-        if (call.param("NetworkInterface.1.AssociatePublicIpAddress") == "true")
+        if (call.param("NetworkInterface.1.AssociatePublicIpAddress") == "true") {
             i.publicIp = "54.0." + std::to_string((nextId_ / 250) % 250) + "." +
                          std::to_string(nextId_ % 250 + 1);
+        }
         i.clientToken = token;
         i.lifecycle = call.param("InstanceMarketOptions.MarketType") == "spot" ? "spot" : "";
         i.launchTime = clock_.now();
@@ -552,7 +566,9 @@ FakeReply FakeEc2::describeInstances(FakeEc2Call& call) {
             return false;
         if (!ids.empty() && std::find(ids.begin(), ids.end(), i.id) == ids.end())
             return false;
-        for (const auto& [name, values] : filters) {
+        for (const auto& filter : filters) {
+            const std::string& name = filter.first;
+            const std::vector<std::string>& values = filter.second;
             auto any = [&](const std::string& actual) {
                 return std::find(values.begin(), values.end(), actual) != values.end();
             };
@@ -562,7 +578,7 @@ FakeReply FakeEc2::describeInstances(FakeEc2Call& call) {
                 ok = t != i.tags.end() && any(t->second);
             } else if (name == "tag-key") {
                 ok = std::any_of(values.begin(), values.end(),
-                                 [&](const std::string& k) { return i.tags.count(k) > 0; });
+                                 [&](const std::string& k) { return i.tags.contains(k); });
             } else if (name == "instance-state-name") {
                 ok = any(i.state);
             } else if (name == "instance-id") {
@@ -638,11 +654,17 @@ FakeReply FakeEc2::terminateInstances(FakeEc2Call& call) {
             i.state = "shutting-down";
             i.terminatedAt = clock_.steadyNow();
         }
-        items += "<item><instanceId>" + id + "</instanceId><currentState><code>" +
-                 std::to_string(stateCode(i.state)) + "</code><name>" + i.state +
-                 "</name></currentState><previousState><code>" +
-                 std::to_string(stateCode(previous)) + "</code><name>" + previous +
-                 "</name></previousState></item>";
+        items.append("<item><instanceId>")
+                .append(id)
+                .append("</instanceId><currentState><code>")
+                .append(std::to_string(stateCode(i.state)))
+                .append("</code><name>")
+                .append(i.state)
+                .append("</name></currentState><previousState><code>")
+                .append(std::to_string(stateCode(previous)))
+                .append("</code><name>")
+                .append(previous)
+                .append("</name></previousState></item>");
     }
     return FakeReply{.status = 200,
                      .headers = {{"Content-Type", "text/xml;charset=UTF-8"}},

@@ -24,16 +24,16 @@ int main(int argc, char** argv) {
         for (int i = 1; i + 1 < argc; i += 2) {
             const std::string flag = argv[i];
             const std::string value = argv[i + 1];
-            if (flag == "--port")
+            if (flag == "--port") {
                 options.port = std::stoi(value);
-            else if (flag == "--region")
+            } else if (flag == "--region") {
                 options.region = value;
-            else if (flag == "--pending-ms")
+            } else if (flag == "--pending-ms") {
                 options.pendingFor = std::chrono::milliseconds(std::stol(value));
-            else if (flag == "--throttle-every")
+            } else if (flag == "--throttle-every") {
                 throttleEvery = std::stoi(value);
-            else {
-                std::fprintf(stderr, "fake_ec2: unknown flag %s\n", flag.c_str());
+            } else {
+                (void)std::fprintf(stderr, "fake_ec2: unknown flag %s\n", flag.c_str());
                 return 2;
             }
         }
@@ -47,15 +47,15 @@ int main(int argc, char** argv) {
         const auto clock = autoscale::makeSystemClock();
         autoscale::test::FakeEc2 ec2(*clock, options);
         ec2.faults([&](autoscale::test::FakeEc2Faults& f) { f.throttleEvery = throttleEvery; });
-        std::printf("listening %s\n", ec2.endpoint().c_str());
-        std::fflush(stdout);
+        (void)std::printf("listening %s\n", ec2.endpoint().c_str());
+        (void)std::fflush(stdout);
         int received = 0;
         sigwait(&signals, &received);
-        std::fprintf(stderr, "fake_ec2: %zu requests, %d signature failures\n", ec2.calls().size(),
-                     ec2.signatureFailures());
+        (void)std::fprintf(stderr, "fake_ec2: %zu requests, %d signature failures\n",
+                           ec2.calls().size(), ec2.signatureFailures());
         return 0;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "fake_ec2: %s\n", e.what());
+        (void)std::fprintf(stderr, "fake_ec2: %s\n", e.what());
         return 1;
     }
 }

@@ -390,9 +390,10 @@ TEST_CASE("a seeded engine gives a reproducible delay sequence") {
         delays.push_back(d);
     }
     RandomEngine again(42);
-    for (int attempt = 1; attempt <= 6; ++attempt)
+    for (int attempt = 1; attempt <= 6; ++attempt) {
         CHECK(backoffDelay(attempt, again, settings) ==
               delays[static_cast<std::size_t>(attempt - 1)]);
+    }
 }
 
 TEST_CASE("standard mode retries throttling and 5xx up to 3 attempts, and not capacity") {

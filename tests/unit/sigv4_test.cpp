@@ -153,12 +153,13 @@ TEST_CASE("signRequest reproduces the three botocore EC2 vectors end to end") {
         params.time = detail::fromUnixSeconds(1440938160); // 2015-08-30T12:36:00Z
         std::string host;
         for (const auto& [n, v] : req.headers) {
-            if (n == "Host")
+            if (n == "Host") {
                 host = v;
-            else if (n == "X-Amz-Security-Token")
+            } else if (n == "X-Amz-Security-Token") {
                 params.sessionToken = v;
-            else if (n == "Content-Type")
+            } else if (n == "Content-Type") {
                 request.headers.emplace_back(n, v);
+            }
         }
         // "ec2.<region>.amazonaws.com"
         params.region = host.substr(4, host.find(".amazonaws.com") - 4);

@@ -68,6 +68,9 @@ struct CredentialChainOptions {
     std::chrono::milliseconds stsTimeout{10000};     ///< AssumeRoleWithWebIdentity.
     HttpClientFactory httpFactory{};                 ///< Empty: makeCurlHttpClient.
     LogSink* logSink = nullptr;                      ///< Optional; must outlive the chain.
+    /// Where AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is resolved (ECS's fixed address);
+    /// tests point it at a loopback fake.
+    std::string containerBaseUrl = "http://169.254.170.2";
 };
 
 /// The standard chain, tried in this order on first use and whenever refreshed:

@@ -36,11 +36,14 @@ inline constexpr const char* kPoolTag = "drone-autoscaler:pool";
 inline constexpr const char* kServerTag = "drone-autoscaler:server";
 inline constexpr const char* kOwnerTag = "drone-autoscaler:owner";
 
+/// Everything the EC2 provider needs besides credentials and a clock. A plain value.
 struct Ec2Options {
     AmazonSettings amazon{}; ///< Region, image, types, subnets, volume, tags, ...
-    std::string endpoint{};  ///< Empty: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL, else regional.
-    std::string poolName{};  ///< Value of the drone-autoscaler:pool tag.
-    std::string owner{};     ///< Value of the drone-autoscaler:owner tag (the Drone host).
+    /// Empty: the AwsEnvironment overload of makeEc2Provider takes AWS_ENDPOINT_URL_EC2,
+    /// then AWS_ENDPOINT_URL; otherwise https://ec2.<region>.amazonaws.com.
+    std::string endpoint{};
+    std::string poolName{}; ///< Value of the drone-autoscaler:pool tag.
+    std::string owner{};    ///< Value of the drone-autoscaler:owner tag (the Drone host).
     /// Standard-mode retries; maxAttempts 0 (the default here) takes DRONE_AMAZON_RETRIES
     /// (amazon.retries).
     RetrySettings retry{.maxAttempts = 0};
@@ -69,6 +72,11 @@ std::string addressOf(const Instance& instance, const AmazonSettings& amazon);
 ///   DRONE_AMAZON_SUBNET_ID then _SUBNET_IDS_ALT, with a fresh client token per
 ///   combination derived from the request's, and skips combinations that failed for
 ///   capacity within `capacityCooldown`. Errc::Capacity when all are exhausted.
+///   The n-th combination (1-based) uses the request's token for n = 1 and
+///   "<token>-<n>" after it (cut to EC2's 64 characters), so the same request retried
+///   after a crash maps to the same tokens; an instance launched under any of them also
+///   carries the drone-autoscaler:server tag. An empty token gets a random one.
+///   User data over 16 KiB (raw) is Errc::InvalidArgument without a call.
 /// - list(): every non-terminated instance tagged with this pool and owner (all pages).
 /// - describe(): Errc::Unavailable (retryable) when EC2 does not know an id this provider
 ///   launched less than `visibilityGrace` ago; Errc::NotFound otherwise.
@@ -79,14 +87,16 @@ std::string addressOf(const Instance& instance, const AmazonSettings& amazon);
 /// Thread-safety: internally synchronized. Calls from several threads are serialized by
 /// a mutex around the provider's one HttpClient, so a slow call delays the others.
 /// `clock` and `credentials` (when borrowed) must outlive the provider.
-Result<std::unique_ptr<Provider>>
-makeEc2Provider(Ec2Options options, std::shared_ptr<CredentialsSource> credentials,
-                const Clock& clock, HttpClientFactory httpFactory = {}, LogSink* logSink = nullptr);
+Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options,
+                                                  std::shared_ptr<CredentialsSource> credentials,
+                                                  const Clock& clock,
+                                                  const HttpClientFactory& httpFactory = {},
+                                                  LogSink* logSink = nullptr);
 
 /// As above, with the default credential chain built from `env`.
 Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options, const AwsEnvironment& env,
                                                   const Clock& clock,
-                                                  HttpClientFactory httpFactory = {},
+                                                  const HttpClientFactory& httpFactory = {},
                                                   LogSink* logSink = nullptr);
 
 } // namespace autoscale

@@ -71,10 +71,13 @@ Result<AwsCredentials> parseCredentialsJson(std::string_view body, const std::st
     if (doc.HasParseError() || !doc.IsObject())
         return makeError(Errc::Parse, source + ": credentials reply is not a JSON object");
     auto get = [&](const char* key) -> std::string {
-        const auto it = doc.FindMember(key);
-        if (it == doc.MemberEnd() || !it->value.IsString())
+        // HasMember first: clang rejects comparing rapidjson member iterators in C++20.
+        if (!doc.HasMember(key))
             return {};
-        return {it->value.GetString(), it->value.GetStringLength()};
+        const rapidjson::Value& v = doc.FindMember(key)->value;
+        if (!v.IsString())
+            return {};
+        return {v.GetString(), v.GetStringLength()};
     };
     const std::string code = get("Code");
     if (!code.empty() && code != "Success") {
@@ -311,7 +314,7 @@ private:
     Attempt fromContainer() {
         std::string url;
         if (!env_.containerCredentialsRelativeUri.empty()) {
-            url = "http://169.254.170.2" + env_.containerCredentialsRelativeUri;
+            url = options_.containerBaseUrl + env_.containerCredentialsRelativeUri;
         } else if (!env_.containerCredentialsFullUri.empty()) {
             url = env_.containerCredentialsFullUri;
             if (!allowedContainerUrl(url)) {

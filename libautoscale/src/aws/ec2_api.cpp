@@ -284,10 +284,11 @@ QueryParams toParams(const RunInstancesRequest& r) {
         add(p, "KeyName", r.keyName);
     if (!r.userData.empty())
         add(p, "UserData", base64Encode(r.userData));
-    if (!r.iamProfileArn.empty())
+    if (!r.iamProfileArn.empty()) {
         add(p, "IamInstanceProfile.Arn", r.iamProfileArn);
-    else if (!r.iamProfileName.empty())
+    } else if (!r.iamProfileName.empty()) {
         add(p, "IamInstanceProfile.Name", r.iamProfileName);
+    }
     if (!r.deviceName.empty()) {
         add(p, "BlockDeviceMapping.1.DeviceName", r.deviceName);
         if (r.volumeSize > 0)
@@ -306,9 +307,10 @@ QueryParams toParams(const RunInstancesRequest& r) {
     if (!r.subnetId.empty())
         add(p, "NetworkInterface.1.SubnetId", r.subnetId);
     add(p, "NetworkInterface.1.AssociatePublicIpAddress", r.associatePublicIp ? "true" : "false");
-    for (std::size_t i = 0; i < r.securityGroupIds.size(); ++i)
+    for (std::size_t i = 0; i < r.securityGroupIds.size(); ++i) {
         add(p, "NetworkInterface.1.SecurityGroupId." + std::to_string(i + 1),
             r.securityGroupIds[i]);
+    }
     add(p, "NetworkInterface.1.DeleteOnTermination", "true");
     if (r.spot) {
         add(p, "InstanceMarketOptions.MarketType", "spot");

@@ -90,8 +90,12 @@ public:
         const AmazonSettings& amazon = options_.amazon;
         std::vector<std::string> types{amazon.instanceType};
         types.insert(types.end(), amazon.instanceTypesAlt.begin(), amazon.instanceTypesAlt.end());
-        std::vector<std::string> subnets{amazon.subnetId};
+        std::vector<std::string> subnets;
+        if (!amazon.subnetId.empty())
+            subnets.push_back(amazon.subnetId);
         subnets.insert(subnets.end(), amazon.subnetIdsAlt.begin(), amazon.subnetIdsAlt.end());
+        if (subnets.empty())
+            subnets.emplace_back(); // The default VPC's default subnet.
         const std::string baseToken =
                 request.clientToken.empty() ? randomToken() : request.clientToken;
 
@@ -138,9 +142,10 @@ public:
         error.message = "ec2: no instance type/subnet has capacity for " + request.serverName;
         if (!tried.empty())
             error.message += "; failed: " + tried;
-        if (!skipped.empty())
+        if (!skipped.empty()) {
             error.message += "; skipped, failed within the last " +
                              std::to_string(options_.capacityCooldown.count()) + "s: " + skipped;
+        }
         return error;
     }
 
@@ -302,10 +307,9 @@ std::string addressOf(const Instance& instance, const AmazonSettings& amazon) {
     return amazon.privateIp ? instance.privateIp : instance.publicIp;
 }
 
-Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options,
-                                                  std::shared_ptr<CredentialsSource> credentials,
-                                                  const Clock& clock, HttpClientFactory httpFactory,
-                                                  LogSink* logSink) {
+Result<std::unique_ptr<Provider>>
+makeEc2Provider(Ec2Options options, std::shared_ptr<CredentialsSource> credentials,
+                const Clock& clock, const HttpClientFactory& httpFactory, LogSink* logSink) {
     if (!credentials)
         return makeError(Errc::InvalidArgument, "ec2 provider: no credentials source");
     if (options.amazon.image.empty())
@@ -333,7 +337,8 @@ Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options,
 }
 
 Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options, const AwsEnvironment& env,
-                                                  const Clock& clock, HttpClientFactory httpFactory,
+                                                  const Clock& clock,
+                                                  const HttpClientFactory& httpFactory,
                                                   LogSink* logSink) {
     options.endpoint = resolveEc2Endpoint(options, env);
     auto chain = makeDefaultCredentialChain(env, clock,
@@ -344,7 +349,7 @@ Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options, const AwsE
         return chain.error();
     return makeEc2Provider(std::move(options),
                            std::shared_ptr<CredentialsSource>(std::move(*chain)), clock,
-                           std::move(httpFactory), logSink);
+                           httpFactory, logSink);
 }
 
 } // namespace autoscale

@@ -14,8 +14,8 @@ double unitInterval(RandomEngine& engine) {
 }
 
 std::chrono::milliseconds backoffDelay(int attempt, double unit, const RetrySettings& settings) {
-    const double base = static_cast<double>(settings.base.count());
-    const double cap = static_cast<double>(settings.maxBackoff.count());
+    const auto base = static_cast<double>(settings.base.count());
+    const auto cap = static_cast<double>(settings.maxBackoff.count());
     const double exponential = base * std::ldexp(1.0, std::clamp(attempt, 1, 62) - 1);
     const double ceiling = std::min(exponential, cap);
     return std::chrono::milliseconds(static_cast<std::int64_t>(unit * ceiling));

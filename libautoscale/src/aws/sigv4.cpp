@@ -295,11 +295,12 @@ splitPathAndQuery(std::string_view url) {
         if (item.empty())
             continue;
         const auto eq = item.find('=');
-        if (eq == std::string_view::npos)
+        if (eq == std::string_view::npos) {
             pairs.emplace_back(percentDecode(item), std::string{});
-        else
+        } else {
             pairs.emplace_back(percentDecode(item.substr(0, eq)),
                                percentDecode(item.substr(eq + 1)));
+        }
     }
     return {path.empty() ? std::string("/") : percentDecode(path), std::move(pairs)};
 }
