@@ -5,14 +5,14 @@
 //  2. the `autoscaler` process's resident memory with 5,000 servers in its
 //     store, against the fake Drone and the fake EC2 holding those instances.
 
-#include <csignal>
-
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <time.h>
 
 #include <autoscale/drone.h>
 #include <autoscale/engine.h>
@@ -37,7 +37,9 @@ std::vector<Stage> makeStages(const std::vector<std::string>& names) {
     std::mt19937 rng(7);
     std::vector<Stage> stages;
     for (int i = 0; i < kStages; ++i) {
-        Stage s{.id = i + 1, .status = i % 5 == 0 ? "running" : "pending", .os = "linux",
+        Stage s{.id = i + 1,
+                .status = i % 5 == 0 ? "running" : "pending",
+                .os = "linux",
                 .arch = "amd64"};
         if (s.status == "running")
             s.machine = names[rng() % names.size()];
@@ -50,11 +52,20 @@ std::vector<Stage> makeStages(const std::vector<std::string>& names) {
 class JsonQueue final : public Queue {
 public:
     explicit JsonQueue(std::string body) : body_(std::move(body)) {}
-    Result<std::vector<Stage>> stages() override { return parseQueueJson(body_); }
+    Result<std::vector<Stage>> stages() override {
+        std::string copy = body_; // What the HTTP client hands over each cycle.
+        return parseQueueJsonInPlace(copy);
+    }
 
 private:
     std::string body_;
 };
+
+double threadCpuMs() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
 
 double ms(std::chrono::steady_clock::duration d) {
     return std::chrono::duration<double, std::milli>(d).count();
@@ -73,12 +84,13 @@ long statusKiB(int pid, const char* field) {
 void cycleBench() {
     test::TempDir dir;
     test::FakeClock clock;
+    test::FakeProvider provider(clock);
     auto store = openSqliteStore({.path = dir.file("db.sqlite")}).value();
     std::vector<std::string> names;
     for (int i = 0; i < kServers; ++i) {
         names.push_back("agent-" + std::to_string(i));
         (void)store->insert(Server{.name = names.back(),
-                                   .instanceId = "i-" + std::to_string(i),
+                                   .instanceId = provider.addInstance(names.back()).id,
                                    .state = ServerState::Running,
                                    .address = "10.0.0.1",
                                    .capacity = 2,
@@ -92,7 +104,6 @@ void cycleBench() {
         body += (i == 0 ? "" : ",") + test::FakeDrone::stageJson(stages[i]);
     body += "]";
 
-    test::FakeProvider provider(clock);
     test::FakeInstaller installer;
     MemorySink sink;
     EngineOptions options;
@@ -111,18 +122,27 @@ void cycleBench() {
                       Logger(sink, clock, "engine", LogLevel::Warn));
         (void)engine.cycle(); // Warm-up: first sweep, first busy bookkeeping.
         std::vector<double> times;
+        std::vector<double> cpu;
         for (int i = 0; i < 10; ++i) {
             clock.advance(10s);
             const auto t0 = std::chrono::steady_clock::now();
+            const double c0 = threadCpuMs();
             const auto planned = engine.cycle();
+            cpu.push_back(threadCpuMs() - c0);
             times.push_back(ms(std::chrono::steady_clock::now() - t0));
             if (!planned)
                 std::fprintf(stderr, "cycle failed: %s\n", planned.error().message.c_str());
         }
         std::sort(times.begin(), times.end());
-        std::printf("engine cycle, %d servers, %d stages%s: min %.1f ms, median %.1f ms\n",
+        std::sort(cpu.begin(), cpu.end());
+        const Plan last = engine.lastPlan();
+        if (last.create != 0 || !last.drain.empty() || last.servers != kServers)
+            std::fprintf(stderr, "not a steady state: create %d, drain %zu, servers %d\n",
+                         last.create, last.drain.size(), last.servers);
+        std::printf("engine cycle, %d servers, %d stages%s: wall min %.1f ms, median %.1f ms; "
+                    "CPU min %.1f ms, median %.1f ms\n",
                     kServers, kStages, parse ? " (JSON parsed each cycle)" : " (in memory)",
-                    times.front(), times[times.size() / 2]);
+                    times.front(), times[times.size() / 2], cpu.front(), cpu[cpu.size() / 2]);
     }
 }
 
@@ -151,26 +171,25 @@ void memoryBench() {
         }
     }
     const int port = test::freePort();
-    test::BackgroundProcess process(
-            {daemon, "serve"},
-            {{"DRONE_SERVER_PROTO", "http"},
-             {"DRONE_SERVER_HOST", drone.host()},
-             {"DRONE_SERVER_TOKEN", test::FakeDrone::kAdminToken},
-             {"DRONE_AGENT_TOKEN", "secret"},
-             {"DRONE_AMAZON_IMAGE", "ami-0123456789abcdef0"},
-             {"DRONE_POOL_MIN", "0"},
-             {"DRONE_POOL_MAX", "10000"},
-             {"DRONE_POOL_IDLE_TIMEOUT", "24h"},
-             {"DRONE_PINGER_INTERVAL", "24h"},
-             {"DRONE_INTERVAL", "1s"},
-             {"DRONE_DATABASE_DATASOURCE", dir.file("database.sqlite")},
-             {"DRONE_HTTP_PORT", "127.0.0.1:" + std::to_string(port)},
-             {"AWS_ACCESS_KEY_ID", test::kTestAccessKeyId},
-             {"AWS_SECRET_ACCESS_KEY", test::kTestSecretKey},
-             {"AWS_ENDPOINT_URL_EC2", ec2.endpoint()},
-             {"AWS_EC2_METADATA_DISABLED", "true"},
-             {"HOME", dir.path().string()}},
-            dir.file("daemon.log"));
+    test::BackgroundProcess process({daemon, "serve"},
+                                    {{"DRONE_SERVER_PROTO", "http"},
+                                     {"DRONE_SERVER_HOST", drone.host()},
+                                     {"DRONE_SERVER_TOKEN", test::FakeDrone::kAdminToken},
+                                     {"DRONE_AGENT_TOKEN", "secret"},
+                                     {"DRONE_AMAZON_IMAGE", "ami-0123456789abcdef0"},
+                                     {"DRONE_POOL_MIN", "0"},
+                                     {"DRONE_POOL_MAX", "10000"},
+                                     {"DRONE_POOL_IDLE_TIMEOUT", "24h"},
+                                     {"DRONE_PINGER_INTERVAL", "24h"},
+                                     {"DRONE_INTERVAL", "1s"},
+                                     {"DRONE_DATABASE_DATASOURCE", dir.file("database.sqlite")},
+                                     {"DRONE_HTTP_PORT", "127.0.0.1:" + std::to_string(port)},
+                                     {"AWS_ACCESS_KEY_ID", test::kTestAccessKeyId},
+                                     {"AWS_SECRET_ACCESS_KEY", test::kTestSecretKey},
+                                     {"AWS_ENDPOINT_URL_EC2", ec2.endpoint()},
+                                     {"AWS_EC2_METADATA_DISABLED", "true"},
+                                     {"HOME", dir.path().string()}},
+                                    dir.file("daemon.log"));
     // Let it run: the first sweep lists 5,000 instances; then 10 more cycles.
     test::waitFor([&] { return drone.queueRequests() >= 12; }, 120s);
     const long rss = statusKiB(process.pid(), "VmRSS:");

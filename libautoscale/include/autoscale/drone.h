@@ -46,6 +46,10 @@ private:
 /// Parses GET /api/queue's body. Never crashes on bad input.
 Result<std::vector<Stage>> parseQueueJson(std::string_view body);
 
+/// The same, decoding strings inside `body` (faster, no copies); `body` is
+/// consumed (left empty).
+Result<std::vector<Stage>> parseQueueJsonInPlace(std::string& body);
+
 /// Parses GET /api/user's body.
 Result<DroneUser> parseUserJson(std::string_view body);
 

@@ -4,6 +4,7 @@
 
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include <autoscale/clock.h>
@@ -31,6 +32,10 @@ struct PlanInput {
 /// as capacity, no pre-provisioning to MIN, the buffer only reduces free
 /// slots, scale-down newest first and all-or-nothing against MIN).
 Plan plan(const PlanInput& input);
+
+/// The same, without copying the inputs (the engine's hot path).
+Plan plan(const PoolSettings& pool, std::span<const Server> servers, std::span<const Stage> stages,
+          WallTime now);
 
 /// The servers named by a pending or running stage's `machine`.
 bool isBusy(const Server& server, const std::vector<Stage>& stages);

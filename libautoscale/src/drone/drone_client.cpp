@@ -161,11 +161,13 @@ private:
 
 } // namespace
 
-Result<std::vector<Stage>> parseQueueJson(std::string_view body) {
+namespace {
+
+template <unsigned Flags, typename Stream>
+Result<std::vector<Stage>> parseQueueStream(Stream& stream) {
     QueueHandler handler;
     rapidjson::Reader reader;
-    rapidjson::MemoryStream stream(body.data(), body.size());
-    const auto result = reader.Parse<rapidjson::kParseStopWhenDoneFlag>(stream, handler);
+    const auto result = reader.Parse<Flags | rapidjson::kParseStopWhenDoneFlag>(stream, handler);
     if (!handler.problem.empty())
         return makeError(Errc::Parse, handler.problem);
     if (result.IsError()) {
@@ -174,6 +176,23 @@ Result<std::vector<Stage>> parseQueueJson(std::string_view body) {
                                               " at offset " + std::to_string(result.Offset()));
     }
     return std::move(handler.stages);
+}
+
+} // namespace
+
+Result<std::vector<Stage>> parseQueueJson(std::string_view body) {
+    rapidjson::MemoryStream stream(body.data(), body.size());
+    return parseQueueStream<rapidjson::kParseDefaultFlags>(stream);
+}
+
+Result<std::vector<Stage>> parseQueueJsonInPlace(std::string& body) {
+    if (body.find('\0') != std::string::npos)
+        return parseQueueJson(body); // In situ parsing would stop at the NUL.
+    // In situ: strings are decoded inside `body` instead of copied out.
+    rapidjson::InsituStringStream stream(body.data());
+    auto stages = parseQueueStream<rapidjson::kParseInsituFlag>(stream);
+    body.clear();
+    return stages;
 }
 
 Result<DroneUser> parseUserJson(std::string_view body) {
@@ -229,7 +248,7 @@ Result<std::vector<Stage>> DroneClient::stages() {
     auto body = get("/api/queue", settings_.token);
     if (!body)
         return body.error();
-    return parseQueueJson(*body);
+    return parseQueueJsonInPlace(*body);
 }
 
 Result<DroneUser> DroneClient::user(const std::string& token) {
@@ -253,7 +272,7 @@ public:
         in.read(body.data(), static_cast<std::streamsize>(body.size()));
         if (!in)
             return makeError(Errc::Io, "cannot read queue file " + path_);
-        auto stages = parseQueueJson(body);
+        auto stages = parseQueueJsonInPlace(body);
         if (!stages) {
             Error e = stages.error();
             e.message = path_ + ": " + e.message;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -169,6 +170,7 @@ public:
             ++metrics_.cycles;
         }
 
+        const std::uint64_t generation = insertGeneration_.load();
         auto rows = store_.list();
         if (!rows) {
             noteCycleError("cannot read the store: " + rows.error().message);
@@ -178,7 +180,11 @@ public:
         const bool queueOk = queue.has_value();
         std::vector<Stage> stages;
         if (queueOk) {
-            stages = matchingStages(*queue, options_.pool);
+            stages = std::move(*queue); // Filtered in place: the queue may be large.
+            std::erase_if(stages, [this](const Stage& st) {
+                return !(st.status == "pending" || st.status == "running") ||
+                       !stageMatches(st, options_.pool);
+            });
         } else {
             log_.warn("cannot read the Drone queue; nothing is drained or terminated and no "
                       "server is created beyond the minimum",
@@ -202,7 +208,8 @@ public:
         }
 
         // Decide.
-        auto decided = decide(stages, queueOk, queue ? "" : queue.error().message, now);
+        auto decided =
+                decide(*rows, generation, stages, queueOk, queue ? "" : queue.error().message, now);
         if (!decided) {
             noteCycleError("cannot read the store: " + decided.error().message);
             return decided.error();
@@ -229,10 +236,8 @@ public:
             metrics_.pendingStages = decided->pending;
             metrics_.runningStages = decided->running;
             metrics_.serversByState.clear();
-            if (auto latest = store_.list()) {
-                for (const auto& s : *latest)
-                    ++metrics_.serversByState[std::string(nameOf(s.state))];
-            }
+            for (const auto& s : *rows)
+                ++metrics_.serversByState[std::string(nameOf(s.state))];
             if (queueOk) {
                 status_.lastGoodCycle = steady;
                 status_.lastError.clear();
@@ -388,17 +393,24 @@ public:
 private:
     // ---- deciding --------------------------------------------------------
 
-    Result<Plan> decide(const std::vector<Stage>& stages, bool queueOk,
+    Result<Plan> decide(const std::vector<Server>& listedBefore, std::uint64_t generation,
+                        const std::vector<Stage>& stages, bool queueOk,
                         const std::string& queueError, WallTime now) {
         // Counting live servers and inserting new ones happen under one lock,
-        // shared with the API's createServer: MAX holds under races.
+        // shared with the API's createServer: MAX holds under races. Rows are
+        // only ever added under this lock (the generation counts them), and
+        // other writes can only take a row out of the live count, so the
+        // cycle's first listing is still a safe count when nothing was added.
         const std::lock_guard createLock(createMutex_);
-        auto listed = store_.list();
-        if (!listed)
-            return listed.error();
-        const std::vector<Server>& rows = *listed;
-        Plan p = plan(
-                PlanInput{.pool = options_.pool, .servers = rows, .stages = stages, .now = now});
+        std::optional<std::vector<Server>> relisted;
+        if (insertGeneration_.load() != generation) {
+            auto listed = store_.list();
+            if (!listed)
+                return listed.error();
+            relisted = std::move(*listed);
+        }
+        const std::vector<Server>& rows = relisted ? *relisted : listedBefore;
+        Plan p = plan(options_.pool, rows, stages, now);
         if (!queueOk) {
             // Unknown demand: keep MIN, nothing more, nothing drained.
             p.drain.clear();
@@ -481,6 +493,7 @@ private:
                      .created = now,
                      .updated = now};
             auto row = store_.insert(s);
+            ++insertGeneration_;
             if (row) {
                 log_.info("server planned", {{"server", row->name}, {"why", why}});
                 return row;
@@ -1046,9 +1059,10 @@ private:
     const Clock& clock_;
     Logger log_;
 
-    std::mutex cycleMutex_;    ///< One cycle at a time.
-    std::mutex createMutex_;   ///< Counting live servers and inserting is atomic.
-    mutable std::mutex mutex_; ///< Guards everything below.
+    std::mutex cycleMutex_;  ///< One cycle at a time.
+    std::mutex createMutex_; ///< Counting live servers and inserting is atomic.
+    std::atomic<std::uint64_t> insertGeneration_{0}; ///< Rows inserted so far.
+    mutable std::mutex mutex_;                       ///< Guards everything below.
     std::condition_variable idleCv_;
     std::set<std::string> inFlight_;
     bool paused_ = false;

@@ -23,8 +23,16 @@ std::string formatAgo(WallTime now, WallTime then) {
     return formatGoDuration(std::chrono::duration_cast<std::chrono::milliseconds>(now - then));
 }
 
+/// The planner's inputs, borrowed.
+struct View {
+    const PoolSettings& pool;
+    std::span<const Server> servers;
+    std::span<const Stage> stages;
+    WallTime now;
+};
+
 /// Counts the matching stages by status.
-void countStages(const PlanInput& input, Plan& out) {
+void countStages(const View& input, Plan& out) {
     for (const auto& stage : input.stages) {
         if (!stageMatches(stage, input.pool))
             continue;
@@ -38,7 +46,7 @@ void countStages(const PlanInput& input, Plan& out) {
 using NameSet = std::unordered_set<std::string_view>;
 
 /// Names of the machines a pending or running stage names.
-NameSet busyMachines(const std::vector<Stage>& stages) {
+NameSet busyMachines(std::span<const Stage> stages) {
     NameSet names;
     for (const auto& stage : stages) {
         if ((stage.status == "pending" || stage.status == "running") && !stage.machine.empty())
@@ -57,7 +65,7 @@ std::string plural(int n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-Plan planDefault(const PlanInput& input) {
+Plan planDefault(const View& input) {
     const PoolSettings& pool = input.pool;
     Plan out{.pool = pool.name, .policy = Policy::Default};
     countStages(input, out);
@@ -161,7 +169,7 @@ Plan planDefault(const PlanInput& input) {
     return out;
 }
 
-Plan planClassic(const PlanInput& input) {
+Plan planClassic(const View& input) {
     const PoolSettings& pool = input.pool;
     Plan out{.pool = pool.name, .policy = Policy::Classic};
     countStages(input, out);
@@ -251,8 +259,14 @@ bool isBusy(const Server& server, const std::vector<Stage>& stages) {
     });
 }
 
+Plan plan(const PoolSettings& pool, std::span<const Server> servers, std::span<const Stage> stages,
+          WallTime now) {
+    const View view{pool, servers, stages, now};
+    return pool.policy == Policy::Classic ? planClassic(view) : planDefault(view);
+}
+
 Plan plan(const PlanInput& input) {
-    return input.pool.policy == Policy::Classic ? planClassic(input) : planDefault(input);
+    return plan(input.pool, input.servers, input.stages, input.now);
 }
 
 } // namespace autoscale
