@@ -2,7 +2,10 @@
 // End to end: the `autoscaler` binary against the fake Drone, the fake EC2
 // (verifying every signature) and real sshd hosts standing in for instances.
 
+#include <atomic>
 #include <csignal>
+#include <random>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -309,6 +312,95 @@ TEST_CASE("autoscaler-admin against a running daemon") {
 
     const auto destroyed = run({"servers", "destroy", name}, env);
     CHECK(destroyed.exitCode == 0);
+    daemon->signal(SIGTERM);
+    CHECK(daemon->wait(40s) == 0);
+}
+
+int liveInstances(const test::FakeEc2& ec2) {
+    int n = 0;
+    for (const auto& [id, instance] : ec2.instances())
+        n += instance.state == "pending" || instance.state == "running" ? 1 : 0;
+    return n;
+}
+
+TEST_CASE("kill -9 at random moments across 8 restarts never exceeds MAX nor leaks") {
+    test::SilentListener silent; // Instances that never finish installing: all stay live.
+    Daemon d(0, {"127.0.0.1:" + std::to_string(silent.port())});
+    d.drone.setStages(pending(8));
+    std::atomic<bool> watching{true};
+    std::atomic<int> maxLive{0};
+    std::thread watcher([&] {
+        while (watching) {
+            maxLive = std::max(maxLive.load(), liveInstances(*d.ec2));
+            std::this_thread::sleep_for(5ms); // Sampling the fake's table.
+        }
+    });
+    std::mt19937 rng(1127);
+    for (int restart = 0; restart < 8; ++restart) {
+        auto daemon = d.start(d.env(), "run" + std::to_string(restart) + ".log");
+        // A random moment: the daemon is killed wherever it is.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 1500));
+        daemon->signal(SIGKILL);
+        daemon->wait(10s);
+        CHECK(liveInstances(*d.ec2) <= 4);
+    }
+    auto last = d.start(d.env(), "last.log");
+    const auto known = [&] {
+        const auto rows = d.servers();
+        if (rows.empty())
+            return false;
+        for (const auto& [id, instance] : d.ec2->instances()) {
+            if (instance.state != "pending" && instance.state != "running")
+                continue;
+            const bool found = std::any_of(rows.begin(), rows.end(), [&](const Server& s) {
+                return s.instanceId == id && s.state != ServerState::Terminated;
+            });
+            if (!found)
+                return false;
+        }
+        return true;
+    };
+    CHECK_MESSAGE(test::waitFor(known, 30s), last->output());
+    watching = false;
+    watcher.join();
+    MESSAGE("RunInstances calls: " << d.ec2->calls("RunInstances").size()
+                                   << ", most live at once: " << maxLive.load());
+    CHECK(maxLive <= 4);
+    CHECK(liveInstances(*d.ec2) <= 4);
+    last->signal(SIGTERM);
+    CHECK(last->wait(40s) == 0);
+}
+
+TEST_CASE("throttling and a type out of capacity: the fallback type fills the pool") {
+    Daemon d(2);
+    d.ec2->faults([](test::FakeEc2Faults& f) {
+        f.throttleEvery = 2;
+        f.capacityByType["t3.medium"] = "InsufficientInstanceCapacity";
+    });
+    d.drone.setStages(pending(4));
+    auto e = d.env();
+    e["DRONE_POOL_MAX"] = "2";
+    e["DRONE_AMAZON_INSTANCE_ALT"] = "t3.large";
+    auto daemon = d.start(e);
+    REQUIRE_MESSAGE(test::waitFor([&] { return d.inState(ServerState::Running) == 2; }, 90s),
+                    daemon->output());
+    for (const auto& s : d.servers())
+        CHECK(s.size == "t3.large");
+    int medium = 0;
+    int throttled = 0;
+    for (const auto& call : d.ec2->calls("RunInstances")) {
+        medium += call.param("InstanceType") == "t3.medium" ? 1 : 0;
+        throttled += call.errorCode == "RequestLimitExceeded" ? 1 : 0;
+    }
+    MESSAGE("t3.medium attempts: " << medium << ", throttled RunInstances: " << throttled);
+    CHECK(throttled > 0);
+    CHECK(medium <= 2); // The failed type is remembered, not retried in a loop.
+    const auto calls = d.drone.queueRequests();
+    REQUIRE(test::waitFor([&] { return d.drone.queueRequests() >= calls + 5; }, 30s));
+    int mediumLater = 0;
+    for (const auto& call : d.ec2->calls("RunInstances"))
+        mediumLater += call.param("InstanceType") == "t3.medium" ? 1 : 0;
+    CHECK(mediumLater == medium);
     daemon->signal(SIGTERM);
     CHECK(daemon->wait(40s) == 0);
 }
