@@ -201,11 +201,17 @@ public:
             }
         }
 
-        // Decide.
-        auto decided = decide(stages, queueOk, queue ? "" : queue.error().message, now);
-        if (!decided) {
-            noteCycleError("cannot read the store: " + decided.error().message);
-            return decided.error();
+        // Decide, when the planner is due.
+        Result<Plan> decided = Plan{};
+        const bool planning = planDue(steady);
+        if (planning) {
+            decided = decide(stages, queueOk, queue ? "" : queue.error().message, now);
+            if (!decided) {
+                noteCycleError("cannot read the store: " + decided.error().message);
+                return decided.error();
+            }
+        } else {
+            decided = notDue(stages);
         }
 
         // Advance every server one step.
@@ -225,7 +231,8 @@ public:
 
         {
             const std::lock_guard lock(mutex_);
-            lastPlan_ = *decided;
+            if (planning)
+                lastPlan_ = *decided;
             metrics_.pendingStages = decided->pending;
             metrics_.runningStages = decided->running;
             metrics_.serversByState.clear();
@@ -388,6 +395,40 @@ public:
 private:
     // ---- deciding --------------------------------------------------------
 
+    /// Whether this cycle decides (EngineOptions::planInterval and
+    /// planFirstAfterInterval); records the decision time when it does.
+    bool planDue(SteadyTime steady) {
+        if (options_.planInterval <= 0ms && !options_.planFirstAfterInterval)
+            return true;
+        const Millis every =
+                options_.planInterval > 0ms ? options_.planInterval : options_.interval;
+        if (!firstCycle_)
+            firstCycle_ = steady;
+        bool due = false;
+        if (lastDecision_)
+            due = steady - *lastDecision_ >= every;
+        else
+            due = !options_.planFirstAfterInterval || steady - *firstCycle_ >= every;
+        if (due)
+            lastDecision_ = steady;
+        return due;
+    }
+
+    /// The plan of a cycle that does not decide: the counts, no action.
+    Plan notDue(const std::vector<Stage>& stages) const {
+        Plan p{.pool = options_.pool.name, .policy = options_.pool.policy};
+        for (const auto& stage : stages) {
+            if (stage.status == "pending")
+                ++p.pending;
+            else if (stage.status == "running")
+                ++p.running;
+        }
+        p.reasons.push_back(
+                "no decision this cycle: the planner decides every " +
+                ms(options_.planInterval > 0ms ? options_.planInterval : options_.interval));
+        return p;
+    }
+
     Result<Plan> decide(const std::vector<Stage>& stages, bool queueOk,
                         const std::string& queueError, WallTime now) {
         // Counting live servers and inserting new ones happen under one lock,
@@ -447,7 +488,8 @@ private:
                 log_.error("cannot record a new server", {{"error", row.error().message}});
                 break;
             }
-            schedule(*row);
+            if (!options_.createOnNextCycle)
+                schedule(*row);
         }
         for (const auto& name : p.drain) {
             const auto it = std::find_if(rows.begin(), rows.end(),
@@ -471,7 +513,8 @@ private:
 
     Result<Server> insertPending(WallTime now, const char* why) {
         for (int attempt = 0; attempt < 5; ++attempt) {
-            Server s{.name = randomServerName(options_.namePrefix),
+            Server s{.name = options_.serverName ? options_.serverName()
+                                                 : randomServerName(options_.namePrefix),
                      .provider = options_.provider,
                      .state = ServerState::Pending,
                      .image = options_.image,
@@ -506,6 +549,11 @@ private:
                 continue;
             switch (s.state) {
             case ServerState::Pending:
+                // Decided in this very cycle: the next cycle creates it.
+                if (options_.createOnNextCycle && s.created >= now)
+                    break;
+                schedule(s);
+                break;
             case ServerState::Creating:
             case ServerState::Booting:
             case ServerState::Installing:
@@ -1054,6 +1102,8 @@ private:
     std::set<std::string> orphanMarks_;
     std::optional<SteadyTime> lastSweep_{};
     std::optional<SteadyTime> lastPurge_{};
+    std::optional<SteadyTime> firstCycle_{};
+    std::optional<SteadyTime> lastDecision_{};
     std::stop_source inlineStop_;
     std::unique_ptr<WorkerPool> pool_; ///< Last: joined first on destruction.
 };
