@@ -213,10 +213,12 @@ int runSimulate(const SimulateFlags& flags) {
         }
     } else {
         const auto& pool = config->pool;
-        out = flags.trace + ": " + std::to_string(trace->size()) + " stages; pool min " +
-              std::to_string(pool.min) + ", max " + std::to_string(pool.max) + ", concurrency " +
-              std::to_string(pool.concurrency) + ", buffer " + std::to_string(pool.buffer) +
-              "; boot " + flags.boot + "; $" + std::to_string(flags.price).substr(0, 6) +
+        char price[32];
+        std::snprintf(price, sizeof price, "%.4f", flags.price);
+        out = "trace: " + flags.trace + " (" + std::to_string(trace->size()) + " stages)\n" +
+              "pool: min " + std::to_string(pool.min) + ", max " + std::to_string(pool.max) +
+              ", concurrency " + std::to_string(pool.concurrency) + ", buffer " +
+              std::to_string(pool.buffer) + "; boot " + flags.boot + "; $" + price +
               " per instance-hour\n\n";
         out += formatSimulationTable(results);
         for (const auto& [name, r] : results)

@@ -437,7 +437,16 @@ private:
         auto listed = store_.list();
         if (!listed)
             return listed.error();
-        const std::vector<Server>& rows = *listed;
+        std::vector<Server>& rows = *listed;
+        {
+            // The store's last_busy is written at most once a minute; what
+            // this process saw in the queue since is newer.
+            const std::lock_guard lock(mutex_);
+            for (auto& s : rows) {
+                if (auto it = seenBusy_.find(s.name); it != seenBusy_.end())
+                    s.lastBusy = std::max(s.lastBusy, it->second);
+            }
+        }
         Plan p = plan(
                 PlanInput{.pool = options_.pool, .servers = rows, .stages = stages, .now = now});
         if (!queueOk) {
@@ -1019,9 +1028,23 @@ private:
             if (!stage.machine.empty())
                 busy.insert(stage.machine);
         }
-        const auto refresh = std::max<Millis>(options_.interval, 1s);
+        // Every sighting is kept in memory for the planner (decide());
+        // the row is written at most once a minute: a write per busy server
+        // per cycle cost more than the rest of the cycle.
+        const auto refresh = std::max<Millis>(options_.interval, 1min);
         for (const auto& s : rows) {
-            if (!busy.contains(s.name) || now - s.lastBusy < refresh)
+            if (!busy.contains(s.name)) {
+                if (s.state == ServerState::Terminated) {
+                    const std::lock_guard lock(mutex_);
+                    seenBusy_.erase(s.name);
+                }
+                continue;
+            }
+            {
+                const std::lock_guard lock(mutex_);
+                seenBusy_[s.name] = now;
+            }
+            if (now - s.lastBusy < refresh)
                 continue;
             if (isInFlight(s.name))
                 continue; // Its task owns the row; next cycle.
@@ -1097,6 +1120,7 @@ private:
     std::optional<SteadyTime> backoffUntil_{};
     std::unordered_map<std::string, SteadyTime> lastPing_;
     std::unordered_map<std::string, int> pingFailures_;
+    std::unordered_map<std::string, WallTime> seenBusy_; ///< Last cycle a stage named it.
     std::unordered_map<std::int64_t, WallTime> firstSeen_;
     std::unordered_set<std::int64_t> served_;
     std::set<std::string> orphanMarks_;

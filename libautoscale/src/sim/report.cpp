@@ -123,12 +123,18 @@ std::string formatSimulationChart(const SimulationResult& r, int width, int heig
         servers[c] = std::max(servers[c], s.servers);
         demand[c] = std::max(demand[c], (s.demand + concurrency - 1) / concurrency);
     }
-    int top = 1;
-    for (std::size_t c = 0; c < servers.size(); ++c)
-        top = std::max({top, servers[c], demand[c]});
+    // The scale follows the servers; demand far above them is clipped at
+    // twice their peak so that the servers stay readable.
+    int peakServers = 1;
+    int peakDemand = 0;
+    for (std::size_t c = 0; c < servers.size(); ++c) {
+        peakServers = std::max(peakServers, servers[c]);
+        peakDemand = std::max(peakDemand, demand[c]);
+    }
+    const int top = std::max(peakServers, std::min(peakDemand, 2 * peakServers));
     const int rowsShown = std::min(height, top);
-    std::string out = "servers (#: serving demand, o: idle, !: demand without a server) over " +
-                      humanSeconds(span) + "\n";
+    std::string out = "servers over " + humanSeconds(span) +
+                      " (#: serving demand, o: idle, !: demand waiting)\n";
     for (int row = rowsShown; row >= 1; --row) {
         // The level this row stands for, in servers.
         const double level = static_cast<double>(row) * top / rowsShown;
