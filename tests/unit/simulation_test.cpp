@@ -48,6 +48,10 @@ TEST_CASE("a malformed trace line is reported with its line number") {
     CHECK(error("{\"t\": 0, \"duration\": -1}")
                   .starts_with("line 1: \"duration\" must be between"));
     CHECK(error("{\"t\": 1e300, \"duration\": 1}").starts_with("line 1: \"t\" must be between"));
+    CHECK(error("{\"t\": 7776001, \"duration\": 1}") ==
+          "line 1: \"t\" must be between 0 and 7776000 seconds");
+    CHECK(error("{\"t\": 0, \"duration\": 604801}") ==
+          "line 1: \"duration\" must be between 0 and 604800 seconds");
     CHECK(error(ok + "{\"t\": 0, \"duration\": 1, \"os\": 3}") == "line 2: \"os\" is not a string");
     CHECK(error("{\"t\": 0, \"duration\": 1, \"labels\": []}") ==
           "line 1: \"labels\" is not an object");

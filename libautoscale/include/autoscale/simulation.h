@@ -44,7 +44,8 @@ struct TraceStage {
 
 /// Parses JSON lines `{"t": seconds, "duration": seconds, "os", "arch",
 /// "labels": {k: v}}` (os, arch and labels optional: linux, amd64, none).
-/// Blank lines are skipped. Errc::Parse naming the 1-based line and what is
+/// Blank lines are skipped; `t` is at most 90 days, `duration` at most 7 days.
+/// Errc::Parse naming the 1-based line and what is
 /// wrong on the first malformed line. The result is in file order.
 Result<std::vector<TraceStage>> parseTrace(std::string_view text);
 

@@ -16,25 +16,27 @@ namespace autoscale {
 
 namespace {
 
-/// Ten years: larger times or durations are surely a mistake, and keep the
-/// conversion to clock ticks far from overflow.
-constexpr double kMaxSeconds = 10.0 * 365 * 24 * 3600;
+/// A trace spans at most 90 days (about 780,000 engine cycles at 10 s, a
+/// few minutes to replay) and a stage runs at most 7 days; larger values are
+/// surely a mistake.
+constexpr double kMaxStart = 90.0 * 24 * 3600;
+constexpr double kMaxDuration = 7.0 * 24 * 3600;
 
 Error lineError(std::size_t line, const std::string& what) {
     return makeError(Errc::Parse, "line " + std::to_string(line) + ": " + what);
 }
 
-Result<double> seconds(const rapidjson::Value& object, const char* key, std::size_t line) {
+Result<double> seconds(const rapidjson::Value& object, const char* key, double max,
+                       std::size_t line) {
     const auto it = object.FindMember(key);
     if (it == object.MemberEnd())
         return lineError(line, std::string("missing \"") + key + "\"");
     if (!it->value.IsNumber())
         return lineError(line, std::string("\"") + key + "\" is not a number of seconds");
     const double v = it->value.GetDouble();
-    if (!std::isfinite(v) || v < 0 || v > kMaxSeconds) {
+    if (!std::isfinite(v) || v < 0 || v > max) {
         return lineError(line, std::string("\"") + key + "\" must be between 0 and " +
-                                       std::to_string(static_cast<long long>(kMaxSeconds)) +
-                                       " seconds");
+                                       std::to_string(static_cast<long long>(max)) + " seconds");
     }
     return v;
 }
@@ -76,10 +78,10 @@ Result<std::vector<TraceStage>> parseTrace(std::string_view text) {
         if (!doc.IsObject())
             return lineError(line, "not a JSON object");
         TraceStage stage;
-        auto t = seconds(doc, "t", line);
+        auto t = seconds(doc, "t", kMaxStart, line);
         if (!t)
             return t.error();
-        auto duration = seconds(doc, "duration", line);
+        auto duration = seconds(doc, "duration", kMaxDuration, line);
         if (!duration)
             return duration.error();
         stage.t = *t;
