@@ -226,6 +226,23 @@ TEST_CASE_FIXTURE(Harness, "a plan interval without first-after-interval decides
     CHECK(provider.createCalls == 2);
 }
 
+TEST_CASE_FIXTURE(Harness, "a purgeAfter shorter than an hour is also checked that often") {
+    options.pool.idleTimeout = 0s;
+    options.purgeAfter = 1min;
+    start();
+    queue.set({pendingStage(1)});
+    (void)cycle();
+    run(4);
+    REQUIRE(running().size() == 1);
+    queue.set({});
+    run(1);
+    REQUIRE(inState(ServerState::Terminated) == 1);
+    run(6); // 60 s after termination: not yet older than purgeAfter at the last check.
+    CHECK(servers().size() == 1);
+    run(6);
+    CHECK(servers().empty());
+}
+
 TEST_CASE_FIXTURE(Harness, "a stage that appears before TerminateInstances saves the server") {
     options.pool.idleTimeout = 0s;
     start();

@@ -65,7 +65,9 @@ struct EngineOptions {
     std::chrono::milliseconds notFoundGrace{120000};
     std::chrono::milliseconds backoffInitial{30000};
     std::chrono::milliseconds backoffMax{600000};
-    std::chrono::hours purgeAfter{24};
+    /// Terminated rows are deleted this long after termination, checked every
+    /// hour (or every purgeAfter, if that is shorter).
+    std::chrono::minutes purgeAfter{24 * 60};
     /// Consecutive failed pings before a running server goes to `error`.
     int pingFailures = 2;
     UserDataFunction userData{};

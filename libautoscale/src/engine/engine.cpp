@@ -222,8 +222,9 @@ public:
         }
         advance(*rows, stages, queueOk, now);
 
-        // Purge terminated rows every hour.
-        if (!lastPurge_ || steady - *lastPurge_ >= 1h) {
+        // Purge terminated rows every hour, or every purgeAfter if shorter.
+        if (!lastPurge_ ||
+            steady - *lastPurge_ >= std::min<std::chrono::nanoseconds>(1h, options_.purgeAfter)) {
             lastPurge_ = steady;
             if (auto purged = store_.purge(now - options_.purgeAfter); purged && *purged > 0)
                 log_.info("purged terminated servers", {{"count", std::to_string(*purged)}});
