@@ -83,6 +83,25 @@ TEST_CASE_FIXTURE(SimulateFixture, "every shipped trace has 2,000 stages or more
     }
 }
 
+TEST_CASE_FIXTURE(SimulateFixture, "capacity failures and boot jitter: later, but all run") {
+    std::string text;
+    for (int i = 0; i < 200; ++i)
+        text += "{\"t\":" + std::to_string(i * 60) + ",\"duration\":300}\n";
+    const auto trace = write("steady.jsonl", text);
+    const auto calm = simulate({"--trace", trace, "--json"}, {{"DRONE_POOL_MAX", "8"}});
+    const auto rough = simulate({"--trace", trace, "--json", "--boot", "90s", "--boot-jitter",
+                                 "60s", "--capacity-failures", "0.3", "--seed", "3"},
+                                {{"DRONE_POOL_MAX", "8"}});
+    REQUIRE(calm.exitCode == 0);
+    REQUIRE(rough.exitCode == 0);
+    CHECK(rough.out.starts_with("{\"builds\":200,"));
+    CHECK(rough.out != calm.out);
+    const auto both = simulate({"--trace", trace, "--json", "--compare"});
+    REQUIRE(both.exitCode == 0);
+    CHECK(both.out.starts_with("{\"default\":{\"builds\":200,"));
+    CHECK(both.out.find("},\"classic\":{\"builds\":200,") != std::string::npos);
+}
+
 TEST_CASE_FIXTURE(SimulateFixture, "a malformed line is reported with its number, exit 2") {
     const auto trace = write("bad.jsonl", "{\"t\":0,\"duration\":1}\n\n{\"t\":1,\"duration\":}\n");
     const auto r = simulate({"--trace", trace});
