@@ -105,6 +105,7 @@ public:
     /// The runner is gone (its instance terminated): its running stages go
     /// back to pending, keeping their arrival time.
     void removeRunner(const std::string& name);
+    /// True while a runner of that name is registered (installed, not removed).
     [[nodiscard]] bool hasRunner(const std::string& name) const;
 
     /// The next arrival or completion after now, if any.
@@ -113,7 +114,9 @@ public:
     /// runner of this pool could take.
     [[nodiscard]] bool finished() const;
 
+    /// Stages waiting for a runner (those of other pools included).
     [[nodiscard]] int pendingCount() const { return static_cast<int>(pending_.size()); }
+    /// Stages running on a runner now.
     [[nodiscard]] int runningCount() const { return static_cast<int>(running_.size()); }
     /// Stages that started and completed.
     [[nodiscard]] int completed() const { return completed_; }
@@ -123,6 +126,7 @@ public:
     [[nodiscard]] std::vector<double> waits() const;
     /// Σ over runners of the time they ran at least one stage, in seconds.
     [[nodiscard]] double busySeconds() const;
+    /// Stages in the trace.
     [[nodiscard]] int traceSize() const { return static_cast<int>(trace_.size()); }
 
 private:
@@ -180,16 +184,24 @@ class SimProvider final : public Provider {
 public:
     SimProvider(SimProviderOptions options, const SimClock& clock, SimQueue& queue);
 
+    /// Starts an instance (the same client token returns the same one), or
+    /// fails with Errc::Capacity at SimProviderOptions::capacityFailureRate.
     [[nodiscard]] Result<Instance> create(const CreateRequest& request) override;
+    /// The instances not terminated.
     [[nodiscard]] Result<std::vector<Instance>> list() override;
+    /// One instance, terminated ones included; Errc::NotFound for an unknown id.
     [[nodiscard]] Result<Instance> describe(const std::string& id) override;
+    /// Terminates the instances at once and removes their runners; unknown ids
+    /// are ignored.
     [[nodiscard]] Result<void> destroy(std::span<const std::string> ids) override;
 
     /// Instances not terminated.
     [[nodiscard]] int live() const { return static_cast<int>(live_.size()); }
     /// The most instances alive at once.
     [[nodiscard]] int peak() const { return peak_; }
+    /// Instances started (failed requests not counted).
     [[nodiscard]] int launched() const { return launched_; }
+    /// Requests that failed with Errc::Capacity.
     [[nodiscard]] int capacityFailures() const { return capacityFailures_; }
     /// Σ instance lifetimes up to now (live instances up to now), in seconds.
     [[nodiscard]] double instanceSeconds() const;
@@ -222,8 +234,11 @@ public:
     /// `queue` must outlive the installer; `concurrency` is used for a
     /// server whose capacity is 0.
     SimInstaller(SimQueue& queue, int concurrency);
+    /// Registers the server's runner with the queue (capacity from the row).
     [[nodiscard]] Result<void> install(Server& server, const std::stop_token& stop) override;
+    /// Errc::NotFound once the runner is gone.
     [[nodiscard]] Result<void> ping(const Server& server) override;
+    /// The runner takes no new stage.
     [[nodiscard]] Result<void> drain(const Server& server) override;
 
 private:
