@@ -14,16 +14,14 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Until the simulator lands: one planning cycle on the example queue and
-# servers shipped in examples/, with the default and the classic policy.
+# A week of office-hours builds (examples/traces/weekday.jsonl) replayed
+# through the engine under our default policy and drone/autoscaler's classic
+# one, side by side, with a chart of servers against demand for each.
+DEMO_ENV = DRONE_POOL_MIN=2 DRONE_POOL_MAX=16 DRONE_AGENT_CONCURRENCY=2
 demo: build
-	@echo "== autoscaler-cli plan on examples/queue.json and examples/servers.json (DRONE_POOL_MIN=1 DRONE_POOL_MAX=6)"
-	@DRONE_POOL_MIN=1 DRONE_POOL_MAX=6 $(BUILD)/tools/autoscaler-cli plan \
-		--queue-file examples/queue.json --servers-file examples/servers.json
-	@echo
-	@echo "== the same cycle under drone/autoscaler's classic arithmetic"
-	@DRONE_POOL_MIN=1 DRONE_POOL_MAX=6 $(BUILD)/tools/autoscaler-cli plan --policy classic \
-		--queue-file examples/queue.json --servers-file examples/servers.json
+	@echo "== autoscaler-cli simulate --compare on examples/traces/weekday.jsonl ($(DEMO_ENV))"
+	@$(DEMO_ENV) $(BUILD)/tools/autoscaler-cli simulate --compare \
+		--trace examples/traces/weekday.jsonl
 
 test: build
 	meson test -C $(BUILD) --num-processes 2 --print-errorlogs

@@ -154,12 +154,96 @@ TEST_CASE_FIXTURE(Harness, "idle servers are drained after IDLE_TIMEOUT, busy on
     CHECK(memory->find(up[1].name)->state == ServerState::Running);
     // Then an empty queue: all go.
     queue.set({});
-    run(1); // The engine sees the two go idle...
-    clock.advance(10min - 20s);
+    run(1); // The engine sees the two go idle (busy last seen one interval ago)...
+    clock.advance(10min - 30s);
     run(1);
     CHECK(provider.live() == 2); // ...not yet idle for IDLE_TIMEOUT...
     run(3);
     CHECK(provider.live() == 0); // ...then gone.
+}
+
+TEST_CASE_FIXTURE(Harness, "the idle timeout counts from the last cycle that saw a stage") {
+    // last_busy is written to the store at most once a minute; the planner
+    // still uses the latest sighting, so a server is never drained early.
+    start();
+    queue.set({pendingStage(1)});
+    (void)cycle();
+    run(4);
+    const auto name = running().at(0).name;
+    queue.set({runningStage(1, name)});
+    run(5); // Seen busy every 10 s for 50 s; the row was written once.
+    const WallTime lastSeen = clock.now();
+    CHECK(memory->find(name)->lastBusy < lastSeen);
+    queue.set({});
+    clock.set(lastSeen + 10min - 10s);
+    (void)cycle();
+    CHECK(memory->find(name)->state == ServerState::Running);
+    clock.set(lastSeen + 10min);
+    const Plan p = cycle();
+    CHECK(p.drain == std::vector<std::string>{name});
+}
+
+TEST_CASE_FIXTURE(Harness, "drone/autoscaler timings: plan every 5 m, first after 5 m, create on "
+                           "the next 10 s cycle") {
+    options.planInterval = 5min;
+    options.planFirstAfterInterval = true;
+    options.createOnNextCycle = true;
+    start();
+    queue.set({pendingStage(1), pendingStage(2), pendingStage(3)});
+    Plan p = cycle(); // t = 0: no decision yet.
+    CHECK(p.create == 0);
+    CHECK(p.pending == 3);
+    CHECK(p.reasons.at(0).find("decides every 5m0s") != std::string::npos);
+    run(29); // t = 290 s.
+    CHECK(servers().empty());
+    clock.advance(10s);
+    p = cycle(); // t = 300 s: the first decision.
+    CHECK(p.create == 2);
+    CHECK(engine->lastPlan().create == 2);
+    CHECK(inState(ServerState::Pending) == 2); // Recorded, not yet created.
+    CHECK(provider.createCalls == 0);
+    run(1); // t = 310 s: the allocator loop creates them.
+    CHECK(provider.createCalls == 2);
+    CHECK(inState(ServerState::Booting) == 2);
+    queue.set({});
+    p = cycle(); // Same instant, not due: no decision, the last plan stays.
+    CHECK(p.create == 0);
+    CHECK(p.drain.empty());
+    CHECK(engine->lastPlan().create == 2);
+    run(28); // t = 590 s.
+    CHECK(engine->lastPlan().create == 2);
+    run(1); // t = 600 s: the second decision.
+    CHECK(engine->lastPlan().create == 0);
+}
+
+TEST_CASE_FIXTURE(Harness, "a plan interval without first-after-interval decides at once") {
+    options.planInterval = 1min;
+    start();
+    queue.set({pendingStage(1)});
+    CHECK(cycle().create == 1);
+    CHECK(provider.createCalls == 1); // Created within the deciding cycle.
+    queue.set({pendingStage(1), pendingStage(2), pendingStage(3)});
+    run(5);
+    CHECK(provider.createCalls == 1);
+    run(1); // 60 s after the first decision.
+    CHECK(provider.createCalls == 2);
+}
+
+TEST_CASE_FIXTURE(Harness, "a purgeAfter shorter than an hour is also checked that often") {
+    options.pool.idleTimeout = 0s;
+    options.purgeAfter = 1min;
+    start();
+    queue.set({pendingStage(1)});
+    (void)cycle();
+    run(4);
+    REQUIRE(running().size() == 1);
+    queue.set({});
+    run(1);
+    REQUIRE(inState(ServerState::Terminated) == 1);
+    run(6); // 60 s after termination: not yet older than purgeAfter at the last check.
+    CHECK(servers().size() == 1);
+    run(6);
+    CHECK(servers().empty());
 }
 
 TEST_CASE_FIXTURE(Harness, "a stage that appears before TerminateInstances saves the server") {

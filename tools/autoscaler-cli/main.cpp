@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
 /// The one-shot CLI: `plan` (one planning cycle, changing nothing) and
-/// `simulate`. Parses flags, builds Config, wires concrete objects, runs.
+/// `simulate` (a trace replayed through the engine on virtual time). Parses flags, builds Config,
+/// wires concrete objects, runs.
 
 #include <cstdio>
 #include <exception>
@@ -16,6 +17,7 @@
 #include <autoscale/ec2_provider.h>
 #include <autoscale/json.h>
 #include <autoscale/plan_report.h>
+#include <autoscale/simulation.h>
 #include <autoscale/sqlite_store.h>
 
 #include "cli_common.h"
@@ -138,6 +140,124 @@ int runPlan(const PlanFlags& flags) {
     return kExitOk;
 }
 
+struct SimulateFlags {
+    std::string trace;
+    std::string policy = "default";
+    std::string boot = "60s";
+    std::string bootJitter = "0s";
+    double capacityFailures = 0;
+    double price = 0.0416;
+    std::uint64_t seed = 1;
+    bool json = false;
+    bool compare = false;
+};
+
+/// The options for one policy: the pool from the environment, the policy's
+/// own timings. Classic gets drone/autoscaler's (5 m planning, 10 s
+/// allocation, 55 m minimum age) unless DRONE_INTERVAL or
+/// DRONE_POOL_MIN_AGE are set explicitly.
+SimulationOptions simulationOptions(const Config& config, const Environment& env, Policy policy,
+                                    const SimProviderOptions& cloud, double price) {
+    SimulationOptions o;
+    o.pool = config.pool;
+    o.pool.policy = policy;
+    o.interval = config.interval;
+    o.timeoutStop = config.timeoutStop;
+    o.cloud = cloud;
+    o.pricePerHour = price;
+    if (policy == Policy::Classic) {
+        o = withClassicTimings(o);
+        if (env.contains("DRONE_INTERVAL"))
+            o.planInterval = config.interval;
+        if (env.contains("DRONE_POOL_MIN_AGE"))
+            o.pool.minAge = config.pool.minAge;
+    }
+    return o;
+}
+
+int runSimulate(const SimulateFlags& flags) {
+    const Environment env = tools::processEnvironment();
+    auto config = parseConfig(env, ConfigNeeds{.drone = false, .agent = false, .amazon = false});
+    if (!config) {
+        std::fprintf(stderr, "autoscaler-cli: bad configuration:\n%s\n",
+                     config.error().message.c_str());
+        return kExitUsage;
+    }
+    for (const auto& warning : config->warnings)
+        std::fprintf(stderr, "autoscaler-cli: warning: %s\n", warning.c_str());
+    const auto boot = parseGoDuration(flags.boot);
+    const auto jitter = parseGoDuration(flags.bootJitter);
+    if (!boot || !jitter) {
+        std::fprintf(stderr, "autoscaler-cli: --boot and --boot-jitter take a duration such as "
+                             "60s or 2m30s\n");
+        return kExitUsage;
+    }
+    if (!(flags.price >= 0) || !(flags.capacityFailures >= 0 && flags.capacityFailures < 1)) {
+        std::fprintf(stderr, "autoscaler-cli: --price must be >= 0 and --capacity-failures in "
+                             "[0, 1)\n");
+        return kExitUsage;
+    }
+    auto trace = readTraceFile(flags.trace);
+    if (!trace) {
+        std::fprintf(stderr, "autoscaler-cli: %s\n", trace.error().message.c_str());
+        return kExitUsage;
+    }
+    const SimProviderOptions cloud{.boot = *boot,
+                                   .bootJitter = *jitter,
+                                   .capacityFailureRate = flags.capacityFailures,
+                                   .seed = flags.seed};
+    std::vector<Policy> policies;
+    if (flags.compare)
+        policies = {Policy::Default, Policy::Classic};
+    else
+        policies = {flags.policy == "classic" ? Policy::Classic : Policy::Default};
+
+    std::vector<std::pair<std::string, SimulationResult>> results;
+    for (const Policy policy : policies) {
+        auto result =
+                runSimulation(*trace, simulationOptions(*config, env, policy, cloud, flags.price));
+        if (!result) {
+            std::fprintf(stderr, "autoscaler-cli: %s\n", result.error().message.c_str());
+            return kExitUsage;
+        }
+        if (result->notRun > 0) {
+            std::fprintf(stderr,
+                         "autoscaler-cli: warning: %d of %d stages never ran (%s): no runner of "
+                         "this pool (DRONE_AGENT_OS/ARCH/LABELS, DRONE_POOL_MAX) takes them\n",
+                         result->notRun, result->stages, std::string(nameOf(policy)).c_str());
+        }
+        results.emplace_back(std::string(nameOf(policy)), std::move(*result));
+    }
+
+    std::string out;
+    if (flags.json) {
+        if (results.size() == 1) {
+            out = simulationJson(results[0].second) + "\n";
+        } else {
+            out = "{";
+            for (std::size_t i = 0; i < results.size(); ++i) {
+                out += (i > 0 ? ",\"" : "\"") + results[i].first +
+                       "\":" + simulationJson(results[i].second);
+            }
+            out += "}\n";
+        }
+    } else {
+        const auto& pool = config->pool;
+        char price[32];
+        std::snprintf(price, sizeof price, "%.4f", flags.price);
+        out = "trace: " + flags.trace + " (" + std::to_string(trace->size()) + " stages)\n" +
+              "pool: min " + std::to_string(pool.min) + ", max " + std::to_string(pool.max) +
+              ", concurrency " + std::to_string(pool.concurrency) + ", buffer " +
+              std::to_string(pool.buffer) + "; boot " + flags.boot + "; $" + price +
+              " per instance-hour\n\n";
+        out += formatSimulationTable(results);
+        for (const auto& [name, r] : results)
+            out += "\n" + name + ": " + formatSimulationChart(r);
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return kExitOk;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -167,9 +287,29 @@ int main(int argc, char** argv) {
         plan->add_option("--policy", planFlags.policy, "planning policy")
                 ->check(CLI::IsMember({"default", "classic"}));
 
+        SimulateFlags simFlags;
         auto* simulate = app.add_subcommand(
-                "simulate", "Replay a workload trace through the engine on a virtual clock");
-        simulate->allow_extras();
+                "simulate",
+                "Replay a workload trace (JSON lines {\"t\", \"duration\", \"os\", \"arch\", "
+                "\"labels\"}) through the engine with a simulated cloud and Drone queue on a "
+                "virtual clock. The pool comes from the same DRONE_* variables as the daemon; "
+                "no Drone server or AWS account is used. Exit 0 on success, 2 on a malformed "
+                "trace or bad configuration.");
+        simulate->add_option("--trace", simFlags.trace, "the trace file")->required();
+        simulate->add_option("--policy", simFlags.policy, "planning policy (default: default)")
+                ->check(CLI::IsMember({"default", "classic"}));
+        simulate->add_flag("--compare", simFlags.compare,
+                           "run both policies and print them side by side");
+        simulate->add_option("--boot", simFlags.boot,
+                             "time from RunInstances to a runner that takes stages (default 60s)");
+        simulate->add_option("--boot-jitter", simFlags.bootJitter,
+                             "random extra boot time, up to this much (default 0s)");
+        simulate->add_option("--capacity-failures", simFlags.capacityFailures,
+                             "share of RunInstances calls failing for lack of capacity (0..1)");
+        simulate->add_option("--price", simFlags.price,
+                             "USD per instance-hour (default 0.0416, t3.medium us-east-1)");
+        simulate->add_option("--seed", simFlags.seed, "seed of the simulated randomness");
+        simulate->add_flag("--json", simFlags.json, "print one JSON object instead of text");
 
         try {
             app.parse(argc, argv);
@@ -178,7 +318,7 @@ int main(int argc, char** argv) {
         }
         if (plan->parsed())
             return runPlan(planFlags);
-        return tools::notImplemented("autoscaler-cli", "simulate");
+        return runSimulate(simFlags);
     } catch (const std::exception& e) {
         std::cerr << "autoscaler-cli: " << e.what() << "\n";
         return kExitFailure;

@@ -41,6 +41,17 @@ struct EngineOptions {
     /// Connect to the private address (DRONE_AMAZON_PRIVATE_IP), else the public one.
     bool privateIp = false;
     std::chrono::milliseconds interval{10000};
+    /// The planner decides every `planInterval` while servers still advance
+    /// every cycle; 0 decides in every cycle. drone/autoscaler plans every 5 m
+    /// and moves servers along every 10 s (`simulate --policy classic`).
+    std::chrono::milliseconds planInterval{0};
+    /// The first decision comes one plan interval after the first cycle, as
+    /// drone/autoscaler's loops start with `time.After(interval)`.
+    bool planFirstAfterInterval = false;
+    /// Servers a cycle decides to create stay `pending` until the next cycle
+    /// starts them (drone/autoscaler's 10 s allocator loop) instead of being
+    /// created within the deciding cycle.
+    bool createOnNextCycle = false;
     /// Long operations run on this many threads; 0 runs them inline in the
     /// cycle (deterministic: simulation and unit tests).
     int workers = 16;
@@ -54,10 +65,15 @@ struct EngineOptions {
     std::chrono::milliseconds notFoundGrace{120000};
     std::chrono::milliseconds backoffInitial{30000};
     std::chrono::milliseconds backoffMax{600000};
-    std::chrono::hours purgeAfter{24};
+    /// Terminated rows are deleted this long after termination, checked every
+    /// hour (or every purgeAfter, if that is shorter).
+    std::chrono::minutes purgeAfter{24 * 60};
     /// Consecutive failed pings before a running server goes to `error`.
     int pingFailures = 2;
     UserDataFunction userData{};
+    /// Names new servers; randomServerName(namePrefix) when empty. The
+    /// simulation gives deterministic names so that a run repeats exactly.
+    std::function<std::string()> serverName{};
 };
 
 /// A Prometheus-style histogram: cumulative counts per upper bound.

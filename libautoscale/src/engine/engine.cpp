@@ -207,12 +207,18 @@ public:
             }
         }
 
-        // Decide.
-        auto decided =
-                decide(*rows, generation, stages, queueOk, queue ? "" : queue.error().message, now);
-        if (!decided) {
-            noteCycleError("cannot read the store: " + decided.error().message);
-            return decided.error();
+        // Decide, when the planner is due.
+        Result<Plan> decided = Plan{};
+        const bool planning = planDue(steady);
+        if (planning) {
+            decided = decide(*rows, generation, stages, queueOk, queue ? "" : queue.error().message,
+                             now);
+            if (!decided) {
+                noteCycleError("cannot read the store: " + decided.error().message);
+                return decided.error();
+            }
+        } else {
+            decided = notDue(stages);
         }
 
         // Advance every server one step.
@@ -223,8 +229,9 @@ public:
         }
         advance(*rows, stages, queueOk, now);
 
-        // Purge terminated rows every hour.
-        if (!lastPurge_ || steady - *lastPurge_ >= 1h) {
+        // Purge terminated rows every hour, or every purgeAfter if shorter.
+        if (!lastPurge_ ||
+            steady - *lastPurge_ >= std::min<std::chrono::nanoseconds>(1h, options_.purgeAfter)) {
             lastPurge_ = steady;
             if (auto purged = store_.purge(now - options_.purgeAfter); purged && *purged > 0)
                 log_.info("purged terminated servers", {{"count", std::to_string(*purged)}});
@@ -232,7 +239,8 @@ public:
 
         {
             const std::lock_guard lock(mutex_);
-            lastPlan_ = *decided;
+            if (planning)
+                lastPlan_ = *decided;
             metrics_.pendingStages = decided->pending;
             metrics_.runningStages = decided->running;
             metrics_.serversByState.clear();
@@ -393,6 +401,40 @@ public:
 private:
     // ---- deciding --------------------------------------------------------
 
+    /// Whether this cycle decides (EngineOptions::planInterval and
+    /// planFirstAfterInterval); records the decision time when it does.
+    bool planDue(SteadyTime steady) {
+        if (options_.planInterval <= 0ms && !options_.planFirstAfterInterval)
+            return true;
+        const Millis every =
+                options_.planInterval > 0ms ? options_.planInterval : options_.interval;
+        if (!firstCycle_)
+            firstCycle_ = steady;
+        bool due = false;
+        if (lastDecision_)
+            due = steady - *lastDecision_ >= every;
+        else
+            due = !options_.planFirstAfterInterval || steady - *firstCycle_ >= every;
+        if (due)
+            lastDecision_ = steady;
+        return due;
+    }
+
+    /// The plan of a cycle that does not decide: the counts, no action.
+    Plan notDue(const std::vector<Stage>& stages) const {
+        Plan p{.pool = options_.pool.name, .policy = options_.pool.policy};
+        for (const auto& stage : stages) {
+            if (stage.status == "pending")
+                ++p.pending;
+            else if (stage.status == "running")
+                ++p.running;
+        }
+        p.reasons.push_back(
+                "no decision this cycle: the planner decides every " +
+                ms(options_.planInterval > 0ms ? options_.planInterval : options_.interval));
+        return p;
+    }
+
     Result<Plan> decide(const std::vector<Server>& listedBefore, std::uint64_t generation,
                         const std::vector<Stage>& stages, bool queueOk,
                         const std::string& queueError, WallTime now) {
@@ -459,7 +501,8 @@ private:
                 log_.error("cannot record a new server", {{"error", row.error().message}});
                 break;
             }
-            schedule(*row);
+            if (!options_.createOnNextCycle)
+                schedule(*row);
         }
         for (const auto& name : p.drain) {
             const auto it = std::find_if(rows.begin(), rows.end(),
@@ -483,7 +526,8 @@ private:
 
     Result<Server> insertPending(WallTime now, const char* why) {
         for (int attempt = 0; attempt < 5; ++attempt) {
-            Server s{.name = randomServerName(options_.namePrefix),
+            Server s{.name = options_.serverName ? options_.serverName()
+                                                 : randomServerName(options_.namePrefix),
                      .provider = options_.provider,
                      .state = ServerState::Pending,
                      .image = options_.image,
@@ -519,6 +563,11 @@ private:
                 continue;
             switch (s.state) {
             case ServerState::Pending:
+                // Decided in this very cycle: the next cycle creates it.
+                if (options_.createOnNextCycle && s.created >= now)
+                    break;
+                schedule(s);
+                break;
             case ServerState::Creating:
             case ServerState::Booting:
             case ServerState::Installing:
@@ -979,31 +1028,40 @@ private:
 
     // ---- bookkeeping -----------------------------------------------------
 
-    /// Stores `lastBusy` when a server stops being named by a stage: the
-    /// moment its idle time starts. Servers still busy need no write (the
-    /// planner never drains them), so a cycle writes only the transitions.
-    void recordBusy(const std::vector<Server>& rows, const std::vector<Stage>& stages,
-                    WallTime now) {
-        std::unordered_set<std::string> busyNow;
+    /// Stores `lastBusy` when a server stops being named by a stage, as the
+    /// last cycle that saw it busy: the moment its idle time starts. Servers
+    /// still busy need no write (the planner never drains them), so a cycle
+    /// writes only the transitions, not one row per busy server.
+    void recordBusy(std::vector<Server>& rows, const std::vector<Stage>& stages, WallTime now) {
+        std::unordered_set<std::string_view> busyNow;
         for (const auto& stage : stages) {
             if (!stage.machine.empty())
                 busyNow.insert(stage.machine);
         }
-        for (const auto& s : rows) {
-            if (!busyBefore_.contains(s.name) || busyNow.contains(s.name))
-                continue;
-            if (isInFlight(s.name))
-                continue; // Its task owns the row; kept in busyBefore_ for the next cycle.
-            Server updated = s;
-            updated.lastBusy = now;
-            if (store_.update(updated) || s.state == ServerState::Terminated)
-                busyBefore_.erase(s.name);
-        }
         std::unordered_set<std::string_view> names;
-        for (const auto& s : rows)
+        for (auto& s : rows) {
             names.insert(s.name);
-        std::erase_if(busyBefore_, [&](const std::string& name) { return !names.contains(name); });
-        busyBefore_.insert(busyNow.begin(), busyNow.end());
+            const auto seen = busyBefore_.find(s.name);
+            if (seen == busyBefore_.end() || busyNow.contains(s.name))
+                continue;
+            const WallTime lastSeen = seen->second;
+            if (isInFlight(s.name)) {
+                // Its task owns the row: this cycle's plan sees the idle start,
+                // the store gets it next cycle (kept in busyBefore_).
+                s.lastBusy = std::max(s.lastBusy, lastSeen);
+                continue;
+            }
+            Server updated = s;
+            updated.lastBusy = std::max(s.lastBusy, lastSeen);
+            auto written = store_.update(updated);
+            if (written)
+                s = std::move(*written); // The plan this cycle sees the new idle start.
+            if (written || s.state == ServerState::Terminated)
+                busyBefore_.erase(seen);
+        }
+        std::erase_if(busyBefore_, [&](const auto& entry) { return !names.contains(entry.first); });
+        for (const auto name : busyNow)
+            busyBefore_[std::string(name)] = now;
     }
 
     void observeStages(const std::vector<Stage>& stages, WallTime now) {
@@ -1076,9 +1134,12 @@ private:
     std::unordered_map<std::int64_t, WallTime> firstSeen_;
     std::unordered_set<std::int64_t> served_;
     std::set<std::string> orphanMarks_;
-    std::unordered_set<std::string> busyBefore_; ///< Servers a stage named last cycle.
+    /// Servers a stage named, with the last cycle that saw it.
+    std::unordered_map<std::string, WallTime> busyBefore_;
     std::optional<SteadyTime> lastSweep_{};
     std::optional<SteadyTime> lastPurge_{};
+    std::optional<SteadyTime> firstCycle_{};
+    std::optional<SteadyTime> lastDecision_{};
     std::stop_source inlineStop_;
     std::unique_ptr<WorkerPool> pool_; ///< Last: joined first on destruction.
 };
