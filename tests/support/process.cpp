@@ -18,6 +18,33 @@
 
 namespace autoscale::test {
 
+namespace {
+
+/// argv and envp for execve, built before fork (no allocation in the child).
+class ExecArgs {
+public:
+    ExecArgs(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+        for (const auto& [k, v] : env)
+            envStrings_.push_back(k + "=" + v);
+        for (const auto& a : argv)
+            argv_.push_back(const_cast<char*>(a.c_str()));
+        argv_.push_back(nullptr);
+        for (auto& e : envStrings_)
+            envp_.push_back(e.data());
+        envp_.push_back(nullptr);
+    }
+    [[nodiscard]] const char* path() const { return argv_[0]; }
+    [[nodiscard]] char* const* argv() const { return argv_.data(); }
+    [[nodiscard]] char* const* envp() const { return envp_.data(); }
+
+private:
+    std::vector<std::string> envStrings_;
+    std::vector<char*> argv_;
+    std::vector<char*> envp_;
+};
+
+} // namespace
+
 std::string testEnv(const char* name) {
     const char* value = std::getenv(name); // NOLINT(concurrency-mt-unsafe): test setup only.
     return value == nullptr ? std::string() : std::string(value);
@@ -33,24 +60,14 @@ ProcessResult runProcess(const std::vector<std::string>& argv,
     if (::pipe2(inPipe.data(), O_CLOEXEC) != 0 || ::pipe2(outPipe.data(), O_CLOEXEC) != 0 ||
         ::pipe2(errPipe.data(), O_CLOEXEC) != 0)
         return result;
-    std::vector<std::string> envStrings;
-    for (const auto& [k, v] : env)
-        envStrings.push_back(k + "=" + v);
-    std::vector<char*> cargv;
-    for (const auto& a : argv)
-        cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    std::vector<char*> cenv;
-    for (auto& e : envStrings)
-        cenv.push_back(e.data());
-    cenv.push_back(nullptr);
+    ExecArgs exec(argv, env);
 
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::dup2(inPipe[0], 0);
         ::dup2(outPipe[1], 1);
         ::dup2(errPipe[1], 2);
-        ::execve(cargv[0], cargv.data(), cenv.data());
+        ::execve(exec.path(), exec.argv(), exec.envp());
         ::_exit(127);
     }
     ::close(inPipe[0]);
@@ -104,17 +121,7 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
                                      const std::map<std::string, std::string>& env,
                                      const std::string& logPath)
     : logPath_(logPath) {
-    std::vector<std::string> envStrings;
-    for (const auto& [k, v] : env)
-        envStrings.push_back(k + "=" + v);
-    std::vector<char*> cargv;
-    for (const auto& a : argv)
-        cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    std::vector<char*> cenv;
-    for (auto& e : envStrings)
-        cenv.push_back(e.data());
-    cenv.push_back(nullptr);
+    ExecArgs exec(argv, env);
     const int out = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -122,7 +129,7 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
         ::dup2(out, 2);
         const int devnull = ::open("/dev/null", O_RDONLY);
         ::dup2(devnull, 0);
-        ::execve(cargv[0], cargv.data(), cenv.data());
+        ::execve(exec.path(), exec.argv(), exec.envp());
         ::_exit(127);
     }
     ::close(out);

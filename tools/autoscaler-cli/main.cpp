@@ -8,6 +8,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -64,17 +65,24 @@ Result<std::vector<Server>> readServers(const Config& config, const PlanFlags& f
     return (*store)->list();
 }
 
-int runPlan(const PlanFlags& flags) {
-    const Environment env = tools::processEnvironment();
-    auto config = parseConfig(
-            env, ConfigNeeds{.drone = flags.queueFile.empty(), .agent = false, .amazon = false});
+/// The configuration for a command, or nullopt after printing every problem.
+std::optional<Config> loadConfig(ConfigNeeds needs) {
+    auto config = parseConfig(tools::processEnvironment(), needs);
     if (!config) {
         std::fprintf(stderr, "autoscaler-cli: bad configuration:\n%s\n",
                      config.error().message.c_str());
-        return kExitUsage;
+        return std::nullopt;
     }
     for (const auto& warning : config->warnings)
         std::fprintf(stderr, "autoscaler-cli: warning: %s\n", warning.c_str());
+    return std::move(*config);
+}
+
+int runPlan(const PlanFlags& flags) {
+    auto config = loadConfig(
+            ConfigNeeds{.drone = flags.queueFile.empty(), .agent = false, .amazon = false});
+    if (!config)
+        return kExitUsage;
     if (flags.policy == "classic")
         config->pool.policy = Policy::Classic;
 
@@ -177,14 +185,9 @@ SimulationOptions simulationOptions(const Config& config, const Environment& env
 
 int runSimulate(const SimulateFlags& flags) {
     const Environment env = tools::processEnvironment();
-    auto config = parseConfig(env, ConfigNeeds{.drone = false, .agent = false, .amazon = false});
-    if (!config) {
-        std::fprintf(stderr, "autoscaler-cli: bad configuration:\n%s\n",
-                     config.error().message.c_str());
+    auto config = loadConfig(ConfigNeeds{.drone = false, .agent = false, .amazon = false});
+    if (!config)
         return kExitUsage;
-    }
-    for (const auto& warning : config->warnings)
-        std::fprintf(stderr, "autoscaler-cli: warning: %s\n", warning.c_str());
     const auto boot = parseGoDuration(flags.boot);
     const auto jitter = parseGoDuration(flags.bootJitter);
     if (!boot || !jitter) {
