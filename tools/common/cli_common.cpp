@@ -34,9 +34,4 @@ Environment processEnvironment() {
     return env;
 }
 
-int notImplemented(const char* tool, const char* command) {
-    std::fprintf(stderr, "%s: '%s' is not implemented yet in this version\n", tool, command);
-    return kExitUsage;
-}
-
 } // namespace autoscale::tools

@@ -29,7 +29,4 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
-/// Prints "<tool>: <command> is not implemented yet" and returns kExitUsage.
-int notImplemented(const char* tool, const char* command);
-
 } // namespace autoscale::tools
