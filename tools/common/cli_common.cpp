@@ -4,7 +4,6 @@
 
 #include "cli_common.h"
 
-#include <cstdio>
 #include <string>
 
 #include <curl/curl.h>
