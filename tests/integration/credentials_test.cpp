@@ -20,6 +20,7 @@
 #include "doctest_support.h"
 #include "fake_clock.h"
 #include "fake_credential_servers.h"
+#include "temp_dir.h"
 
 namespace autoscale {
 namespace {
@@ -32,11 +33,7 @@ const WallTime kT0 = WallTime{std::chrono::seconds{1440938160}};
 /// A temporary directory removed at the end of the test.
 struct TempDir {
     fs::path path;
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "autoscale-creds-XXXXXX").string();
-        REQUIRE(mkdtemp(templ.data()) != nullptr);
-        path = templ;
-    }
+    TempDir() : path(test::makeTempDir("autoscale-creds-")) {}
     ~TempDir() { fs::remove_all(path); }
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;

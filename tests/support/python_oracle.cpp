@@ -13,20 +13,9 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "temp_dir.h"
+
 namespace autoscale::test {
-
-namespace {
-
-std::string tempFile() {
-    std::string path = (std::filesystem::temp_directory_path() / "autoscale-py-XXXXXX").string();
-    const int fd = mkstemp(path.data());
-    if (fd < 0)
-        throw std::runtime_error("mkstemp failed");
-    close(fd);
-    return path;
-}
-
-} // namespace
 
 bool havePythonModule(const std::string& module) {
     const std::string command = "/usr/bin/python3 -c 'import " + module + "' >/dev/null 2>&1";
@@ -49,8 +38,8 @@ std::string toolPath(const std::string& name) {
 
 int runPython(const std::string& script, const std::string& args, const std::string& input,
               std::string& output) {
-    const std::string in = tempFile();
-    const std::string out = tempFile();
+    const std::string in = makeTempFile("autoscale-py-");
+    const std::string out = makeTempFile("autoscale-py-");
     {
         std::ofstream file(in, std::ios::binary);
         file << input;

@@ -27,6 +27,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include "temp_dir.h"
+
 extern char** environ; // NOLINT(readability-redundant-declaration): POSIX, for posix_spawn.
 
 namespace autoscale::test {
@@ -174,12 +176,12 @@ std::unique_ptr<SshdHarness> SshdHarness::start(std::string& whyNot) {
         return nullptr;
     }
     std::unique_ptr<SshdHarness> harness(new SshdHarness());
-    std::string templ = (fs::temp_directory_path() / "autoscale-sshd-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) {
-        whyNot = std::string("mkdtemp: ") + std::generic_category().message(errno);
+    try {
+        harness->dir_ = makeTempDir("autoscale-sshd-");
+    } catch (const std::exception& e) {
+        whyNot = e.what();
         return nullptr;
     }
-    harness->dir_ = templ;
     for (int attempt = 0; attempt < 3; ++attempt) {
         if (harness->launch(whyNot))
             return harness;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
-/// A temporary directory removed with everything in it at scope exit.
+/// Temporary files and directories for tests; TempDir removes everything in
+/// it at scope exit.
 
 #pragma once
 
@@ -8,18 +9,37 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <unistd.h>
 
 namespace autoscale::test {
 
+/// mkdtemp()/mkstemp() template: the prefix under the temp directory, then
+/// the six placeholder characters the calls replace.
+inline std::string tempTemplate(const std::string& prefix) {
+    return (std::filesystem::temp_directory_path() / (prefix + std::string(6, 'X'))).string();
+}
+
+/// Creates a fresh directory "<tmp>/<prefix>......"; throws when it cannot.
+inline std::string makeTempDir(const std::string& prefix) {
+    std::string path = tempTemplate(prefix);
+    if (::mkdtemp(path.data()) == nullptr)
+        throw std::runtime_error("mkdtemp failed for " + path);
+    return path;
+}
+
+/// Creates a fresh empty file "<tmp>/<prefix>......"; throws when it cannot.
+inline std::string makeTempFile(const std::string& prefix) {
+    std::string path = tempTemplate(prefix);
+    const int fd = ::mkstemp(path.data());
+    if (fd < 0)
+        throw std::runtime_error("mkstemp failed for " + path);
+    ::close(fd);
+    return path;
+}
+
 class TempDir {
 public:
-    TempDir() {
-        std::string pattern =
-                (std::filesystem::temp_directory_path() / "autoscale-test-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr)
-            throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
+    TempDir() : path_(makeTempDir("autoscale-test-")) {}
     ~TempDir() {
         std::error_code ec;
         std::filesystem::remove_all(path_, ec);
