@@ -14,6 +14,7 @@
 #include <openssl/sha.h>
 
 #include "core/time_format.h"
+#include "http/url.h"
 
 namespace autoscale::aws {
 
@@ -231,16 +232,7 @@ std::string authorizationHeader(std::string_view accessKeyId, std::string_view s
 }
 
 std::string signingHost(std::string_view url) {
-    std::string_view rest = url;
-    std::string_view scheme = "https";
-    if (const auto p = rest.find("://"); p != std::string_view::npos) {
-        scheme = rest.substr(0, p);
-        rest.remove_prefix(p + 3);
-    }
-    if (const auto end = rest.find_first_of("/?#"); end != std::string_view::npos)
-        rest = rest.substr(0, end);
-    if (const auto at = rest.rfind('@'); at != std::string_view::npos)
-        rest.remove_prefix(at + 1);
+    const auto [scheme, rest] = autoscale::detail::splitUrl(url, "https");
     std::string host = lower(rest);
     const auto colon = host.rfind(':');
     const bool hasPort = colon != std::string::npos && host.find(']', colon) == std::string::npos;

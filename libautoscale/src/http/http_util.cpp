@@ -6,6 +6,8 @@
 
 #include <autoscale/http.h>
 
+#include "url.h"
+
 namespace autoscale {
 
 std::string uriEncode(std::string_view text, bool encodeSlash) {
@@ -28,18 +30,26 @@ std::string uriEncode(std::string_view text, bool encodeSlash) {
     return out;
 }
 
-std::string hostPortOf(std::string_view url) {
+namespace detail {
+
+UrlAuthority splitUrl(std::string_view url, std::string_view defaultScheme) {
     std::string_view rest = url;
-    std::string_view scheme = "http";
+    std::string_view scheme = defaultScheme;
     if (const auto p = rest.find("://"); p != std::string_view::npos) {
         scheme = rest.substr(0, p);
         rest.remove_prefix(p + 3);
     }
-    const auto end = rest.find_first_of("/?#");
-    if (end != std::string_view::npos)
+    if (const auto end = rest.find_first_of("/?#"); end != std::string_view::npos)
         rest = rest.substr(0, end);
     if (const auto at = rest.rfind('@'); at != std::string_view::npos)
         rest.remove_prefix(at + 1);
+    return {scheme, rest};
+}
+
+} // namespace detail
+
+std::string hostPortOf(std::string_view url) {
+    const auto [scheme, rest] = detail::splitUrl(url, "http");
     const bool hasPort = rest.starts_with('[') ? rest.find("]:") != std::string_view::npos
                                                : rest.find(':') != std::string_view::npos;
     if (hasPort)
