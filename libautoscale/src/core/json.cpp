@@ -9,6 +9,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "json_value.h"
 #include "time_format.h"
 
 namespace autoscale {
@@ -53,20 +54,6 @@ void writeServer(Writer& w, const Server& s) {
     w.EndObject();
 }
 
-std::string getString(const Value& o, const char* name) {
-    const auto it = o.FindMember(name);
-    if (it == o.MemberEnd() || !it->value.IsString())
-        return {};
-    return {it->value.GetString(), it->value.GetStringLength()};
-}
-
-std::int64_t getInt(const Value& o, const char* name) {
-    const auto it = o.FindMember(name);
-    if (it == o.MemberEnd() || !it->value.IsInt64())
-        return 0;
-    return it->value.GetInt64();
-}
-
 std::optional<ServerState> mapState(const std::string& name) {
     if (auto ours = parseServerState(name))
         return ours;
@@ -87,34 +74,38 @@ Result<Server> readServer(const Value& o, std::size_t index) {
     if (!o.IsObject())
         return makeError(Errc::Parse, "server " + std::to_string(index) + " is not an object");
     Server s;
-    s.name = getString(o, "name");
+    s.name = detail::jsonString(o, "name");
     if (s.name.empty())
         return makeError(Errc::Parse, "server " + std::to_string(index) + " has no name");
-    const std::string state = getString(o, "state");
+    const std::string state = detail::jsonString(o, "state");
     const auto mapped = mapState(state);
     if (!mapped) {
         return makeError(Errc::Parse,
                          "server " + s.name + " has an unknown state \"" + state + "\"");
     }
     s.state = *mapped;
-    s.instanceId = getString(o, "id");
-    s.provider = getString(o, "provider");
-    s.image = getString(o, "image");
-    s.region = getString(o, "region");
-    s.size = getString(o, "size");
-    s.address = getString(o, "address");
-    s.capacity = static_cast<int>(getInt(o, "capacity"));
-    s.error = getString(o, "error");
-    s.created = detail::fromUnixSeconds(getInt(o, "created"));
-    s.updated = detail::fromUnixSeconds(getInt(o, "updated"));
-    s.started = detail::fromUnixSeconds(getInt(o, "started"));
-    s.stopped = detail::fromUnixSeconds(getInt(o, "stopped"));
-    s.lastBusy = detail::fromUnixSeconds(getInt(o, "last_busy"));
-    s.version = getInt(o, "version");
+    s.instanceId = detail::jsonString(o, "id");
+    s.provider = detail::jsonString(o, "provider");
+    s.image = detail::jsonString(o, "image");
+    s.region = detail::jsonString(o, "region");
+    s.size = detail::jsonString(o, "size");
+    s.address = detail::jsonString(o, "address");
+    s.capacity = static_cast<int>(detail::jsonInt64(o, "capacity"));
+    s.error = detail::jsonString(o, "error");
+    s.created = detail::fromUnixSeconds(detail::jsonInt64(o, "created"));
+    s.updated = detail::fromUnixSeconds(detail::jsonInt64(o, "updated"));
+    s.started = detail::fromUnixSeconds(detail::jsonInt64(o, "started"));
+    s.stopped = detail::fromUnixSeconds(detail::jsonInt64(o, "stopped"));
+    s.lastBusy = detail::fromUnixSeconds(detail::jsonInt64(o, "last_busy"));
+    s.version = detail::jsonInt64(o, "version");
     return s;
 }
 
-Result<rapidjson::Document> parse(std::string_view body, const char* what) {
+} // namespace
+
+namespace detail {
+
+Result<rapidjson::Document> parseJsonDocument(std::string_view body, const char* what) {
     rapidjson::Document doc;
     doc.Parse(body.data(), body.size());
     if (doc.HasParseError()) {
@@ -125,7 +116,28 @@ Result<rapidjson::Document> parse(std::string_view body, const char* what) {
     return doc;
 }
 
-} // namespace
+std::string jsonString(const rapidjson::Value& object, const char* name) {
+    const auto it = object.FindMember(name);
+    if (it == object.MemberEnd() || !it->value.IsString())
+        return {};
+    return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+std::int64_t jsonInt64(const rapidjson::Value& object, const char* name) {
+    const auto it = object.FindMember(name);
+    if (it == object.MemberEnd() || !it->value.IsInt64())
+        return 0;
+    return it->value.GetInt64();
+}
+
+bool jsonBool(const rapidjson::Value& object, const char* name, bool fallback) {
+    const auto it = object.FindMember(name);
+    if (it == object.MemberEnd() || !it->value.IsBool())
+        return fallback;
+    return it->value.GetBool();
+}
+
+} // namespace detail
 
 std::string serverToJson(const Server& server) {
     rapidjson::StringBuffer buffer;
@@ -145,7 +157,7 @@ std::string serversToJson(const std::vector<Server>& servers) {
 }
 
 Result<std::vector<Server>> parseServersJson(std::string_view body) {
-    auto doc = parse(body, "the server list");
+    auto doc = detail::parseJsonDocument(body, "the server list");
     if (!doc)
         return doc.error();
     std::vector<Server> servers;
@@ -165,7 +177,7 @@ Result<std::vector<Server>> parseServersJson(std::string_view body) {
 }
 
 Result<Server> parseServerJson(std::string_view body) {
-    auto doc = parse(body, "the server");
+    auto doc = detail::parseJsonDocument(body, "the server");
     if (!doc)
         return doc.error();
     return readServer(*doc, 0);
@@ -199,21 +211,21 @@ std::string planToJson(const Plan& plan) {
 }
 
 Result<Plan> parsePlanJson(std::string_view body) {
-    auto doc = parse(body, "the plan");
+    auto doc = detail::parseJsonDocument(body, "the plan");
     if (!doc)
         return doc.error();
     if (!doc->IsObject())
         return makeError(Errc::Parse, "the plan is not a JSON object");
     Plan p;
-    p.pool = getString(*doc, "pool");
-    p.policy = getString(*doc, "policy") == "classic" ? Policy::Classic : Policy::Default;
-    p.pending = static_cast<int>(getInt(*doc, "pending"));
-    p.running = static_cast<int>(getInt(*doc, "running"));
-    p.servers = static_cast<int>(getInt(*doc, "servers"));
-    p.live = static_cast<int>(getInt(*doc, "live"));
-    p.capacity = static_cast<int>(getInt(*doc, "capacity"));
-    p.wanted = static_cast<int>(getInt(*doc, "wanted"));
-    p.create = static_cast<int>(getInt(*doc, "create"));
+    p.pool = detail::jsonString(*doc, "pool");
+    p.policy = detail::jsonString(*doc, "policy") == "classic" ? Policy::Classic : Policy::Default;
+    p.pending = static_cast<int>(detail::jsonInt64(*doc, "pending"));
+    p.running = static_cast<int>(detail::jsonInt64(*doc, "running"));
+    p.servers = static_cast<int>(detail::jsonInt64(*doc, "servers"));
+    p.live = static_cast<int>(detail::jsonInt64(*doc, "live"));
+    p.capacity = static_cast<int>(detail::jsonInt64(*doc, "capacity"));
+    p.wanted = static_cast<int>(detail::jsonInt64(*doc, "wanted"));
+    p.create = static_cast<int>(detail::jsonInt64(*doc, "create"));
     for (const char* name : {"drain", "reasons"}) {
         const auto it = doc->FindMember(name);
         if (it == doc->MemberEnd() || !it->value.IsArray())

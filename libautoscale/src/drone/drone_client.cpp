@@ -12,37 +12,11 @@
 #include <rapidjson/reader.h>
 
 #include "autoscale/drone.h"
+#include "json_value.h"
 
 namespace autoscale {
 
 namespace {
-
-using rapidjson::Value;
-
-std::string stringMember(const Value& object, const char* name) {
-    const auto it = object.FindMember(name);
-    if (it == object.MemberEnd() || !it->value.IsString())
-        return {};
-    return {it->value.GetString(), it->value.GetStringLength()};
-}
-
-bool boolMember(const Value& object, const char* name, bool fallback) {
-    const auto it = object.FindMember(name);
-    if (it == object.MemberEnd() || !it->value.IsBool())
-        return fallback;
-    return it->value.GetBool();
-}
-
-Result<rapidjson::Document> parseDocument(std::string_view body, const char* what) {
-    rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseStopWhenDoneFlag>(body.data(), body.size());
-    if (doc.HasParseError()) {
-        return makeError(Errc::Parse, std::string(what) + " is not valid JSON: " +
-                                              rapidjson::GetParseError_En(doc.GetParseError()) +
-                                              " at offset " + std::to_string(doc.GetErrorOffset()));
-    }
-    return doc;
-}
 
 /// SAX handler for GET /api/queue: builds Stages directly, without a DOM, so
 /// a 50,000-stage queue costs little more than the stages themselves.
@@ -196,14 +170,14 @@ Result<std::vector<Stage>> parseQueueJsonInPlace(std::string& body) {
 }
 
 Result<DroneUser> parseUserJson(std::string_view body) {
-    auto doc = parseDocument(body, "the Drone user");
+    auto doc = detail::parseJsonDocument(body, "the Drone user");
     if (!doc)
         return doc.error();
     if (!doc->IsObject())
         return makeError(Errc::Parse, "the Drone user is not a JSON object");
-    return DroneUser{.login = stringMember(*doc, "login"),
-                     .admin = boolMember(*doc, "admin", false),
-                     .active = boolMember(*doc, "active", true)};
+    return DroneUser{.login = detail::jsonString(*doc, "login"),
+                     .admin = detail::jsonBool(*doc, "admin", false),
+                     .active = detail::jsonBool(*doc, "active", true)};
 }
 
 DroneClient::DroneClient(DroneSettings settings, HttpClient& http)

@@ -6,10 +6,9 @@
 
 #include <algorithm>
 
-#include <rapidjson/document.h>
-
 #include <autoscale/json.h>
 
+#include "json_value.h"
 #include "time_format.h"
 
 namespace autoscale {
@@ -18,12 +17,9 @@ namespace {
 
 /// The daemon's {"message": "..."}, or the raw body trimmed.
 std::string daemonMessage(const HttpResponse& response) {
-    rapidjson::Document doc;
-    doc.Parse(response.body.c_str(), response.body.size());
-    if (!doc.HasParseError() && doc.IsObject()) {
-        const auto it = doc.FindMember("message");
-        if (it != doc.MemberEnd() && it->value.IsString())
-            return it->value.GetString();
+    if (auto doc = detail::parseJsonDocument(response.body, "the answer"); doc && doc->IsObject()) {
+        if (std::string message = detail::jsonString(*doc, "message"); !message.empty())
+            return message;
     }
     std::string text = response.body.substr(0, 200);
     while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
