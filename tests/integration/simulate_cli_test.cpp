@@ -51,6 +51,28 @@ TEST_CASE_FIXTURE(SimulateFixture, "--json prints the figures computed by hand")
                    "\"peak_servers\":1}\n");
 }
 
+TEST_CASE_FIXTURE(SimulateFixture, "MIN servers at the start for both policies; --cold-start "
+                                   "starts empty") {
+    // One stage at 600 s. Warm: the MIN server has been up since 60 s, no
+    // wait. Cold: classic plans at 600 s (its second 5-minute plan), creates
+    // at 610 s, runs at 670 s, installs at 680 s: an 80 s wait.
+    const auto trace = write("one.jsonl", "{\"t\":600,\"duration\":60}\n");
+    const std::map<std::string, std::string> env = {
+            {"DRONE_POOL_MIN", "1"}, {"DRONE_POOL_MAX", "2"}, {"DRONE_AGENT_CONCURRENCY", "1"}};
+    const auto warm = simulate({"--trace", trace, "--policy", "classic", "--json"}, env);
+    REQUIRE(warm.exitCode == 0);
+    CHECK(warm.out.find("\"wait_max_s\":0.0,") != std::string::npos);
+    const auto cold =
+            simulate({"--trace", trace, "--policy", "classic", "--json", "--cold-start"}, env);
+    REQUIRE(cold.exitCode == 0);
+    CHECK(cold.out.find("\"wait_max_s\":80.0,") != std::string::npos);
+    const auto text = simulate({"--trace", trace, "--compare", "--cold-start"}, env);
+    CHECK(text.out.find("start: an empty pool (--cold-start)") != std::string::npos);
+    CHECK(simulate({"--trace", trace, "--compare"}, env)
+                  .out.find("start: MIN servers launched at once under both policies") !=
+          std::string::npos);
+}
+
 TEST_CASE_FIXTURE(SimulateFixture, "the text report has every figure and an 80-column chart") {
     const auto r = simulate({"--trace", examples + "/traces/trickle.jsonl", "--compare"},
                             {{"DRONE_POOL_MAX", "8"}});

@@ -12,6 +12,7 @@
 #include <autoscale/sqlite_store.h>
 
 #include "doctest_support.h"
+#include "engine/demand_history.h"
 #include "fakes.h"
 
 namespace autoscale {
@@ -88,6 +89,43 @@ struct Harness {
     }
 };
 
+TEST_CASE("demand history: the largest rise within a span, over the window only") {
+    DemandHistory h(10min);
+    const SteadyTime t0{};
+    CHECK_FALSE(h.complete());
+    CHECK(h.largestRise(1min) == 0);
+    // 2 slots, then +5 over 30 s, a fall, then +3 over 3 minutes.
+    h.record(t0, 2);
+    h.record(t0 + 10s, 4);
+    h.record(t0 + 30s, 7);
+    h.record(t0 + 2min, 1);
+    h.record(t0 + 3min, 2);
+    h.record(t0 + 5min, 4);
+    CHECK(h.largestRise(1min) == 5); // 2 -> 7 within 30 s.
+    CHECK(h.largestRise(20s) == 3);  // 4 -> 7 (20 s apart).
+    CHECK(h.largestRise(10s) == 2);  // 2 -> 4.
+    CHECK(h.largestRise(0s) == 0);
+    CHECK(h.largestRise(10min) == 5); // The fall to 1 and the rise to 4 is only 3.
+    CHECK(h.latest() == 4);
+    CHECK_FALSE(h.complete());
+    h.record(t0 + 10min, 4);
+    CHECK(h.complete());
+    // The 2 -> 7 burst leaves the window with its first sample.
+    h.record(t0 + 10min + 10s, 4);
+    CHECK(h.largestRise(1min) == 3); // 4 -> 7 (t0 + 10 s .. 30 s) is still in.
+    h.record(t0 + 10min + 30s, 4);
+    CHECK(h.largestRise(1min) == 1); // 1 -> 2 within one minute.
+    CHECK(h.largestRise(3min) == 3); // 1 -> 4.
+    h.clear();
+    CHECK_FALSE(h.complete());
+    CHECK(h.latest() == std::nullopt);
+    // Steady time going backwards starts over rather than trusting the order.
+    h.record(t0 + 1h, 3);
+    h.record(t0 + 30min, 9);
+    CHECK(h.largestRise(10min) == 0);
+    CHECK(h.latest() == 9);
+}
+
 TEST_CASE_FIXTURE(Harness, "the minimum is created on the first cycle, not one interval later") {
     options.pool.min = 2;
     start();
@@ -152,14 +190,92 @@ TEST_CASE_FIXTURE(Harness, "idle servers are drained after IDLE_TIMEOUT, busy on
     CHECK(memory->find(up[2].name)->state == ServerState::Terminated);
     CHECK(memory->find(up[0].name)->state == ServerState::Running);
     CHECK(memory->find(up[1].name)->state == ServerState::Running);
-    // Then an empty queue: all go.
+    // Then an empty queue, after a whole idle timeout of history without a
+    // burst in it: no reserve, so both idle servers go at once.
     queue.set({});
-    run(1); // The engine sees the two go idle (busy last seen one interval ago)...
+    run(1);
+    CHECK(engine->lastPlan().drain.size() == 2);
+    run(2);
+    CHECK(provider.live() == 0);
+}
+
+TEST_CASE_FIXTURE(Harness, "a burst within one boot time keeps that many idle slots while it is "
+                           "within IDLE_TIMEOUT") {
+    options.pool.max = 8;
+    start();
+    (void)cycle();
+    run(60); // Ten minutes of an empty queue: the history covers a whole idle timeout.
+    std::vector<Stage> burst;
+    for (int i = 1; i <= 6; ++i)
+        burst.push_back(pendingStage(i));
+    queue.set(burst); // +6 slots within one interval.
+    const WallTime burstAt = clock.now() + options.interval;
+    run(5);
+    auto up = running();
+    REQUIRE(up.size() == 3);
+    std::vector<Stage> onThem;
+    for (int i = 0; i < 6; ++i)
+        onThem.push_back(runningStage(i + 1, up[static_cast<std::size_t>(i % 3)].name));
+    queue.set(onThem);
+    run(6);
+    queue.set({}); // All finished: the fleet sits idle.
+    run(1);
+    const Plan kept = engine->lastPlan();
+    CHECK(kept.drain.empty());
+    CHECK(kept.reasons.back().find("burst reserve of 6 slots") != std::string::npos);
+    clock.set(burstAt + 10min - 20s);
+    run(1);
+    CHECK(engine->lastPlan().drain.empty());
+    run(2); // The burst has left the window: nothing held for it any more.
+    CHECK(inState(ServerState::Running) == 0);
+}
+
+TEST_CASE_FIXTURE(Harness,
+                  "a stage first seen waiting while others run launches from the next cycle") {
+    options.pool.min = 1;
+    options.pool.max = 4;
+    start();
+    (void)cycle();
+    run(6);
+    REQUIRE(running().size() == 1);
+    const auto name = running()[0].name;
+    queue.set({runningStage(1, name), runningStage(2, name), pendingStage(3)});
+    run(1);
+    Plan p = engine->lastPlan();
+    CHECK(p.create == 0); // A slot freed by a completion would take it within seconds.
+    CHECK(p.reasons.back().find("first seen waiting this cycle") != std::string::npos);
+    run(1);
+    CHECK(engine->lastPlan().create == 1); // Still waiting a cycle later: launch.
+    // More new stages than running ones: the excess launches at once.
+    queue.set({runningStage(1, name), runningStage(2, name), pendingStage(3), pendingStage(4),
+               pendingStage(5), pendingStage(6), pendingStage(7)});
+    run(1);
+    // 2 running + 5 pending = 7 slots, 4 servers wanted; 4 of the pending are
+    // new, 2 of those deferred (one per running stage): 5 slots -> 3 servers.
+    CHECK(engine->lastPlan().create == 1);
+}
+
+TEST_CASE_FIXTURE(Harness,
+                  "an unreadable queue restarts the demand history: the idle timeout rules") {
+    start();
+    queue.set({pendingStage(1), pendingStage(2)});
+    (void)cycle();
+    run(4);
+    const auto name = running().at(0).name;
+    queue.set({runningStage(1, name), runningStage(2, name)});
+    run(60); // Ten minutes of history.
+    queue.error = makeError(Errc::Parse, "the Drone queue is not valid JSON");
+    queue.set({});
+    run(1);
+    queue.error.reset();
+    run(1);
+    // Idle, no reserve known yet: kept until IDLE_TIMEOUT.
+    CHECK(engine->lastPlan().drain.empty());
+    CHECK(engine->lastPlan().reasons.back().find("idle for less than DRONE_POOL_IDLE_TIMEOUT") !=
+          std::string::npos);
     clock.advance(10min - 30s);
     run(1);
-    CHECK(provider.live() == 2); // ...not yet idle for IDLE_TIMEOUT...
-    run(3);
-    CHECK(provider.live() == 0); // ...then gone.
+    CHECK(engine->lastPlan().drain == std::vector<std::string>{name});
 }
 
 TEST_CASE_FIXTURE(Harness, "the idle timeout counts from the last cycle that saw a stage") {
@@ -175,6 +291,10 @@ TEST_CASE_FIXTURE(Harness, "the idle timeout counts from the last cycle that saw
     const WallTime lastSeen = clock.now();
     CHECK(memory->find(name)->lastBusy < lastSeen);
     queue.set({});
+    // A moment of unreadable queue: no demand history, so only the per-server
+    // idle timeout drains (the burst reserve would drain at once).
+    queue.scripted.push_back(makeError(Errc::Parse, "the Drone queue is not valid JSON"));
+    (void)cycle();
     clock.set(lastSeen + 10min - 10s);
     (void)cycle();
     CHECK(memory->find(name)->state == ServerState::Running);

@@ -161,6 +161,73 @@ TEST_CASE("default: stages of other pools are ignored") {
     CHECK(out.create == 0);
 }
 
+Plan runWith(PoolSettings p, std::vector<Server> servers, std::vector<Stage> queue,
+             PlanHistory history) {
+    return plan(PlanInput{.pool = std::move(p),
+                          .servers = std::move(servers),
+                          .stages = std::move(queue),
+                          .now = kNow,
+                          .history = history});
+}
+
+TEST_CASE("default: with a burst reserve, idle servers beyond demand plus reserve go at once") {
+    // 4 running servers, one stage on "a"; "b", "c", "d" idle for 1 to 3 min,
+    // far below IDLE_TIMEOUT (10 m).
+    const std::vector<Server> servers = {server("a", ServerState::Running, 3h, 0s),
+                                         server("b", ServerState::Running, 3h, 3min),
+                                         server("c", ServerState::Running, 3h, 1min),
+                                         server("d", ServerState::Running, 3h, 2min)};
+    const std::vector<Stage> queue = {stage("running", "a")};
+    // No history (a one-shot plan): only the idle timeout drains.
+    CHECK(run(pool(0, 8), servers, queue).drain.empty());
+    // Reserve 0: 1 slot in use -> keep 1 server; the three idle ones go, idle longest first.
+    Plan out = runWith(pool(0, 8), servers, queue, {.burstReserve = 0});
+    CHECK(out.drain == std::vector<std::string>{"b", "d", "c"});
+    CHECK(out.reasons[0].find("beyond demand plus burst reserve") != std::string::npos);
+    // Reserve 3: 1 + 3 = 4 slots -> keep 2 servers; two go.
+    out = runWith(pool(0, 8), servers, queue, {.burstReserve = 3});
+    CHECK(out.drain == std::vector<std::string>{"b", "d"});
+    CHECK(out.reasons.back().find("1 idle kept for the burst reserve of 3 slots") !=
+          std::string::npos);
+    // Reserve 7: 8 slots -> keep all 4.
+    CHECK(runWith(pool(0, 8), servers, queue, {.burstReserve = 7}).drain.empty());
+    // MIN still holds: keep 3.
+    CHECK(runWith(pool(3, 8), servers, queue, {.burstReserve = 0}).drain ==
+          std::vector<std::string>{"b"});
+    // MIN_AGE still holds.
+    PoolSettings young = pool(0, 8);
+    young.minAge = 4h;
+    CHECK(runWith(young, servers, queue, {.burstReserve = 0}).drain.empty());
+}
+
+TEST_CASE("default: the reserve keeps a server, the idle timeout still drains it") {
+    const std::vector<Server> servers = {server("a", ServerState::Running, 3h, 10min),
+                                         server("b", ServerState::Running, 3h, 1min)};
+    const Plan out = runWith(pool(0, 8), servers, {}, {.burstReserve = 4});
+    CHECK(out.drain == std::vector<std::string>{"a"}); // Idle for IDLE_TIMEOUT.
+}
+
+TEST_CASE("default: stages first seen this cycle launch only beyond one per running stage") {
+    const std::vector<Server> servers = {server("a", ServerState::Running, 3h, 0s)};
+    std::vector<Stage> queue = {stage("running", "a"), stage("running", "a"), stage("pending")};
+    // One new waiting stage, two running: deferred to the next cycle.
+    Plan out = runWith(pool(1, 8), servers, queue, {.freshPending = 1});
+    CHECK(out.create == 0);
+    CHECK(out.pending == 1);
+    CHECK(out.reasons[0].find("create none yet") != std::string::npos);
+    // Seen before: launches.
+    CHECK(runWith(pool(1, 8), servers, queue, {.freshPending = 0}).create == 1);
+    // Five new waiting stages, two running: two deferred, three launch 2 servers.
+    for (int i = 0; i < 4; ++i)
+        queue.push_back(stage("pending"));
+    out = runWith(pool(1, 8), servers, queue, {.freshPending = 5});
+    CHECK(out.create == 2);
+    // Nothing running: nothing will free a slot, so new stages launch at once.
+    CHECK(runWith(pool(0, 8), {}, stages(3), {.freshPending = 3}).create == 2);
+    // Classic ignores the history.
+    CHECK(runWith(pool(0, 8, Policy::Classic), {}, stages(3), {.freshPending = 3}).create == 2);
+}
+
 // drone/autoscaler's arithmetic (reference §2.4), quirks included.
 
 TEST_CASE("classic: worked example, scale up") {

@@ -158,6 +158,7 @@ struct SimulateFlags {
     std::uint64_t seed = 1;
     bool json = false;
     bool compare = false;
+    bool coldStart = false;
 };
 
 /// The options for one policy: the pool from the environment, the policy's
@@ -165,7 +166,7 @@ struct SimulateFlags {
 /// allocation, 55 m minimum age) unless DRONE_INTERVAL or
 /// DRONE_POOL_MIN_AGE are set explicitly.
 SimulationOptions simulationOptions(const Config& config, const Environment& env, Policy policy,
-                                    const SimProviderOptions& cloud, double price) {
+                                    const SimProviderOptions& cloud, double price, bool coldStart) {
     SimulationOptions o;
     o.pool = config.pool;
     o.pool.policy = policy;
@@ -173,6 +174,7 @@ SimulationOptions simulationOptions(const Config& config, const Environment& env
     o.timeoutStop = config.timeoutStop;
     o.cloud = cloud;
     o.pricePerHour = price;
+    o.warmStart = !coldStart;
     if (policy == Policy::Classic) {
         o = withClassicTimings(o);
         if (env.contains("DRONE_INTERVAL"))
@@ -217,8 +219,8 @@ int runSimulate(const SimulateFlags& flags) {
 
     std::vector<std::pair<std::string, SimulationResult>> results;
     for (const Policy policy : policies) {
-        auto result =
-                runSimulation(*trace, simulationOptions(*config, env, policy, cloud, flags.price));
+        auto result = runSimulation(*trace, simulationOptions(*config, env, policy, cloud,
+                                                              flags.price, flags.coldStart));
         if (!result) {
             std::fprintf(stderr, "autoscaler-cli: %s\n", result.error().message.c_str());
             return kExitUsage;
@@ -252,7 +254,10 @@ int runSimulate(const SimulateFlags& flags) {
               "pool: min " + std::to_string(pool.min) + ", max " + std::to_string(pool.max) +
               ", concurrency " + std::to_string(pool.concurrency) + ", buffer " +
               std::to_string(pool.buffer) + "; boot " + flags.boot + "; $" + price +
-              " per instance-hour\n\n";
+              " per instance-hour\n" +
+              (flags.coldStart ? "start: an empty pool (--cold-start)"
+                               : "start: MIN servers launched at once under both policies") +
+              "\n\n";
         out += formatSimulationTable(results);
         for (const auto& [name, r] : results)
             out += "\n" + name + ": " + formatSimulationChart(r);
@@ -312,6 +317,10 @@ int main(int argc, char** argv) {
         simulate->add_option("--price", simFlags.price,
                              "USD per instance-hour (default 0.0416, t3.medium us-east-1)");
         simulate->add_option("--seed", simFlags.seed, "seed of the simulated randomness");
+        simulate->add_flag("--cold-start", simFlags.coldStart,
+                           "start from an empty pool, as a first deployment does (default: MIN "
+                           "servers launched at the start under both policies, as in a "
+                           "deployment that has been running)");
         simulate->add_flag("--json", simFlags.json, "print one JSON object instead of text");
 
         try {

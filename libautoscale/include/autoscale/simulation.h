@@ -260,6 +260,11 @@ struct SimulationOptions {
     std::chrono::seconds sampleEvery{60};
     /// After the last arrival, give up on stages no runner takes this long.
     std::chrono::hours drainLimit{24 * 7};
+    /// Start as a deployment that has been running does: MIN servers launched
+    /// at the start under either policy (classic never creates them itself, but
+    /// once up it never goes below them). False: an empty pool, as on the very
+    /// first start.
+    bool warmStart = true;
 };
 
 /// drone/autoscaler's timings (reference §2.1, §2.4) on `options`: the

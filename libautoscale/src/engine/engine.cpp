@@ -23,6 +23,8 @@
 #include <autoscale/config.h>
 #include <autoscale/planner.h>
 
+#include "engine/demand_history.h"
+
 namespace autoscale {
 
 namespace {
@@ -191,12 +193,16 @@ public:
                       {{"error", queue.error().message}});
         }
 
-        if (queueOk)
+        const SteadyTime steady = clock_.steadyNow();
+        if (queueOk) {
             recordBusy(*rows, stages, now);
-        observeStages(stages, now);
+            demand_.record(steady, static_cast<int>(stages.size()) + options_.pool.buffer);
+        } else {
+            demand_.clear();
+        }
+        const int freshPending = observeStages(stages, now);
 
         // Orphan sweep at start and every orphanSweepInterval.
-        const SteadyTime steady = clock_.steadyNow();
         if (!lastSweep_ || steady - *lastSweep_ >= options_.orphanSweepInterval) {
             lastSweep_ = steady;
             sweep(*rows, now);
@@ -212,7 +218,7 @@ public:
         const bool planning = planDue(steady);
         if (planning) {
             decided = decide(*rows, generation, stages, queueOk, queue ? "" : queue.error().message,
-                             now);
+                             now, freshPending);
             if (!decided) {
                 noteCycleError("cannot read the store: " + decided.error().message);
                 return decided.error();
@@ -437,7 +443,7 @@ private:
 
     Result<Plan> decide(const std::vector<Server>& listedBefore, std::uint64_t generation,
                         const std::vector<Stage>& stages, bool queueOk,
-                        const std::string& queueError, WallTime now) {
+                        const std::string& queueError, WallTime now, int freshPending) {
         // Counting live servers and inserting new ones happen under one lock,
         // shared with the API's createServer: MAX holds under races. Rows are
         // only ever added under this lock (the generation counts them), and
@@ -452,7 +458,8 @@ private:
             relisted = std::move(*listed);
         }
         const std::vector<Server>& rows = relisted ? *relisted : listedBefore;
-        Plan p = plan(options_.pool, rows, stages, now);
+        const PlanHistory history{.burstReserve = burstReserve(rows), .freshPending = freshPending};
+        Plan p = plan(options_.pool, rows, stages, now, history);
         if (!queueOk) {
             // Unknown demand: keep MIN, nothing more, nothing drained.
             p.drain.clear();
@@ -522,6 +529,39 @@ private:
             startDrain(*written);
         }
         return p;
+    }
+
+    /// Slots kept free for a burst: the largest rise in demand within one
+    /// boot time over the last idle timeout. A rise slower than a boot can be
+    /// met by launching; a faster one needs servers already up. Unknown until
+    /// the engine has watched the queue for a whole idle timeout.
+    std::optional<int> burstReserve(const std::vector<Server>& rows) const {
+        if (!demand_.complete())
+            return std::nullopt;
+        return demand_.largestRise(bootTime(rows));
+    }
+
+    /// How long the pool's servers took from the decision to a runner taking
+    /// stages: the median of the newest 16 that got there. Until one has, the
+    /// whole idle timeout (the most cautious reserve).
+    Millis bootTime(const std::vector<Server>& rows) const {
+        std::vector<std::pair<WallTime, Millis>> boots;
+        for (const auto& s : rows) {
+            if (s.started != WallTime{} && s.created != WallTime{} && s.started >= s.created)
+                boots.emplace_back(s.created, toMillis(s.started - s.created));
+        }
+        if (boots.empty())
+            return options_.pool.idleTimeout;
+        constexpr std::size_t newest = 16;
+        if (boots.size() > newest) {
+            std::nth_element(boots.begin(), boots.begin() + newest, boots.end(),
+                             [](const auto& a, const auto& b) { return a.first > b.first; });
+            boots.resize(newest);
+        }
+        const auto middle = boots.begin() + static_cast<std::ptrdiff_t>(boots.size() / 2);
+        std::nth_element(boots.begin(), middle, boots.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+        return middle->second;
     }
 
     Result<Server> insertPending(WallTime now, const char* why) {
@@ -1064,14 +1104,18 @@ private:
             busyBefore_[std::string(name)] = now;
     }
 
-    void observeStages(const std::vector<Stage>& stages, WallTime now) {
+    /// Notes when each waiting stage was first seen; returns how many were
+    /// seen for the first time.
+    int observeStages(const std::vector<Stage>& stages, WallTime now) {
         const std::lock_guard lock(mutex_);
         std::unordered_set<std::int64_t> present;
+        int fresh = 0;
         for (const auto& stage : stages) {
             if (stage.status != "pending" || !stage.machine.empty())
                 continue;
             present.insert(stage.id);
-            firstSeen_.try_emplace(stage.id, now);
+            if (firstSeen_.try_emplace(stage.id, now).second)
+                ++fresh;
         }
         for (auto it = firstSeen_.begin(); it != firstSeen_.end();) {
             if (!present.contains(it->first)) {
@@ -1081,6 +1125,7 @@ private:
                 ++it;
             }
         }
+        return fresh;
     }
 
     void noteReaction(int slots, WallTime now) {
@@ -1136,6 +1181,7 @@ private:
     std::set<std::string> orphanMarks_;
     /// Servers a stage named, with the last cycle that saw it.
     std::unordered_map<std::string, WallTime> busyBefore_;
+    DemandHistory demand_{options_.pool.idleTimeout};
     std::optional<SteadyTime> lastSweep_{};
     std::optional<SteadyTime> lastPurge_{};
     std::optional<SteadyTime> firstCycle_{};

@@ -29,6 +29,7 @@ struct View {
     std::span<const Server> servers;
     std::span<const Stage> stages;
     WallTime now;
+    const PlanHistory& history;
 };
 
 /// Counts the matching stages by status.
@@ -87,13 +88,32 @@ Plan planDefault(const View& input) {
             plural(demand, "slot", "slots") + ", " + plural(needed, "server", "servers") +
             " at concurrency " + std::to_string(concurrency);
 
+    // Stages first seen waiting this cycle launch servers only from the next
+    // cycle on, up to one per running stage: a runner that has just finished a
+    // stage takes the next within seconds, and a server launched for it would
+    // come up to nothing. Beyond that many, or with nothing running, at once.
+    const int firstSeen =
+            std::clamp(input.history.freshPending, 0, std::min(out.pending, out.running));
+    const int launchFor = demand - firstSeen;
+    const int wantedNow = std::clamp((launchFor + concurrency - 1) / concurrency, pool.min,
+                                     std::max(pool.max, pool.min));
+    if (out.wanted > out.servers && wantedNow <= out.servers) {
+        out.reasons.push_back("create none yet: " + inputs + "; " +
+                              plural(firstSeen, "stage", "stages") +
+                              " first seen waiting this cycle count from the next");
+        return out;
+    }
     if (out.wanted > out.servers) {
-        const int want = out.wanted - out.servers;
+        const int want = wantedNow - out.servers;
         const int room = std::max(pool.max - out.live, 0);
         out.create = std::min(want, room);
         std::string why = inputs + "; min " + std::to_string(pool.min) + ", max " +
                           std::to_string(pool.max) + " -> want " + std::to_string(out.wanted) +
                           ", have " + std::to_string(out.servers);
+        if (wantedNow < out.wanted) {
+            why += "; " + plural(firstSeen, "stage", "stages") +
+                   " first seen waiting this cycle count from the next";
+        }
         if (out.create < want) {
             why += "; only " + std::to_string(out.create) +
                    " more fit under DRONE_POOL_MAX=" + std::to_string(pool.max) + " (" +
@@ -109,6 +129,17 @@ Plan planDefault(const View& input) {
 
     if (out.servers > out.wanted) {
         const int excess = out.servers - out.wanted;
+        // With a demand history (the engine's), servers beyond the slots in
+        // use plus a reserve for a burst go as soon as they are idle; without
+        // one (a one-shot `plan`), only servers idle for IDLE_TIMEOUT do.
+        int settled = 0;
+        int keep = out.servers;
+        if (input.history.burstReserve) {
+            const int slots = demand + std::max(*input.history.burstReserve, 0);
+            keep = std::clamp((slots + concurrency - 1) / concurrency, pool.min,
+                              std::max(pool.max, pool.min));
+            settled = std::max(out.servers - keep, 0);
+        }
         struct Candidate {
             const Server* server;
             WallTime since;
@@ -129,36 +160,49 @@ Plan planDefault(const View& input) {
                 ++young;
                 continue;
             }
-            const WallTime since = idleSince(server);
-            if (input.now - since < pool.idleTimeout) {
-                ++fresh;
-                continue;
-            }
-            candidates.push_back({&server, since});
+            candidates.push_back({&server, idleSince(server)});
         }
         std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
             if (a.since != b.since)
                 return a.since < b.since;
             return a.server->name < b.server->name;
         });
-        const auto n = std::min(static_cast<std::size_t>(excess), candidates.size());
-        for (std::size_t i = 0; i < n; ++i) {
-            const Server& s = *candidates[i].server;
+        const std::string timeout = formatGoDuration(
+                std::chrono::duration_cast<std::chrono::milliseconds>(pool.idleTimeout));
+        int drained = 0;
+        for (const auto& c : candidates) {
+            const bool timedOut = input.now - c.since >= pool.idleTimeout;
+            if (drained >= excess || (drained >= settled && !timedOut)) {
+                if (!timedOut)
+                    ++fresh;
+                continue;
+            }
+            ++drained;
+            const Server& s = *c.server;
             out.drain.push_back(s.name);
-            out.reasons.push_back(
-                    "drain " + s.name + ": idle for " + formatAgo(input.now, candidates[i].since) +
-                    " (idle timeout " +
-                    formatGoDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            pool.idleTimeout)) +
-                    "); " + inputs + " -> want " + std::to_string(out.wanted) + ", have " +
-                    std::to_string(out.servers));
+            if (timedOut) {
+                out.reasons.push_back("drain " + s.name + ": idle for " +
+                                      formatAgo(input.now, c.since) + " (idle timeout " + timeout +
+                                      "); " + inputs + " -> want " + std::to_string(out.wanted) +
+                                      ", have " + std::to_string(out.servers));
+            } else {
+                out.reasons.push_back(
+                        "drain " + s.name + ": idle for " + formatAgo(input.now, c.since) +
+                        ", beyond demand plus burst reserve: " + inputs + ", reserve " +
+                        plural(*input.history.burstReserve, "slot", "slots") + " -> keep " +
+                        std::to_string(keep) + ", have " + std::to_string(out.servers));
+            }
         }
-        if (std::cmp_less(n, excess)) {
-            out.reasons.push_back(
-                    "keep " + std::to_string(excess - static_cast<int>(n)) +
-                    " surplus: " + std::to_string(busy) + " busy, " + std::to_string(young) +
-                    " younger than DRONE_POOL_MIN_AGE, " + std::to_string(fresh) +
-                    " idle for less than DRONE_POOL_IDLE_TIMEOUT, others not running yet");
+        if (drained < excess) {
+            const std::string idle =
+                    input.history.burstReserve
+                            ? std::to_string(fresh) + " idle kept for the burst reserve of " +
+                                      plural(*input.history.burstReserve, "slot", "slots")
+                            : std::to_string(fresh) + " idle for less than DRONE_POOL_IDLE_TIMEOUT";
+            out.reasons.push_back("keep " + std::to_string(excess - drained) +
+                                  " surplus: " + std::to_string(busy) + " busy, " +
+                                  std::to_string(young) + " younger than DRONE_POOL_MIN_AGE, " +
+                                  idle + ", others not running yet");
         }
         return out;
     }
@@ -260,13 +304,13 @@ bool isBusy(const Server& server, const std::vector<Stage>& stages) {
 }
 
 Plan plan(const PoolSettings& pool, std::span<const Server> servers, std::span<const Stage> stages,
-          WallTime now) {
-    const View view{pool, servers, stages, now};
+          WallTime now, const PlanHistory& history) {
+    const View view{pool, servers, stages, now, history};
     return pool.policy == Policy::Classic ? planClassic(view) : planDefault(view);
 }
 
 Plan plan(const PlanInput& input) {
-    return plan(input.pool, input.servers, input.stages, input.now);
+    return plan(input.pool, input.servers, input.stages, input.now, input.history);
 }
 
 } // namespace autoscale

@@ -472,6 +472,12 @@ Result<SimulationResult> runSimulation(const std::vector<TraceStage>& trace,
     int peakDemand = 0;
     int peakServers = 0;
 
+    if (options.warmStart) {
+        for (int i = 0; i < options.pool.min; ++i) {
+            if (auto created = engine.createServer(); !created)
+                return created.error();
+        }
+    }
     while (true) {
         queue.update();
         if (clock.now() >= nextCycle) {
