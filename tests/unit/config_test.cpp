@@ -60,6 +60,7 @@ TEST_CASE("defaults follow SPEC section 3") {
     CHECK(c.pool.max == 4);
     CHECK(c.pool.minAge == 0s);
     CHECK(c.pool.idleTimeout == 10min);
+    CHECK(c.pool.launchDelay == 30s);
     CHECK(c.pool.buffer == 0);
     CHECK(c.interval == 10s);
     CHECK(c.amazon.region == "us-east-1");
@@ -165,6 +166,10 @@ TEST_CASE("every variable accepts its documented forms") {
             {"DRONE_POOL_IDLE_TIMEOUT", "1h30m",
              [](const Config& c) {
                  CHECK(c.pool.idleTimeout == 90min);
+             }},
+            {"DRONE_POOL_LAUNCH_DELAY", "0s",
+             [](const Config& c) {
+                 CHECK(c.pool.launchDelay == 0s);
              }},
             {"DRONE_CAPACITY_BUFFER", "3",
              [](const Config& c) {
@@ -367,6 +372,7 @@ TEST_CASE("every variable rejects bad values with a line naming it") {
             {"DRONE_POOL_MIN_AGE", "5 minutes", "not a duration"},
             {"DRONE_POOL_IDLE_TIMEOUT", "10", "not a duration"},
             {"DRONE_POOL_IDLE_TIMEOUT", "-5m", "not a duration"},
+            {"DRONE_POOL_LAUNCH_DELAY", "30", "not a duration"},
             {"DRONE_CAPACITY_BUFFER", "-2", "out of range"},
             {"DRONE_INTERVAL", "1ms", "too short"},
             {"DRONE_INTERVAL", "5x", "not a duration"},

@@ -199,8 +199,9 @@ TEST_CASE_FIXTURE(Harness, "idle servers are drained after IDLE_TIMEOUT, busy on
     CHECK(provider.live() == 0);
 }
 
-TEST_CASE_FIXTURE(Harness, "a burst within one boot time keeps that many idle slots while it is "
-                           "within IDLE_TIMEOUT") {
+TEST_CASE_FIXTURE(Harness,
+                  "a burst within one boot time keeps that many idle slots, less one, while "
+                  "it is within IDLE_TIMEOUT") {
     options.pool.max = 8;
     start();
     (void)cycle();
@@ -222,7 +223,7 @@ TEST_CASE_FIXTURE(Harness, "a burst within one boot time keeps that many idle sl
     run(1);
     const Plan kept = engine->lastPlan();
     CHECK(kept.drain.empty());
-    CHECK(kept.reasons.back().find("burst reserve of 6 slots") != std::string::npos);
+    CHECK(kept.reasons.back().find("burst reserve of 5 slots") != std::string::npos);
     clock.set(burstAt + 10min - 20s);
     run(1);
     CHECK(engine->lastPlan().drain.empty());
@@ -231,7 +232,7 @@ TEST_CASE_FIXTURE(Harness, "a burst within one boot time keeps that many idle sl
 }
 
 TEST_CASE_FIXTURE(Harness,
-                  "a stage first seen waiting while others run launches from the next cycle") {
+                  "a stage waiting while others run launches after DRONE_POOL_LAUNCH_DELAY") {
     options.pool.min = 1;
     options.pool.max = 4;
     start();
@@ -240,18 +241,34 @@ TEST_CASE_FIXTURE(Harness,
     REQUIRE(running().size() == 1);
     const auto name = running()[0].name;
     queue.set({runningStage(1, name), runningStage(2, name), pendingStage(3)});
-    run(1);
+    run(1); // First seen waiting.
+    run(2); // 20 s.
     Plan p = engine->lastPlan();
-    CHECK(p.create == 0); // A slot freed by a completion would take it within seconds.
-    CHECK(p.reasons.back().find("first seen waiting this cycle") != std::string::npos);
-    run(1);
-    CHECK(engine->lastPlan().create == 1); // Still waiting a cycle later: launch.
-    // More new stages than running ones: the excess launches at once.
+    CHECK(p.create == 0); // A runner finishing a stage would take it within seconds.
+    CHECK(p.reasons.back().find("waited less than DRONE_POOL_LAUNCH_DELAY=30s") !=
+          std::string::npos);
+    run(1); // 30 s: launch.
+    CHECK(engine->lastPlan().create == 1);
+    // More young stages than running ones: the excess launches at once.
     queue.set({runningStage(1, name), runningStage(2, name), pendingStage(3), pendingStage(4),
                pendingStage(5), pendingStage(6), pendingStage(7)});
     run(1);
     // 2 running + 5 pending = 7 slots, 4 servers wanted; 4 of the pending are
-    // new, 2 of those deferred (one per running stage): 5 slots -> 3 servers.
+    // young, one of those waits: 6 slots -> 3 servers, 2 there.
+    CHECK(engine->lastPlan().create == 1);
+}
+
+TEST_CASE_FIXTURE(Harness, "DRONE_POOL_LAUNCH_DELAY=0 launches for a waiting stage at once") {
+    options.pool.min = 1;
+    options.pool.max = 4;
+    options.pool.launchDelay = 0s;
+    start();
+    (void)cycle();
+    run(6);
+    REQUIRE(running().size() == 1);
+    const auto name = running()[0].name;
+    queue.set({runningStage(1, name), runningStage(2, name), pendingStage(3)});
+    run(1);
     CHECK(engine->lastPlan().create == 1);
 }
 

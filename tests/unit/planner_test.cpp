@@ -207,25 +207,31 @@ TEST_CASE("default: the reserve keeps a server, the idle timeout still drains it
     CHECK(out.drain == std::vector<std::string>{"a"}); // Idle for IDLE_TIMEOUT.
 }
 
-TEST_CASE("default: stages first seen this cycle launch only beyond one per running stage") {
+TEST_CASE("default: one stage younger than LAUNCH_DELAY waits for a running stage; more launch") {
     const std::vector<Server> servers = {server("a", ServerState::Running, 3h, 0s)};
     std::vector<Stage> queue = {stage("running", "a"), stage("running", "a"), stage("pending")};
-    // One new waiting stage, two running: deferred to the next cycle.
-    Plan out = runWith(pool(1, 8), servers, queue, {.freshPending = 1});
+    // One young waiting stage, two running: no launch yet.
+    Plan out = runWith(pool(1, 8), servers, queue, {.youngPending = 1});
     CHECK(out.create == 0);
     CHECK(out.pending == 1);
     CHECK(out.reasons[0].find("create none yet") != std::string::npos);
-    // Seen before: launches.
-    CHECK(runWith(pool(1, 8), servers, queue, {.freshPending = 0}).create == 1);
-    // Five new waiting stages, two running: two deferred, three launch 2 servers.
-    for (int i = 0; i < 4; ++i)
-        queue.push_back(stage("pending"));
-    out = runWith(pool(1, 8), servers, queue, {.freshPending = 5});
-    CHECK(out.create == 2);
-    // Nothing running: nothing will free a slot, so new stages launch at once.
-    CHECK(runWith(pool(0, 8), {}, stages(3), {.freshPending = 3}).create == 2);
+    CHECK(out.reasons[0].find("waited less than DRONE_POOL_LAUNCH_DELAY=30s") != std::string::npos);
+    // Waited long enough: launches.
+    CHECK(runWith(pool(1, 8), servers, queue, {.youngPending = 0}).create == 1);
+    // Two young waiting stages, four running on two full servers: one waits,
+    // the other launches (a burst is not left to wait on completions).
+    const std::vector<Server> full = {server("a", ServerState::Running, 3h, 0s),
+                                      server("b", ServerState::Running, 3h, 0s)};
+    const std::vector<Stage> burst = {stage("running", "a"), stage("running", "a"),
+                                      stage("running", "b"), stage("running", "b"),
+                                      stage("pending"),      stage("pending")};
+    CHECK(runWith(pool(1, 8), full, burst, {.youngPending = 2}).create == 1);
+    CHECK(runWith(pool(1, 8), full, burst, {.youngPending = 1}).create == 1);
+    CHECK(runWith(pool(1, 8), full, burst, {.youngPending = 0}).create == 1);
+    // Nothing running: nothing will free a slot, so young stages launch at once.
+    CHECK(runWith(pool(0, 8), {}, stages(3), {.youngPending = 3}).create == 2);
     // Classic ignores the history.
-    CHECK(runWith(pool(0, 8, Policy::Classic), {}, stages(3), {.freshPending = 3}).create == 2);
+    CHECK(runWith(pool(0, 8, Policy::Classic), {}, stages(3), {.youngPending = 3}).create == 2);
 }
 
 // drone/autoscaler's arithmetic (reference §2.4), quirks included.

@@ -104,6 +104,9 @@ struct PoolSettings {
     int buffer = 0;
     std::chrono::seconds minAge{0};
     std::chrono::seconds idleTimeout{600};
+    /// How long a lone waiting stage may wait for a running stage to finish
+    /// before a server is launched for it (a second one launches at once).
+    std::chrono::seconds launchDelay{30};
     Policy policy = Policy::Default;
 
     friend bool operator==(const PoolSettings&, const PoolSettings&) = default;

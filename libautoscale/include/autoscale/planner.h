@@ -21,9 +21,10 @@ struct PlanHistory {
     /// demand within one boot time in that window. Unset: only servers idle
     /// for IDLE_TIMEOUT are drained.
     std::optional<int> burstReserve{};
-    /// Pending stages seen for the first time this cycle. They count as
-    /// demand, but launch servers only from the next cycle on.
-    int freshPending = 0;
+    /// Pending stages that have waited less than DRONE_POOL_LAUNCH_DELAY
+    /// since the caller first saw them. They count as demand; while stages
+    /// run, one of them launches no server yet.
+    int youngPending = 0;
 };
 
 /// Everything one planning cycle looks at. `stages` should already be

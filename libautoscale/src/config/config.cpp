@@ -43,6 +43,7 @@ const std::vector<std::string_view> kKnown = {
         "DRONE_POOL_MAX",
         "DRONE_POOL_MIN_AGE",
         "DRONE_POOL_IDLE_TIMEOUT",
+        "DRONE_POOL_LAUNCH_DELAY",
         "DRONE_CAPACITY_BUFFER",
         "DRONE_INTERVAL",
         "DRONE_AMAZON_REGION",
@@ -567,6 +568,7 @@ Result<Config> parseConfig(const Environment& env, ConfigNeeds needs) {
     }
     r.duration("DRONE_POOL_MIN_AGE", c.pool.minAge, 0ms);
     r.duration("DRONE_POOL_IDLE_TIMEOUT", c.pool.idleTimeout, 0ms);
+    r.duration("DRONE_POOL_LAUNCH_DELAY", c.pool.launchDelay, 0ms);
     r.integer("DRONE_CAPACITY_BUFFER", c.pool.buffer, 0, 100000);
     r.duration("DRONE_INTERVAL", c.interval, 100ms);
 

@@ -200,7 +200,7 @@ public:
         } else {
             demand_.clear();
         }
-        const int freshPending = observeStages(stages, now);
+        const int youngPending = observeStages(stages, now);
 
         // Orphan sweep at start and every orphanSweepInterval.
         if (!lastSweep_ || steady - *lastSweep_ >= options_.orphanSweepInterval) {
@@ -218,7 +218,7 @@ public:
         const bool planning = planDue(steady);
         if (planning) {
             decided = decide(*rows, generation, stages, queueOk, queue ? "" : queue.error().message,
-                             now, freshPending);
+                             now, youngPending);
             if (!decided) {
                 noteCycleError("cannot read the store: " + decided.error().message);
                 return decided.error();
@@ -443,7 +443,7 @@ private:
 
     Result<Plan> decide(const std::vector<Server>& listedBefore, std::uint64_t generation,
                         const std::vector<Stage>& stages, bool queueOk,
-                        const std::string& queueError, WallTime now, int freshPending) {
+                        const std::string& queueError, WallTime now, int youngPending) {
         // Counting live servers and inserting new ones happen under one lock,
         // shared with the API's createServer: MAX holds under races. Rows are
         // only ever added under this lock (the generation counts them), and
@@ -458,7 +458,7 @@ private:
             relisted = std::move(*listed);
         }
         const std::vector<Server>& rows = relisted ? *relisted : listedBefore;
-        const PlanHistory history{.burstReserve = burstReserve(rows), .freshPending = freshPending};
+        const PlanHistory history{.burstReserve = burstReserve(rows), .youngPending = youngPending};
         Plan p = plan(options_.pool, rows, stages, now, history);
         if (!queueOk) {
             // Unknown demand: keep MIN, nothing more, nothing drained.
@@ -532,13 +532,16 @@ private:
     }
 
     /// Slots kept free for a burst: the largest rise in demand within one
-    /// boot time over the last idle timeout. A rise slower than a boot can be
-    /// met by launching; a faster one needs servers already up. Unknown until
-    /// the engine has watched the queue for a whole idle timeout.
+    /// boot time over the last idle timeout, less one. A rise slower than a
+    /// boot can be met by launching; a faster one needs servers already up,
+    /// except for its first stage: a lone stage finding the pool full is what
+    /// launching on demand is for (it waits one boot at most, usually less, for
+    /// a runner finishing a stage). Unknown until the engine has watched the
+    /// queue for a whole idle timeout.
     std::optional<int> burstReserve(const std::vector<Server>& rows) const {
         if (!demand_.complete())
             return std::nullopt;
-        return demand_.largestRise(bootTime(rows));
+        return std::max(demand_.largestRise(bootTime(rows)) - 1, 0);
     }
 
     /// How long the pool's servers took from the decision to a runner taking
@@ -1104,18 +1107,20 @@ private:
             busyBefore_[std::string(name)] = now;
     }
 
-    /// Notes when each waiting stage was first seen; returns how many were
-    /// seen for the first time.
+    /// Notes when each waiting stage was first seen; returns how many have
+    /// waited less than DRONE_POOL_LAUNCH_DELAY since (a wall clock that went
+    /// backwards counts as long enough).
     int observeStages(const std::vector<Stage>& stages, WallTime now) {
         const std::lock_guard lock(mutex_);
         std::unordered_set<std::int64_t> present;
-        int fresh = 0;
+        int young = 0;
         for (const auto& stage : stages) {
             if (stage.status != "pending" || !stage.machine.empty())
                 continue;
             present.insert(stage.id);
-            if (firstSeen_.try_emplace(stage.id, now).second)
-                ++fresh;
+            const auto waited = now - firstSeen_.try_emplace(stage.id, now).first->second;
+            if (waited >= WallTime::duration::zero() && waited < options_.pool.launchDelay)
+                ++young;
         }
         for (auto it = firstSeen_.begin(); it != firstSeen_.end();) {
             if (!present.contains(it->first)) {
@@ -1125,7 +1130,7 @@ private:
                 ++it;
             }
         }
-        return fresh;
+        return young;
     }
 
     void noteReaction(int slots, WallTime now) {

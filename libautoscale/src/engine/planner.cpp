@@ -88,19 +88,23 @@ Plan planDefault(const View& input) {
             plural(demand, "slot", "slots") + ", " + plural(needed, "server", "servers") +
             " at concurrency " + std::to_string(concurrency);
 
-    // Stages first seen waiting this cycle launch servers only from the next
-    // cycle on, up to one per running stage: a runner that has just finished a
-    // stage takes the next within seconds, and a server launched for it would
-    // come up to nothing. Beyond that many, or with nothing running, at once.
-    const int firstSeen =
-            std::clamp(input.history.freshPending, 0, std::min(out.pending, out.running));
-    const int launchFor = demand - firstSeen;
+    // One stage at a time may wait up to DRONE_POOL_LAUNCH_DELAY for a
+    // running stage to finish before a server is launched for it: a runner
+    // finishing a stage takes the next within seconds, and a server launched
+    // for it would come up to nothing. A second waiting stage (a burst), or
+    // one with nothing running, launches at once.
+    const int waiting =
+            std::clamp(input.history.youngPending, 0, std::min({out.pending, out.running, 1}));
+    const int launchFor = demand - waiting;
     const int wantedNow = std::clamp((launchFor + concurrency - 1) / concurrency, pool.min,
                                      std::max(pool.max, pool.min));
+    const std::string delay = formatGoDuration(
+            std::chrono::duration_cast<std::chrono::milliseconds>(pool.launchDelay));
     if (out.wanted > out.servers && wantedNow <= out.servers) {
         out.reasons.push_back("create none yet: " + inputs + "; " +
-                              plural(firstSeen, "stage", "stages") +
-                              " first seen waiting this cycle count from the next");
+                              plural(waiting, "stage has", "stages have") +
+                              " waited less than DRONE_POOL_LAUNCH_DELAY=" + delay +
+                              " for a running stage to finish");
         return out;
     }
     if (out.wanted > out.servers) {
@@ -111,8 +115,8 @@ Plan planDefault(const View& input) {
                           std::to_string(pool.max) + " -> want " + std::to_string(out.wanted) +
                           ", have " + std::to_string(out.servers);
         if (wantedNow < out.wanted) {
-            why += "; " + plural(firstSeen, "stage", "stages") +
-                   " first seen waiting this cycle count from the next";
+            why += "; " + plural(waiting, "stage has", "stages have") +
+                   " waited less than DRONE_POOL_LAUNCH_DELAY=" + delay;
         }
         if (out.create < want) {
             why += "; only " + std::to_string(out.create) +
