@@ -72,6 +72,20 @@ struct Harness {
         }
     }
 
+    /// MIN 1, MAX 4: one running server with both slots busy, and one more
+    /// stage waiting. Returns the server's name.
+    std::string oneFullServerAndAWaitingStage() {
+        options.pool.min = 1;
+        options.pool.max = 4;
+        start();
+        (void)cycle();
+        run(6);
+        REQUIRE(running().size() == 1);
+        const auto name = running()[0].name;
+        queue.set({runningStage(1, name), runningStage(2, name), pendingStage(3)});
+        return name;
+    }
+
     std::vector<Server> servers() { return memory->list().value(); }
     int inState(ServerState state) {
         int n = 0;
@@ -233,14 +247,7 @@ TEST_CASE_FIXTURE(Harness,
 
 TEST_CASE_FIXTURE(Harness,
                   "a stage waiting while others run launches after DRONE_POOL_LAUNCH_DELAY") {
-    options.pool.min = 1;
-    options.pool.max = 4;
-    start();
-    (void)cycle();
-    run(6);
-    REQUIRE(running().size() == 1);
-    const auto name = running()[0].name;
-    queue.set({runningStage(1, name), runningStage(2, name), pendingStage(3)});
+    const auto name = oneFullServerAndAWaitingStage();
     run(1); // First seen waiting.
     run(2); // 20 s.
     Plan p = engine->lastPlan();
@@ -259,15 +266,8 @@ TEST_CASE_FIXTURE(Harness,
 }
 
 TEST_CASE_FIXTURE(Harness, "DRONE_POOL_LAUNCH_DELAY=0 launches for a waiting stage at once") {
-    options.pool.min = 1;
-    options.pool.max = 4;
     options.pool.launchDelay = 0s;
-    start();
-    (void)cycle();
-    run(6);
-    REQUIRE(running().size() == 1);
-    const auto name = running()[0].name;
-    queue.set({runningStage(1, name), runningStage(2, name), pendingStage(3)});
+    (void)oneFullServerAndAWaitingStage();
     run(1);
     CHECK(engine->lastPlan().create == 1);
 }
