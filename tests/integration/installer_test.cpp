@@ -258,8 +258,9 @@ TEST_CASE_FIXTURE(InstallerFixture,
                   "a refused key fails as Unauthorized once the deadline passes") {
     auto o = options();
     o.clientPrivateKey = generateEd25519Key("stranger")->privateKey;
-    // Long enough for one refused handshake on a loaded 2-core machine: a
-    // deadline that passes before any attempt finishes is a Timeout instead.
+    // Long enough for one refused handshake on a loaded 2-core machine (a
+    // deadline that passes before any attempt finishes is a Timeout); the
+    // attempt the deadline cuts short must not hide the refusal.
     o.checkDeadline = 4s;
     o.checkInterval = 100ms;
     auto installer = make(o);

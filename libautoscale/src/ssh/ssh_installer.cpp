@@ -171,9 +171,13 @@ Result<void> SshInstaller::install(Server& server, const std::stop_token& stop) 
         Error error = outcome.error();
         if (!retryDuringInstall(error))
             return error;
-        // A refused key says more than a later attempt cut short before
-        // authentication; an attempt that got further clears it.
-        const bool beforeAuth = error.serviceCode == "connect" || error.serviceCode == "handshake";
+        // A refused key says more than a later attempt cut short before or
+        // during authentication (the deadline passing mid-handshake, say); an
+        // attempt that got further clears it.
+        const bool beforeAuth = error.serviceCode == "connect" ||
+                                error.serviceCode == "handshake" ||
+                                error.serviceCode == "host_key" ||
+                                (error.serviceCode == "auth" && error.code != Errc::Unauthorized);
         if (error.code == Errc::Unauthorized) {
             refused = error;
         } else if (refused && beforeAuth) {
