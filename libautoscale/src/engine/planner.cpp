@@ -11,6 +11,8 @@
 
 #include <autoscale/config.h>
 
+#include "engine/busy_tracker.h"
+
 namespace autoscale {
 
 namespace {
@@ -42,18 +44,6 @@ void countStages(const View& input, Plan& out) {
         else if (stage.status == "running")
             ++out.running;
     }
-}
-
-using NameSet = std::unordered_set<std::string_view>;
-
-/// Names of the machines a pending or running stage names.
-NameSet busyMachines(std::span<const Stage> stages) {
-    NameSet names;
-    for (const auto& stage : stages) {
-        if ((stage.status == "pending" || stage.status == "running") && !stage.machine.empty())
-            names.insert(stage.machine);
-    }
-    return names;
 }
 
 /// When a server last had work (or came up, if it never had any).
@@ -149,7 +139,7 @@ Plan planDefault(const View& input) {
             WallTime since;
         };
         std::vector<Candidate> candidates;
-        const NameSet busyNames = busyMachines(input.stages);
+        const BusyNames busyNames = busyServerNames(input.stages);
         int busy = 0;
         int young = 0;
         int fresh = 0;
@@ -277,7 +267,7 @@ Plan planClassic(const View& input) {
                               " running servers would go below min " + std::to_string(pool.min));
         return out;
     }
-    const NameSet busyNames = busyMachines(input.stages);
+    const BusyNames busyNames = busyServerNames(input.stages);
     for (const Server* server : running) {
         if (std::cmp_greater_equal(out.drain.size(), n))
             break;
@@ -301,10 +291,8 @@ Plan planClassic(const View& input) {
 } // namespace
 
 bool isBusy(const Server& server, const std::vector<Stage>& stages) {
-    return std::any_of(stages.begin(), stages.end(), [&](const Stage& stage) {
-        return (stage.status == "pending" || stage.status == "running") && !stage.machine.empty() &&
-               stage.machine == server.name;
-    });
+    return std::any_of(stages.begin(), stages.end(),
+                       [&](const Stage& stage) { return stageNamesServer(stage, server.name); });
 }
 
 Plan plan(const PoolSettings& pool, std::span<const Server> servers, std::span<const Stage> stages,
