@@ -69,10 +69,11 @@ CloudFindings classifyCloud(std::span<const Server> rows, std::span<const Instan
         if (isLive(instance.state))
             live.insert(instance.id);
         const Server* claimedBy = nullptr;
-        if (const auto id = byId.find(instance.id); id != byId.end())
+        if (const auto id = byId.find(instance.id); id != byId.end()) {
             claimedBy = id->second;
-        else if (const auto name = byName.find(instance.serverName); name != byName.end())
+        } else if (const auto name = byName.find(instance.serverName); name != byName.end()) {
             claimedBy = name->second;
+        }
         if (claimedBy == nullptr || claimedBy->state == ServerState::Terminated)
             out.unknown.push_back(instance);
     }

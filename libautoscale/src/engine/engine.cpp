@@ -271,11 +271,9 @@ bool Engine::Impl::planDue(SteadyTime steady) {
     const Millis every = options_.planInterval > 0ms ? options_.planInterval : options_.interval;
     if (!firstCycle_)
         firstCycle_ = steady;
-    bool due = false;
-    if (lastDecision_)
-        due = steady - *lastDecision_ >= every;
-    else
-        due = !options_.planFirstAfterInterval || steady - *firstCycle_ >= every;
+    const bool due = lastDecision_
+                             ? steady - *lastDecision_ >= every
+                             : !options_.planFirstAfterInterval || steady - *firstCycle_ >= every;
     if (due)
         lastDecision_ = steady;
     return due;
@@ -285,10 +283,11 @@ bool Engine::Impl::planDue(SteadyTime steady) {
 Plan Engine::Impl::notDue(std::span<const Stage> stages) const {
     Plan p{.pool = options_.pool.name, .policy = options_.pool.policy};
     for (const auto& stage : stages) {
-        if (stage.status == "pending")
+        if (stage.status == "pending") {
             ++p.pending;
-        else if (stage.status == "running")
+        } else if (stage.status == "running") {
             ++p.running;
+        }
     }
     p.reasons.push_back(
             "no decision this cycle: the planner decides every " +
@@ -328,7 +327,7 @@ Result<Plan> Engine::Impl::decide(const std::vector<Server>& listedBefore, std::
     }
     if (paused()) {
         if (p.create > 0 || !p.drain.empty())
-            p.reasons.push_back("paused: not acting on the plan");
+            p.reasons.emplace_back("paused: not acting on the plan");
         p.create = 0;
         p.drain.clear();
         return p;
@@ -397,11 +396,11 @@ Millis Engine::Impl::bootTime(const std::vector<Server>& rows) const {
     }
     if (boots.empty())
         return options_.pool.idleTimeout;
-    constexpr std::size_t newest = 16;
-    if (boots.size() > newest) {
-        std::nth_element(boots.begin(), boots.begin() + newest, boots.end(),
+    constexpr std::size_t kNewest = 16;
+    if (boots.size() > kNewest) {
+        std::nth_element(boots.begin(), boots.begin() + kNewest, boots.end(),
                          [](const auto& a, const auto& b) { return a.first > b.first; });
-        boots.resize(newest);
+        boots.resize(kNewest);
     }
     const auto middle = boots.begin() + static_cast<std::ptrdiff_t>(boots.size() / 2);
     std::nth_element(boots.begin(), middle, boots.end(),
@@ -426,10 +425,11 @@ void Engine::Impl::sweep(const std::vector<Server>& rows, WallTime now) {
             orphans.push_back(instance);
     }
     const auto verdict = orphanMarks_.next(orphans);
-    for (const auto& id : verdict.marked)
+    for (const auto& id : verdict.marked) {
         log_.warn("instance unknown to the store; terminating it at the next sweep unless "
                   "claimed",
                   {{"instance", id}});
+    }
     if (!verdict.terminate.empty()) {
         if (auto destroyed = provider_.destroy(verdict.terminate); destroyed) {
             count(&EngineMetrics::orphansTerminated,

@@ -86,7 +86,7 @@ private:
     void stepTerminate(Server s);
     void stepReapError(Server s);
     void count(std::int64_t EngineMetrics::*counter, std::int64_t n = 1);
-    void observe(Histogram EngineMetrics::*histogram, double seconds);
+    void observe(Histogram EngineMetrics::*histogram, double value);
 
     EngineOptions options_;
     Store& store_;

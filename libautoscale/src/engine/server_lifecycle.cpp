@@ -55,9 +55,10 @@ Result<Server> ServerLifecycle::transition(Server server, ServerState to,
                                                         std::string(nameOf(from)) +
                                                         " cannot go to " + std::string(nameOf(to)));
     }
-    if (to == ServerState::Error && reason.empty())
+    if (to == ServerState::Error && reason.empty()) {
         return makeError(Errc::InvalidArgument,
                          "server " + server.name + ": going to error needs a reason");
+    }
     const WallTime now = clock_.now();
     server.state = to;
     server.updated = now;

@@ -213,9 +213,10 @@ void Engine::Impl::stepAdoptCreating(Server s, const std::stop_token& stop) {
     if (auto listed = provider_.list()) {
         if (const Instance* found = instanceTaggedFor(s.name, *listed)) {
             s.instanceId = found->id;
-            if (moveTo(s, ServerState::Booting))
+            if (moveTo(s, ServerState::Booting)) {
                 log_.info("adopted an instance created before a restart",
                           {{"server", s.name}, {"instance", s.instanceId}});
+            }
             return;
         }
     }
@@ -302,9 +303,10 @@ void Engine::Impl::startDrain(const Server& s) {
     // Best effort: the runner stops taking stages. Release waits for the
     // queue, not for this call.
     executor_->submit([this, s](const std::stop_token&) {
-        if (auto r = installer_.drain(s); !r)
+        if (auto r = installer_.drain(s); !r) {
             log_.warn("cannot tell the runner to drain",
                       {{"server", s.name}, {"error", r.error().message}});
+        }
     });
 }
 
