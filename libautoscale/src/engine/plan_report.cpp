@@ -51,8 +51,11 @@ std::string formatPlanText(const PlanReport& r) {
     const Plan& p = r.plan;
     const PoolSettings& pool = r.pool;
     std::string labels;
-    for (const auto& [k, v] : pool.labels)
-        labels += (labels.empty() ? "" : ",") + k + ":" + v;
+    for (const auto& [k, v] : pool.labels) {
+        if (!labels.empty())
+            labels += ',';
+        labels.append(k).append(":").append(v);
+    }
     std::string out;
     out += "pool " + pool.name + ": " + pool.os + "/" + pool.arch;
     if (!pool.variant.empty())
@@ -85,9 +88,10 @@ std::string formatPlanText(const PlanReport& r) {
     if (r.cloudChecked) {
         out += "cloud: " + std::to_string(r.unknownInstances.size()) +
                " instance(s) tagged for this pool that the store does not know";
-        for (const auto& i : r.unknownInstances)
+        for (const auto& i : r.unknownInstances) {
             out += "\n  " + i.id + " " + std::string(nameOf(i.state)) +
                    (i.serverName.empty() ? "" : " (" + i.serverName + ")");
+        }
         out += "\n";
     }
     out += "plan: create " + std::to_string(p.create) + ", drain " +

@@ -39,10 +39,11 @@ void countStages(const View& input, Plan& out) {
     for (const auto& stage : input.stages) {
         if (!stageMatches(stage, input.pool))
             continue;
-        if (stage.status == "pending")
+        if (stage.status == "pending") {
             ++out.pending;
-        else if (stage.status == "running")
+        } else if (stage.status == "running") {
             ++out.running;
+        }
     }
 }
 
@@ -114,10 +115,8 @@ Plan planDefault(const View& input) {
                    std::to_string(out.live) +
                    " live, counting draining, terminating and error servers)";
         }
-        if (out.create > 0)
-            out.reasons.push_back("create " + std::to_string(out.create) + ": " + why);
-        else
-            out.reasons.push_back("create none: " + why);
+        out.reasons.push_back(out.create > 0 ? "create " + std::to_string(out.create) + ": " + why
+                                             : "create none: " + why);
         return out;
     }
 
@@ -175,10 +174,19 @@ Plan planDefault(const View& input) {
             const Server& s = *c.server;
             out.drain.push_back(s.name);
             if (timedOut) {
-                out.reasons.push_back("drain " + s.name + ": idle for " +
-                                      formatAgo(input.now, c.since) + " (idle timeout " + timeout +
-                                      "); " + inputs + " -> want " + std::to_string(out.wanted) +
-                                      ", have " + std::to_string(out.servers));
+                std::string reason = "drain ";
+                reason.append(s.name)
+                        .append(": idle for ")
+                        .append(formatAgo(input.now, c.since))
+                        .append(" (idle timeout ")
+                        .append(timeout)
+                        .append("); ")
+                        .append(inputs)
+                        .append(" -> want ")
+                        .append(std::to_string(out.wanted))
+                        .append(", have ")
+                        .append(std::to_string(out.servers));
+                out.reasons.push_back(std::move(reason));
             } else {
                 out.reasons.push_back(
                         "drain " + s.name + ": idle for " + formatAgo(input.now, c.since) +
