@@ -646,6 +646,55 @@ TEST_CASE_FIXTURE(Harness, "destroying through the API drains running and remove
     CHECK(memory->find("agent-err").error().code == Errc::NotFound);
 }
 
+// The failure message is built from the server before it is handed over: a
+// message built in the same call as std::move(server) lost the instance id
+// under clang (arguments evaluated left to right).
+TEST_CASE_FIXTURE(Harness, "an instance never visible while booting fails naming its instance id") {
+    provider.notVisibleFor = 1h;
+    start();
+    queue.set({pendingStage(1)});
+    (void)cycle();
+    REQUIRE(inState(ServerState::Booting) == 1);
+    const Server booting = servers().at(0);
+    REQUIRE_FALSE(booting.instanceId.empty());
+    run(13); // 130 s: past the 120 s "not visible yet" grace.
+    const Server failed = memory->find(booting.name).value();
+    CHECK(failed.state != ServerState::Booting);
+    CHECK(failed.error == "instance " + booting.instanceId + " vanished while booting");
+}
+
+TEST_CASE_FIXTURE(Harness, "an instance terminated while booting fails naming its instance id") {
+    provider.notVisibleFor = 0s;
+    start();
+    queue.set({pendingStage(1)});
+    (void)cycle();
+    REQUIRE(inState(ServerState::Booting) == 1);
+    const Server booting = servers().at(0);
+    provider.vanish(booting.instanceId);
+    run(1);
+    const Server failed = memory->find(booting.name).value();
+    CHECK(failed.state != ServerState::Booting);
+    CHECK(failed.error == "instance " + booting.instanceId + " terminated while booting");
+    CHECK(engine->metrics().bootErrors == 1);
+}
+
+TEST_CASE_FIXTURE(Harness, "a drained server is released only when neither queue read names it") {
+    // One definition of "a stage names this server": a finished stage that
+    // still names it does not keep it.
+    options.pool.idleTimeout = 0s;
+    start();
+    queue.set({pendingStage(1)});
+    (void)cycle();
+    run(4);
+    const auto name = running().at(0).name;
+    Stage done = runningStage(1, name);
+    done.status = "success";
+    queue.set({done});
+    run(1); // Drained, and released at the re-read in the same cycle.
+    CHECK(memory->find(name)->state == ServerState::Terminated);
+    CHECK(provider.live() == 0);
+}
+
 TEST_CASE("randomized: crashes at random points over 1,000 cycles keep the invariants") {
     Harness h;
     h.options.pool.min = 1;

@@ -4,12 +4,13 @@
 
 #include "autoscale/plan_report.h"
 
-#include <set>
+#include <chrono>
+#include <map>
 
-#include <autoscale/config.h>
 #include <autoscale/json.h>
 #include <autoscale/planner.h>
 
+#include "engine/cloud_sweep.h"
 #include "json_text.h"
 
 namespace autoscale {
@@ -38,22 +39,11 @@ Result<void> addCloudView(PlanReport& report, Provider& provider) {
     auto instances = provider.list();
     if (!instances)
         return instances.error();
-    std::set<std::string> knownIds;
-    std::set<std::string> knownNames;
-    for (const auto& s : report.servers) {
-        if (s.state == ServerState::Terminated)
-            continue;
-        knownIds.insert(s.instanceId);
-        knownNames.insert(s.name);
-    }
+    // The orphan sweep's own rule of which instances the store claims.
+    report.unknownInstances =
+            classifyCloud(report.servers, *instances, WallTime{}, std::chrono::milliseconds{0})
+                    .unknown;
     report.cloudChecked = true;
-    for (const auto& instance : *instances) {
-        if (instance.state == InstanceState::Terminated)
-            continue;
-        if (knownIds.contains(instance.id) || knownNames.contains(instance.serverName))
-            continue;
-        report.unknownInstances.push_back(instance);
-    }
     return {};
 }
 
@@ -61,8 +51,11 @@ std::string formatPlanText(const PlanReport& r) {
     const Plan& p = r.plan;
     const PoolSettings& pool = r.pool;
     std::string labels;
-    for (const auto& [k, v] : pool.labels)
-        labels += (labels.empty() ? "" : ",") + k + ":" + v;
+    for (const auto& [k, v] : pool.labels) {
+        if (!labels.empty())
+            labels += ',';
+        labels.append(k).append(":").append(v);
+    }
     std::string out;
     out += "pool " + pool.name + ": " + pool.os + "/" + pool.arch;
     if (!pool.variant.empty())
@@ -95,9 +88,10 @@ std::string formatPlanText(const PlanReport& r) {
     if (r.cloudChecked) {
         out += "cloud: " + std::to_string(r.unknownInstances.size()) +
                " instance(s) tagged for this pool that the store does not know";
-        for (const auto& i : r.unknownInstances)
+        for (const auto& i : r.unknownInstances) {
             out += "\n  " + i.id + " " + std::string(nameOf(i.state)) +
                    (i.serverName.empty() ? "" : " (" + i.serverName + ")");
+        }
         out += "\n";
     }
     out += "plan: create " + std::to_string(p.create) + ", drain " +

@@ -11,6 +11,8 @@
 
 #include <autoscale/config.h>
 
+#include "engine/busy_tracker.h"
+
 namespace autoscale {
 
 namespace {
@@ -37,23 +39,12 @@ void countStages(const View& input, Plan& out) {
     for (const auto& stage : input.stages) {
         if (!stageMatches(stage, input.pool))
             continue;
-        if (stage.status == "pending")
+        if (stage.status == "pending") {
             ++out.pending;
-        else if (stage.status == "running")
+        } else if (stage.status == "running") {
             ++out.running;
+        }
     }
-}
-
-using NameSet = std::unordered_set<std::string_view>;
-
-/// Names of the machines a pending or running stage names.
-NameSet busyMachines(std::span<const Stage> stages) {
-    NameSet names;
-    for (const auto& stage : stages) {
-        if ((stage.status == "pending" || stage.status == "running") && !stage.machine.empty())
-            names.insert(stage.machine);
-    }
-    return names;
 }
 
 /// When a server last had work (or came up, if it never had any).
@@ -124,10 +115,8 @@ Plan planDefault(const View& input) {
                    std::to_string(out.live) +
                    " live, counting draining, terminating and error servers)";
         }
-        if (out.create > 0)
-            out.reasons.push_back("create " + std::to_string(out.create) + ": " + why);
-        else
-            out.reasons.push_back("create none: " + why);
+        out.reasons.push_back(out.create > 0 ? "create " + std::to_string(out.create) + ": " + why
+                                             : "create none: " + why);
         return out;
     }
 
@@ -149,7 +138,7 @@ Plan planDefault(const View& input) {
             WallTime since;
         };
         std::vector<Candidate> candidates;
-        const NameSet busyNames = busyMachines(input.stages);
+        const BusyNames busyNames = busyServerNames(input.stages);
         int busy = 0;
         int young = 0;
         int fresh = 0;
@@ -185,10 +174,19 @@ Plan planDefault(const View& input) {
             const Server& s = *c.server;
             out.drain.push_back(s.name);
             if (timedOut) {
-                out.reasons.push_back("drain " + s.name + ": idle for " +
-                                      formatAgo(input.now, c.since) + " (idle timeout " + timeout +
-                                      "); " + inputs + " -> want " + std::to_string(out.wanted) +
-                                      ", have " + std::to_string(out.servers));
+                std::string reason = "drain ";
+                reason.append(s.name)
+                        .append(": idle for ")
+                        .append(formatAgo(input.now, c.since))
+                        .append(" (idle timeout ")
+                        .append(timeout)
+                        .append("); ")
+                        .append(inputs)
+                        .append(" -> want ")
+                        .append(std::to_string(out.wanted))
+                        .append(", have ")
+                        .append(std::to_string(out.servers));
+                out.reasons.push_back(std::move(reason));
             } else {
                 out.reasons.push_back(
                         "drain " + s.name + ": idle for " + formatAgo(input.now, c.since) +
@@ -277,7 +275,7 @@ Plan planClassic(const View& input) {
                               " running servers would go below min " + std::to_string(pool.min));
         return out;
     }
-    const NameSet busyNames = busyMachines(input.stages);
+    const BusyNames busyNames = busyServerNames(input.stages);
     for (const Server* server : running) {
         if (std::cmp_greater_equal(out.drain.size(), n))
             break;
@@ -301,10 +299,8 @@ Plan planClassic(const View& input) {
 } // namespace
 
 bool isBusy(const Server& server, const std::vector<Stage>& stages) {
-    return std::any_of(stages.begin(), stages.end(), [&](const Stage& stage) {
-        return (stage.status == "pending" || stage.status == "running") && !stage.machine.empty() &&
-               stage.machine == server.name;
-    });
+    return std::any_of(stages.begin(), stages.end(),
+                       [&](const Stage& stage) { return stageNamesServer(stage, server.name); });
 }
 
 Plan plan(const PoolSettings& pool, std::span<const Server> servers, std::span<const Stage> stages,

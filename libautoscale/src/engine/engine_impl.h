@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// Engine::Impl, shared by the files that implement it: engine.cpp (the cycle
+/// and its decisions), server_steps.cpp (moving each server one step along its
+/// lifecycle) and operator_commands.cpp (what the API asks). The state lives in
+/// the helper classes, each with its own lock; what stays here is the cycle's
+/// own bookkeeping, guarded by cycleMutex_, and the reported status.
+
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include <autoscale/engine.h>
+
+#include "engine/busy_tracker.h"
+#include "engine/cloud_sweep.h"
+#include "engine/creation_backoff.h"
+#include "engine/demand_history.h"
+#include "engine/executor.h"
+#include "engine/runner_health.h"
+#include "engine/server_lifecycle.h"
+#include "engine/stage_watch.h"
+
+namespace autoscale {
+
+class Engine::Impl {
+public:
+    Impl(EngineOptions options, Store& store, Provider& provider, Queue& queue,
+         Installer& installer, const Clock& clock, Logger logger);
+    ~Impl();
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+
+    // engine.cpp: the cycle.
+    Result<Plan> cycle();
+    void run(const std::stop_token& stop);
+    void waitIdle() { inFlight_.waitIdle(); }
+    bool waitIdleFor(std::chrono::milliseconds limit) { return inFlight_.waitIdleFor(limit); }
+    Plan lastPlan() const;
+    EngineStatus status() const;
+    EngineMetrics metrics() const;
+
+    // operator_commands.cpp: what the API asks.
+    void pause();
+    void resume();
+    bool paused() const { return paused_.load(); }
+    Result<Server> createServer();
+    Result<std::optional<Server>> destroyServer(const std::string& name, bool force);
+
+private:
+    // engine.cpp: deciding.
+    bool planDue(SteadyTime steady);
+    Plan notDue(std::span<const Stage> stages) const;
+    Result<Plan> decide(const std::vector<Server>& listedBefore, std::uint64_t generation,
+                        std::span<const Stage> stages, bool queueOk, const std::string& queueError,
+                        WallTime now, int youngPending);
+    std::optional<int> burstReserve(const std::vector<Server>& rows) const;
+    std::chrono::milliseconds bootTime(const std::vector<Server>& rows) const;
+    void sweep(const std::vector<Server>& rows, WallTime now);
+    void noteCycleError(const std::string& message);
+
+    // operator_commands.cpp.
+    Result<Server> insertPending(const char* why);
+
+    // server_steps.cpp: the lifecycle, one step at a time.
+    void advance(const std::vector<Server>& rows, const BusyNames& busy, bool queueOk,
+                 WallTime now);
+    void schedule(const Server& s);
+    void step(Server s, const std::stop_token& stop);
+    bool moveTo(Server& s, ServerState to, std::string reason = {});
+    void fail(Server s, std::string reason, std::int64_t EngineMetrics::*counter);
+    void stepCreate(Server s, const std::stop_token& stop);
+    void createInstance(Server s, const std::stop_token& stop);
+    void stepAdoptCreating(Server s, const std::stop_token& stop);
+    void stepBoot(Server s);
+    void stepInstall(Server s, const std::stop_token& stop);
+    void stepPing(Server s);
+    void startDrain(const Server& s);
+    void stepTerminate(Server s);
+    void stepReapError(Server s);
+    void count(std::int64_t EngineMetrics::*counter, std::int64_t n = 1);
+    void observe(Histogram EngineMetrics::*histogram, double value);
+
+    EngineOptions options_;
+    Store& store_;
+    Provider& provider_;
+    Queue& queue_;
+    Installer& installer_;
+    const Clock& clock_;
+    Logger log_;
+    const ServerLifecycle lifecycle_;
+
+    std::atomic<bool> paused_{false};
+    std::mutex createMutex_; ///< Counting live servers and inserting is atomic.
+    std::atomic<std::uint64_t> insertGeneration_{0}; ///< Rows inserted so far.
+    InFlight inFlight_;
+    CreationBackoff backoff_;
+    StageWatch stages_;
+    RunnerHealth health_;
+
+    /// What the API reads: the last plan, status and counters.
+    mutable std::mutex reportMutex_;
+    Plan lastPlan_{};         ///< Guarded by reportMutex_.
+    EngineStatus status_{};   ///< Guarded by reportMutex_.
+    EngineMetrics metrics_{}; ///< Guarded by reportMutex_.
+
+    /// The cycle's own bookkeeping: one cycle at a time.
+    std::mutex cycleMutex_;
+    BusyTracker busy_;                         ///< Guarded by cycleMutex_.
+    DemandHistory demand_;                     ///< Guarded by cycleMutex_.
+    OrphanMarks orphanMarks_;                  ///< Guarded by cycleMutex_.
+    std::optional<SteadyTime> lastSweep_{};    ///< Guarded by cycleMutex_.
+    std::optional<SteadyTime> lastPurge_{};    ///< Guarded by cycleMutex_.
+    std::optional<SteadyTime> firstCycle_{};   ///< Guarded by cycleMutex_.
+    std::optional<SteadyTime> lastDecision_{}; ///< Guarded by cycleMutex_.
+
+    std::unique_ptr<Executor> executor_; ///< Last: stopped and joined first.
+};
+
+/// A Go duration for messages, e.g. "1m30s".
+std::string goDuration(std::chrono::nanoseconds d);
+
+} // namespace autoscale

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// What an operator asks through the API: pause and resume decisions, one
+/// more server (within DRONE_POOL_MAX), destroy a server. Each runs on the
+/// API's thread, beside the cycle.
+
+#include <algorithm>
+#include <array>
+
+#include "engine/engine_impl.h"
+
+namespace autoscale {
+
+void Engine::Impl::pause() {
+    paused_.store(true);
+    log_.info("paused: no new decisions until resumed; in-flight work continues");
+}
+
+void Engine::Impl::resume() {
+    paused_.store(false);
+    log_.info("resumed");
+}
+
+Result<Server> Engine::Impl::createServer() {
+    const std::lock_guard createLock(createMutex_);
+    auto rows = store_.list();
+    if (!rows)
+        return rows.error();
+    const int live = static_cast<int>(std::count_if(
+            rows->begin(), rows->end(), [](const auto& s) { return mayHoldInstance(s.state); }));
+    if (live >= options_.pool.max) {
+        return makeError(Errc::Conflict,
+                         "the pool is at DRONE_POOL_MAX=" + std::to_string(options_.pool.max) +
+                                 " (" + std::to_string(live) + " live servers)");
+    }
+    auto row = insertPending("requested through the API");
+    if (!row)
+        return row.error();
+    schedule(*row);
+    return row;
+}
+
+/// Inserts a pending row under a fresh name. The caller holds createMutex_.
+Result<Server> Engine::Impl::insertPending(const char* why) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto row = lifecycle_.insertPending(
+                Server{.name = options_.serverName ? options_.serverName()
+                                                   : randomServerName(options_.namePrefix),
+                       .provider = options_.provider,
+                       .image = options_.image,
+                       .size = options_.instanceType,
+                       .capacity = options_.pool.concurrency,
+                       .clientToken = randomClientToken()});
+        ++insertGeneration_;
+        if (row) {
+            log_.info("server planned", {{"server", row->name}, {"why", why}});
+            return row;
+        }
+        if (!isNameTaken(row.error()))
+            return row.error();
+    }
+    return makeError(Errc::Conflict, "could not find a free server name");
+}
+
+Result<std::optional<Server>> Engine::Impl::destroyServer(const std::string& name, bool force) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto row = store_.find(name);
+        if (!row)
+            return row.error();
+        const Server& s = *row;
+        ServerState to = ServerState::Terminating;
+        switch (s.state) {
+        case ServerState::Terminated:
+        case ServerState::Terminating:
+        case ServerState::Draining:
+            return std::optional<Server>(s);
+        case ServerState::Error:
+            if (force || s.instanceId.empty()) {
+                if (!s.instanceId.empty()) {
+                    const std::array ids{s.instanceId};
+                    if (auto r = provider_.destroy(ids); !r)
+                        return r.error();
+                }
+                auto removed = store_.remove(s.name, s.version);
+                if (!removed && isLostRace(removed.error()))
+                    continue;
+                if (!removed)
+                    return removed.error();
+                log_.info("server removed through the API", {{"server", s.name}});
+                return std::optional<Server>();
+            }
+            to = ServerState::Terminating;
+            break;
+        case ServerState::Pending:
+            to = ServerState::Terminated;
+            break;
+        case ServerState::Running:
+            to = ServerState::Draining;
+            break;
+        case ServerState::Creating:
+        case ServerState::Booting:
+        case ServerState::Installing:
+            to = ServerState::Terminating;
+            break;
+        }
+        auto written = lifecycle_.transition(s, to);
+        if (!written && isLostRace(written.error()))
+            continue;
+        if (!written)
+            return written.error();
+        log_.info("server destroy requested through the API",
+                  {{"server", s.name}, {"state", std::string(nameOf(written->state))}});
+        if (written->state == ServerState::Draining)
+            startDrain(*written);
+        return std::optional<Server>(*written);
+    }
+    return makeError(Errc::Conflict, "server " + name + " kept changing; try again");
+}
+
+} // namespace autoscale
