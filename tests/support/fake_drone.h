@@ -38,11 +38,11 @@ public:
     static std::string stageJson(const Stage& stage);
 
 private:
-    FakeHttpServer server_;
     mutable std::mutex mutex_;
     int status_ = 200;
     std::string body_ = "[]";
     std::chrono::milliseconds delay_{0};
+    FakeHttpServer server_; // Last: its thread reads the members above; stopped first.
 };
 
 } // namespace autoscale::test
