@@ -36,7 +36,7 @@ std::string clockTimeSeconds(WallTime time) {
 
 std::string fixed1(double value) {
     std::array<char, 32> buffer{};
-    std::snprintf(buffer.data(), buffer.size(), "%.1f", value);
+    (void)std::snprintf(buffer.data(), buffer.size(), "%.1f", value);
     return buffer.data();
 }
 
@@ -149,8 +149,8 @@ footer{color:var(--muted);font-size:12px;text-align:center;margin-top:8px}
 
 void tile(std::string& out, const std::string& key, const std::string& value,
           const std::string& detail) {
-    out += "<div class=\"tile\"><div class=\"k\">" + htmlEscape(key) + "</div><div class=\"n\">" +
-           htmlEscape(value) + "</div><div class=\"d\">" + htmlEscape(detail) + "</div></div>\n";
+    out += R"(<div class="tile"><div class="k">)" + htmlEscape(key) + R"(</div><div class="n">)" +
+           htmlEscape(value) + R"(</div><div class="d">)" + htmlEscape(detail) + "</div></div>\n";
 }
 
 std::string optionalCount(const std::optional<int>& n) {
@@ -185,15 +185,15 @@ void serverTable(std::string& out, const UiPageData& d, const std::vector<Server
     out += "<table><thead><tr><th>Name</th><th>State</th><th>Pool</th><th>Type</th>"
            "<th>Address</th><th>Age</th><th>Last error</th></tr></thead><tbody>\n";
     for (const auto& s : rows) {
-        out += s.state == ServerState::Terminated ? "<tr class=\"gone\">" : "<tr>";
-        out += "<td class=\"name\">" + htmlEscape(s.name) + "</td>";
-        out += "<td><span class=\"badge " + std::string(stateClass(s.state)) + "\">" +
+        out += s.state == ServerState::Terminated ? R"(<tr class="gone">)" : "<tr>";
+        out += R"(<td class="name">)" + htmlEscape(s.name) + "</td>";
+        out += R"(<td><span class="badge )" + std::string(stateClass(s.state)) + R"(">)" +
                htmlEscape(uiStateName(s.state)) + "</span></td>";
         out += "<td>" + htmlEscape(d.pool) + "</td>";
-        out += "<td class=\"mono\">" + htmlEscape(s.size.empty() ? "—" : s.size) + "</td>";
-        out += "<td class=\"mono\">" + htmlEscape(s.address.empty() ? "—" : s.address) + "</td>";
+        out += R"(<td class="mono">)" + htmlEscape(s.size.empty() ? "—" : s.size) + "</td>";
+        out += R"(<td class="mono">)" + htmlEscape(s.address.empty() ? "—" : s.address) + "</td>";
         out += "<td>" + htmlEscape(formatAge(s.created, d.now)) + "</td>";
-        out += "<td class=\"err\">" + htmlEscape(s.error) + "</td></tr>\n";
+        out += R"(<td class="err">)" + htmlEscape(s.error) + "</td></tr>\n";
     }
     out += "</tbody></table>\n";
 }
@@ -203,17 +203,18 @@ void renderServers(std::string& out, const UiPageData& d) {
     std::vector<Server> gone;
     for (auto& s : sortedServers(d.servers))
         (s.state == ServerState::Terminated ? gone : live).push_back(std::move(s));
-    out += "<section id=\"servers\"><h2>Servers <span class=\"count\">(" +
+    out += R"(<section id="servers"><h2>Servers <span class="count">()" +
            std::to_string(live.size()) + " live)</span></h2>\n";
     if (!d.serversReadable) {
-        out += "<p class=\"empty\">the store cannot be read: " + htmlEscape(d.storeError) +
+        out += R"(<p class="empty">the store cannot be read: )" + htmlEscape(d.storeError) +
                "</p></section>\n";
         return;
     }
-    if (live.empty())
-        out += "<p class=\"empty\">no live servers</p>\n";
-    else
+    if (live.empty()) {
+        out += R"(<p class="empty">no live servers</p>)";
+    } else {
         serverTable(out, d, live);
+    }
     if (!gone.empty()) {
         // Collapsed without script: <details> opens on a click.
         out += "<details><summary>" + std::to_string(gone.size()) +
@@ -241,19 +242,19 @@ std::string decisionSummary(const Plan& p) {
 }
 
 void renderDecisions(std::string& out, const UiPageData& d) {
-    out += "<section id=\"decisions\"><h2>Decisions <span class=\"count\">(last " +
+    out += R"(<section id="decisions"><h2>Decisions <span class="count">(last )" +
            std::to_string(d.decisions.size()) + ")</span></h2>\n";
     if (d.decisions.empty()) {
         out += "<p class=\"empty\">no decision yet</p></section>\n";
         return;
     }
-    out += "<div class=\"decisions\">";
+    out += R"(<div class="decisions">)";
     bool first = true;
     for (const auto& decision : d.decisions) {
-        out += first ? "<div class=\"decision latest\">" : "<div class=\"decision\">";
-        out += "<span class=\"when\">" + htmlEscape(clockTimeSeconds(decision.time)) + " (" +
+        out += first ? R"(<div class="decision latest">)" : R"(<div class="decision">)";
+        out += R"(<span class="when">)" + htmlEscape(clockTimeSeconds(decision.time)) + " (" +
                htmlEscape(formatAge(decision.time, d.now)) + " ago)</span>";
-        out += "<span class=\"what\">" + htmlEscape(decisionSummary(decision.plan)) + "</span>";
+        out += R"(<span class="what">)" + htmlEscape(decisionSummary(decision.plan)) + "</span>";
         if (!decision.plan.reasons.empty()) {
             out += "<ul>";
             for (const auto& reason : decision.plan.reasons)
@@ -267,25 +268,37 @@ void renderDecisions(std::string& out, const UiPageData& d) {
 }
 
 void renderLog(std::string& out, const UiPageData& d) {
-    out += "<section id=\"log\"><h2>Log <span class=\"count\">(last " +
+    out += R"(<section id="log"><h2>Log <span class="count">(last )" +
            std::to_string(d.log.size()) + " lines, newest first)</span></h2>\n";
     if (d.log.empty()) {
         out += "<p class=\"empty\">nothing logged yet</p></section>\n";
         return;
     }
     out += "<div class=\"log\"><table><tbody>\n";
-    for (auto it = d.log.rbegin(); it != d.log.rend(); ++it) {
-        const LogRecord& r = *it;
-        out += "<tr><td class=\"t\" title=\"" + htmlEscape(detail::formatIso8601(r.time)) + "\">" +
-               htmlEscape(clockTimeSeconds(r.time)) + "</td>";
-        out += "<td class=\"lv " + std::string(levelClass(r.level)) + "\">" +
+    for (std::size_t i = d.log.size(); i-- > 0;) {
+        const LogRecord& r = d.log[i];
+        out += R"(<tr><td class="t" title=")" + htmlEscape(detail::formatIso8601(r.time)) +
+               R"(">)" + htmlEscape(clockTimeSeconds(r.time)) + "</td>";
+        out += R"(<td class="lv )" + std::string(levelClass(r.level)) + R"(">)" +
                htmlEscape(nameOf(r.level)) + "</td>";
-        out += "<td class=\"c\">" + htmlEscape(r.component) + "</td><td>" + htmlEscape(r.message);
+        out += R"(<td class="c">)" + htmlEscape(r.component) + "</td><td>" + htmlEscape(r.message);
         for (const auto& f : r.fields)
-            out += " <span class=\"f\">" + htmlEscape(f.key) + "=</span>" + htmlEscape(f.value);
+            out += R"( <span class="f">)" + htmlEscape(f.key) + "=</span>" + htmlEscape(f.value);
         out += "</td></tr>\n";
     }
     out += "</tbody></table></div></section>\n";
+}
+
+/// An SVG <line>; coordinates with one decimal.
+std::string lineElement(double x1, double x2, double y1, double y2, std::string_view stroke) {
+    return R"(<line x1=")" + fixed1(x1) + R"(" x2=")" + fixed1(x2) + R"(" y1=")" + fixed1(y1) +
+           R"(" y2=")" + fixed1(y2) + R"(" stroke=")" + std::string(stroke) + R"("/>)";
+}
+
+/// An SVG <text>; `text` is ours (numbers, times), escaped all the same.
+std::string textElement(double x, double y, std::string_view anchor, std::string_view text) {
+    return R"(<text x=")" + fixed1(x) + R"(" y=")" + fixed1(y) + R"(" text-anchor=")" +
+           std::string(anchor) + R"(">)" + htmlEscape(text) + "</text>\n";
 }
 
 /// The smallest of 1, 2, 5, 10, 20, 50, ... that is >= value / 4, so the axis
@@ -382,43 +395,39 @@ std::string renderChart(const std::vector<UiSample>& samples, WallTime now) {
         return kTop + kPlotH - kPlotH * v / top;
     };
 
-    std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + fixed1(kWidth) +
+    std::string svg = R"(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 )" + fixed1(kWidth) +
                       " " + fixed1(kHeight) +
-                      "\" role=\"img\" aria-labelledby=\"chart-title\">"
+                      R"(" role="img" aria-labelledby="chart-title">)"
                       "<title id=\"chart-title\">Servers against demand, last 24 hours</title>\n";
     svg += "<style>text{font:11px system-ui,\"DejaVu Sans\",sans-serif;fill:#667085}</style>\n";
     // Horizontal grid with values.
     for (int v = 0; v <= top; v += step) {
-        const std::string yy = fixed1(y(v));
-        svg += "<line x1=\"" + fixed1(kLeft) + "\" x2=\"" + fixed1(kLeft + kPlotW) + "\" y1=\"" +
-               yy + "\" y2=\"" + yy + "\" stroke=\"" + (v == 0 ? "#98a2b3" : "#e4e7ec") + "\"/>";
-        svg += "<text x=\"" + fixed1(kLeft - 8) + "\" y=\"" + fixed1(y(v) + 4) +
-               "\" text-anchor=\"end\">" + std::to_string(v) + "</text>\n";
+        svg += lineElement(kLeft, kLeft + kPlotW, y(v), y(v), v == 0 ? "#98a2b3" : "#e4e7ec");
+        svg += textElement(kLeft - 8, y(v) + 4, "end", std::to_string(v));
     }
     // Vertical grid every 3 hours, labelled in UTC.
     for (int h = 0; h <= 24; h += 3) {
         const WallTime t = start + std::chrono::hours{h};
-        const std::string xx = fixed1(x(t));
-        svg += "<line x1=\"" + xx + "\" x2=\"" + xx + "\" y1=\"" + fixed1(kTop) + "\" y2=\"" +
-               fixed1(kTop + kPlotH) + "\" stroke=\"#eef0f3\"/>";
+        svg += lineElement(x(t), x(t), kTop, kTop + kPlotH, "#eef0f3");
         const char* anchor = h == 0 ? "start" : h == 24 ? "end" : "middle";
-        svg += "<text x=\"" + xx + "\" y=\"" + fixed1(kHeight - 10) + "\" text-anchor=\"" + anchor +
-               "\">" + (h == 24 ? "now " + clockTime(t) : clockTime(t)) + "</text>\n";
+        svg += textElement(x(t), kHeight - 10, anchor,
+                           h == 24 ? "now " + clockTime(t) : clockTime(t));
     }
     // Legend.
-    svg += "<rect x=\"" + fixed1(kLeft) +
-           "\" y=\"8\" width=\"14\" height=\"4\" fill=\"#2563eb\"/>"
-           "<text x=\"" +
+    svg += R"(<rect x=")" + fixed1(kLeft) +
+           R"(" y="8" width="14" height="4" fill="#2563eb"/>)"
+           R"(<text x=")" +
            fixed1(kLeft + 20) +
-           "\" y=\"14\">servers</text>"
-           "<rect x=\"" +
+           R"(" y="14">servers</text>)"
+           R"(<rect x=")" +
            fixed1(kLeft + 90) +
-           "\" y=\"8\" width=\"14\" height=\"4\" "
-           "fill=\"#ea7a12\"/><text x=\"" +
+           R"(" y="8" width="14" height="4" )"
+           R"(fill="#ea7a12"/><text x=")" +
            fixed1(kLeft + 110) + "\" y=\"14\">demand (stages pending + running)</text>\n";
     if (in.empty()) {
-        svg += "<text x=\"" + fixed1(kLeft + kPlotW / 2) + "\" y=\"" + fixed1(kTop + kPlotH / 2) +
-               "\" text-anchor=\"middle\">no samples yet (one is taken every minute)</text>";
+        svg += R"(<text x=")" + fixed1(kLeft + kPlotW / 2) + R"(" y=")" +
+               fixed1(kTop + kPlotH / 2) +
+               R"(" text-anchor="middle">no samples yet (one is taken every minute)</text>)";
         return svg + "</svg>";
     }
     // Each series as a step line; the last value holds until `now` while
@@ -434,35 +443,39 @@ std::string renderChart(const std::vector<UiSample>& samples, WallTime now) {
     };
     const std::string demand = stepPath([](const UiSample& s) { return s.demand; });
     const std::string servers = stepPath([](const UiSample& s) { return s.servers; });
-    svg += "<path id=\"demand-area\" d=\"" + demand + " V" + fixed1(y(0)) + " H" +
+    svg += R"(<path id="demand-area" d=")" + demand + " V" + fixed1(y(0)) + " H" +
            fixed1(x(in.front().time)) + " Z\" fill=\"#ea7a12\" fill-opacity=\"0.12\"/>\n";
-    svg += "<path id=\"demand\" d=\"" + demand +
+    svg += R"(<path id="demand" d=")" + demand +
            "\" fill=\"none\" stroke=\"#ea7a12\" stroke-width=\"2\"/>\n";
-    svg += "<path id=\"servers\" d=\"" + servers +
+    svg += R"(<path id="servers" d=")" + servers +
            "\" fill=\"none\" stroke=\"#2563eb\" stroke-width=\"2.5\"/>\n";
     return svg + "</svg>";
 }
 
 std::string renderStatusPage(const UiPageData& d) {
-    std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    std::string out = "<!DOCTYPE html>\n"
+                      R"(<html lang="en"><head><meta charset="utf-8">)"
+                      R"(<meta name="viewport" content="width=device-width, initial-scale=1">)"
                       "<title>autoscaler — " +
                       htmlEscape(d.pool) + "</title><style>" + kStyle + "</style></head><body>\n";
-    out += "<header><h1>Drone autoscaler</h1><span class=\"meta\">pool <b>" + htmlEscape(d.pool) +
-           "</b></span><span class=\"meta\">version " + htmlEscape(d.version) +
-           "</span><span class=\"meta right\">" + htmlEscape(detail::formatIso8601(d.now)) +
+    out += R"(<header><h1>Drone autoscaler</h1><span class="meta">pool <b>)" + htmlEscape(d.pool) +
+           R"(</b></span><span class="meta">version )" + htmlEscape(d.version) +
+           R"(</span><span class="meta right">)" + htmlEscape(detail::formatIso8601(d.now)) +
            "</span></header>\n<main>\n";
-    if (d.paused)
-        out += "<div class=\"banner paused\">Paused: no new decisions until resumed "
+    if (d.paused) {
+        out += R"(<div class="banner paused">Paused: no new decisions until resumed )"
                "(POST /api/resume).</div>\n";
-    if (!d.lastError.empty())
-        out += "<div class=\"banner error\">Last cycle failed: " + htmlEscape(d.lastError) +
+    }
+    if (!d.lastError.empty()) {
+        out += R"(<div class="banner error">Last cycle failed: )" + htmlEscape(d.lastError) +
                "</div>\n";
-    if (d.backoffUntil && *d.backoffUntil > d.now)
-        out += "<div class=\"banner error\">Creation backs off for another " +
+    }
+    if (d.backoffUntil && *d.backoffUntil > d.now) {
+        out += R"(<div class="banner error">Creation backs off for another )" +
                htmlEscape(formatAge(d.now, *d.backoffUntil)) + " after repeated failures.</div>\n";
+    }
     renderTiles(out, d);
-    out += "<section class=\"chart\" id=\"chart\"><h2>Servers against demand, last 24 hours "
+    out += R"(<section class="chart" id="chart"><h2>Servers against demand, last 24 hours )"
            "<span class=\"count\">(UTC, one sample a minute)</span></h2>\n" +
            renderChart(d.samples, d.now) + "</section>\n";
     renderServers(out, d);
@@ -475,6 +488,21 @@ std::string renderStatusPage(const UiPageData& d) {
 
 namespace {
 
+/// The 6-bit value of a base64 character, or -1.
+int base64Value(char c) {
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
 /// Decodes standard base64 (RFC 4648, with or without padding); nullopt when
 /// the text is not base64.
 std::optional<std::string> base64Decode(std::string_view text) {
@@ -483,18 +511,7 @@ std::optional<std::string> base64Decode(std::string_view text) {
     int bits = 0;
     std::size_t i = 0;
     for (; i < text.size() && text[i] != '='; ++i) {
-        const char c = text[i];
-        int v = -1;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '+')
-            v = 62;
-        else if (c == '/')
-            v = 63;
+        const int v = base64Value(text[i]);
         if (v < 0)
             return std::nullopt;
         buffer = (buffer << 6U) | static_cast<unsigned>(v);
