@@ -33,7 +33,7 @@ public:
 };
 
 constexpr const char* kUiUser = "ops";
-constexpr const char* kUiPassword = "s3cret-UI-pass!"; // NOLINT(bugprone-*): a test value.
+constexpr const char* kUiPassword = "s3cret-UI-pass!";
 
 /// 2026-11-27T00:00:00Z: a replayed day's hours are the clock's hours.
 constexpr std::chrono::sys_seconds kUiT0{std::chrono::sys_days{std::chrono::year{2026} / 11 / 27}};
