@@ -105,7 +105,8 @@ int serve(const std::string& commit) {
         return kExitUsage;
     }
     const auto clock = makeSystemClock();
-    const auto sink = makeStderrSink(config->logsPretty);
+    const auto stderrSink = makeStderrSink(config->logsPretty);
+    const auto sink = std::make_unique<LogRing>(*stderrSink); // The last lines, for /ui.
     const LogLevel level = config->logsTrace   ? LogLevel::Trace
                            : config->logsDebug ? LogLevel::Debug
                                                : LogLevel::Info;
@@ -206,7 +207,10 @@ int serve(const std::string& commit) {
                                            .prometheusToken = config->prometheusToken,
                                            .version = kVersion,
                                            .commit = commit,
-                                           .interval = config->interval},
+                                           .interval = config->interval,
+                                           .uiUsername = config->uiUsername,
+                                           .uiPassword = config->uiPassword,
+                                           .uiLog = sink.get()},
                                 engine, **store, authorizer, &provider, *clock, log.child("api"));
     if (!api) {
         log.error("cannot start the API", {{"error", api.error().message}});

@@ -3,15 +3,19 @@
 /// The daemon's REST API (SPEC §6) on cpp-httplib: drone/autoscaler's paths
 /// and Server JSON (so `drone server ls` works, without any key), Drone-admin
 /// authorisation cached for at most 60 s, /healthz with real checks, /varz,
-/// /version, /metrics in Prometheus text format, and /api/plan.
+/// /version, /metrics in Prometheus text format, /api/plan, and the status
+/// page /ui behind HTTP basic auth.
 
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <autoscale/clock.h>
 #include <autoscale/drone.h>
@@ -73,6 +77,26 @@ private:
     std::map<std::pair<std::string, std::string>, std::int64_t> counts_;
 };
 
+/// A log sink decorator that forwards every record to `inner` and keeps the
+/// last `capacity` of them for the status page. `inner` is borrowed and must
+/// outlive it. Thread-safe. Records hold no secrets (the loggers never get any).
+class LogRing final : public LogSink {
+public:
+    /// The status page shows this many lines, as drone/autoscaler does.
+    static constexpr std::size_t kDefaultCapacity = 250;
+
+    explicit LogRing(LogSink& inner, std::size_t capacity = kDefaultCapacity);
+    void write(const LogRecord& record) override;
+    /// The kept records, oldest first.
+    [[nodiscard]] std::vector<LogRecord> recent() const;
+
+private:
+    LogSink& inner_;
+    std::size_t capacity_;
+    mutable std::mutex mutex_;
+    std::deque<LogRecord> records_;
+};
+
 struct ApiOptions {
     std::string address = "0.0.0.0";
     int port = 8080; ///< 0 picks a free port (tests).
@@ -80,6 +104,16 @@ struct ApiOptions {
     std::string version = "0.1.0";
     std::string commit{};
     std::chrono::milliseconds interval{10000}; ///< /healthz: a good cycle within 3 intervals.
+    /// GET /ui is served only when uiPassword is set (DRONE_UI_PASSWORD, a
+    /// secret: never logged, never in a page); otherwise it is 404.
+    std::string uiUsername{}; ///< DRONE_UI_USERNAME; empty accepts any user name.
+    std::string uiPassword{};
+    /// The log lines /ui shows; borrowed, must outlive the server. Null: no log lines.
+    const LogRing* uiLog = nullptr;
+    /// How often a background thread samples servers against demand for /ui's
+    /// chart (page requests sample too, at most once a minute). Zero: no
+    /// thread (tests driving a FakeClock).
+    std::chrono::milliseconds uiSampleEvery{60000};
 };
 
 /// Renders the Prometheus text exposition of the engine's metrics.

@@ -123,6 +123,8 @@ struct Config {
     std::string httpAddress = "0.0.0.0"; ///< From DRONE_HTTP_PORT ":8080" or "HOST:PORT".
     int httpPort = 8080;
     std::string prometheusToken{};
+    std::string uiUsername{}; ///< DRONE_UI_USERNAME: the status page's user.
+    std::string uiPassword{}; ///< DRONE_UI_PASSWORD (secret): /ui is off unless set.
     bool logsDebug = false;
     bool logsTrace = false;
     bool logsPretty = false;

@@ -98,6 +98,8 @@ const std::vector<std::string_view> kKnown = {
         "DRONE_DATABASE_DATASOURCE",
         "DRONE_HTTP_PORT",
         "DRONE_PROMETHEUS_AUTH_TOKEN",
+        "DRONE_UI_USERNAME",
+        "DRONE_UI_PASSWORD",
         "DRONE_LOGS_DEBUG",
         "DRONE_LOGS_TRACE",
         "DRONE_LOGS_PRETTY",
@@ -132,9 +134,7 @@ const std::vector<std::pair<std::string_view, std::string_view>> kIgnored = {
         {"DRONE_TLS_AUTOCERT", "TLS termination belongs to a reverse proxy"},
         {"DRONE_TLS_CERT", "TLS termination belongs to a reverse proxy"},
         {"DRONE_TLS_KEY", "TLS termination belongs to a reverse proxy"},
-        {"DRONE_UI_USERNAME", "there is no web UI; use autoscaler-admin"},
-        {"DRONE_UI_PASSWORD", "there is no web UI; use autoscaler-admin"},
-        {"DRONE_UI_REALM", "there is no web UI; use autoscaler-admin"},
+        {"DRONE_UI_REALM", "the status page's realm is always \"autoscaler\""},
         {"DRONE_DATABASE_MAX_IDLE", "not needed"},
         {"DRONE_DATABASE_MAX_LIFETIME", "not needed"},
         {"DRONE_FLAG_ALTERNATE_DESTROY", "termination always double-checks"},
@@ -143,7 +143,7 @@ const std::vector<std::pair<std::string_view, std::string_view>> kIgnored = {
 const std::set<std::string_view> kSecrets = {
         "DRONE_SERVER_TOKEN",          "DRONE_AGENT_TOKEN",     "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",           "AWS_ACCESS_KEY_ID",     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-        "DRONE_PROMETHEUS_AUTH_TOKEN", "DRONE_AMAZON_USERDATA",
+        "DRONE_PROMETHEUS_AUTH_TOKEN", "DRONE_AMAZON_USERDATA", "DRONE_UI_PASSWORD",
 };
 
 std::string trim(std::string_view text) {
@@ -666,6 +666,8 @@ Result<Config> parseConfig(const Environment& env, ConfigNeeds needs) {
     r.string("DRONE_DATABASE_DATASOURCE", c.databaseDatasource);
     parseHttpPort(r, c);
     r.string("DRONE_PROMETHEUS_AUTH_TOKEN", c.prometheusToken);
+    r.string("DRONE_UI_USERNAME", c.uiUsername);
+    r.string("DRONE_UI_PASSWORD", c.uiPassword);
     r.boolean("DRONE_LOGS_DEBUG", c.logsDebug);
     r.boolean("DRONE_LOGS_TRACE", c.logsTrace);
     r.boolean("DRONE_LOGS_PRETTY", c.logsPretty);

@@ -15,6 +15,8 @@
 #include <autoscale/json.h>
 
 #include "json_text.h"
+#include "ui_history.h"
+#include "ui_page.h"
 
 namespace autoscale {
 
@@ -224,10 +226,24 @@ public:
         while (!server_.is_running())
             std::this_thread::yield();
         log_.info("API listening", {{"address", options_.address + ":" + std::to_string(port_)}});
+        if (uiEnabled() && options_.uiSampleEvery.count() > 0) {
+            sampler_ = std::jthread([this](const std::stop_token& stop) {
+                // The stop check is explicit: SystemClock::sleepFor returns true
+                // even when woken by the stop request.
+                while (!stop.stop_requested()) {
+                    sampleForUi();
+                    (void)clock_.sleepFor(options_.uiSampleEvery, stop);
+                }
+            });
+        }
         return {};
     }
 
     void stop() {
+        if (sampler_.joinable()) {
+            sampler_.request_stop();
+            sampler_.join();
+        }
         server_.stop();
         if (thread_.joinable())
             thread_.join();
@@ -242,6 +258,50 @@ private:
     }
     static void message(httplib::Response& res, int status, const std::string& text) {
         json(res, status, messageJson(text));
+    }
+
+    [[nodiscard]] bool uiEnabled() const { return !options_.uiPassword.empty(); }
+
+    /// One chart sample and the current decision, from the last plan.
+    Plan sampleForUi() {
+        Plan plan = engine_.lastPlan();
+        const WallTime now = clock_.now();
+        history_.record(UiSample{
+                .time = now, .servers = plan.servers, .demand = plan.pending + plan.running});
+        history_.recordPlan(now, plan);
+        return plan;
+    }
+
+    void statusPage(const httplib::Request& req, httplib::Response& res) {
+        if (!basicAuthMatches(req.get_header_value("Authorization"), options_.uiUsername,
+                              options_.uiPassword)) {
+            res.status = 401;
+            res.set_header("WWW-Authenticate", "Basic realm=\"autoscaler\"");
+            res.set_content("401 unauthorized: the status page needs DRONE_UI_USERNAME and "
+                            "DRONE_UI_PASSWORD\n",
+                            "text/plain; charset=utf-8");
+            return;
+        }
+        const EngineStatus status = engine_.status();
+        UiPageData page{.now = clock_.now(),
+                        .version = options_.version,
+                        .paused = status.paused,
+                        .lastError = status.lastError,
+                        .backoffUntil = status.backoffUntil};
+        page.plan = sampleForUi();
+        page.pool = page.plan.pool.empty() ? "default" : page.plan.pool;
+        if (auto rows = store_.list()) {
+            page.servers = std::move(*rows);
+        } else {
+            page.serversReadable = false;
+            page.storeError = rows.error().message;
+        }
+        page.decisions = history_.decisions();
+        page.samples = history_.samples();
+        if (options_.uiLog != nullptr)
+            page.log = options_.uiLog->recent();
+        res.set_header("Cache-Control", "no-store");
+        res.set_content(renderStatusPage(page), "text/html; charset=utf-8");
     }
 
     static std::string bearer(const httplib::Request& req) {
@@ -410,6 +470,12 @@ private:
                 return;
             json(res, 200, planToJson(engine_.lastPlan()));
         });
+        // Without a password there is no route: /ui answers 404 like any unknown path.
+        if (uiEnabled()) {
+            server_.Get(R"(/ui/?)", [this](const httplib::Request& req, httplib::Response& res) {
+                statusPage(req, res);
+            });
+        }
     }
 
     ApiOptions options_;
@@ -422,6 +488,8 @@ private:
     httplib::Server server_;
     int port_ = -1;
     std::jthread thread_;
+    UiHistory history_;
+    std::jthread sampler_; ///< Declared last: stopped first, before what it reads goes away.
 };
 
 ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
