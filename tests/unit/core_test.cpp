@@ -112,3 +112,11 @@ TEST_CASE("the fake clock moves only when told to") {
 
 } // namespace
 } // namespace autoscale
+
+TEST_CASE("the system clock's sleep says false when it was stopped") {
+    const auto clock = autoscale::makeSystemClock();
+    std::stop_source source;
+    source.request_stop();
+    // Returns at once: the stop was requested before the call.
+    CHECK_FALSE(clock->sleepFor(std::chrono::hours(1), source.get_token()));
+}

@@ -22,7 +22,10 @@ public:
         std::condition_variable_any cv;
         std::unique_lock lock(mutex);
         const auto deadline = std::chrono::steady_clock::now() + duration;
-        return !cv.wait_until(lock, stop, deadline, [] { return false; });
+        // wait_until returns the predicate, always false here: whether the
+        // wait ended early is the stop token's state.
+        (void)cv.wait_until(lock, stop, deadline, [] { return false; });
+        return !stop.stop_requested();
     }
 };
 
