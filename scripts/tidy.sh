@@ -69,6 +69,7 @@ runOne() {
 export -f runOne
 export tidy build out
 
+# shellcheck disable=SC2016 # $1 and $2 are the inner bash's arguments, not ours.
 for i in "${!files[@]}"; do
     printf '%s\0%s\0' "$i" "${files[$i]}"
 done | xargs -0 -n 2 -P "$jobs" bash -c 'runOne "$1" "$2"' _
