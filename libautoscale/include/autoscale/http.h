@@ -44,7 +44,7 @@ struct HttpOptions {
     /// Optional CA bundle file; empty means the system store.
     std::string caFile{};
     /// Response bodies larger than this fail with Errc::Transport.
-    std::size_t maxBodyBytes = 256U * 1024U * 1024U;
+    std::size_t maxBodyBytes = std::size_t{256} * 1024 * 1024;
 };
 
 /// Sends one request and waits for the whole answer. One client per thread;

@@ -4,6 +4,7 @@
 
 #include "ec2_api.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -133,11 +134,7 @@ constexpr std::array<std::string_view, 13> kCapacityCodes{
 
 template <std::size_t N>
 bool contains(const std::array<std::string_view, N>& list, std::string_view code) {
-    for (const auto item : list) {
-        if (item == code)
-            return true;
-    }
-    return false;
+    return std::ranges::find(list, code) != list.end();
 }
 
 /// What the operator should check for an auth error; empty for other codes.
@@ -217,8 +214,8 @@ void appendUriEncoded(std::string& out, std::string_view text) {
         if (kUnreserved[u])
             continue;
         out.append(text.data() + runStart, i - runStart); // The unreserved run before it.
-        const char escaped[3] = {'%', kHex[u >> 4U], kHex[u & 0x0FU]};
-        out.append(escaped, 3);
+        const std::array<char, 3> escaped{'%', kHex[u >> 4U], kHex[u & 0x0FU]};
+        out.append(escaped.data(), escaped.size());
         runStart = i + 1;
     }
     out.append(text.data() + runStart, text.size() - runStart);

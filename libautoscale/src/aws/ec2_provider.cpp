@@ -59,7 +59,7 @@ std::string tokenFor(const std::string& token, std::size_t combination) {
 }
 
 /// EC2's limit on raw user data (before base64).
-constexpr std::size_t kMaxUserDataBytes = 16 * 1024;
+constexpr std::size_t kMaxUserDataBytes = std::size_t{16} * 1024;
 
 class Ec2Provider final : public Provider {
 public:

@@ -102,7 +102,7 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
         return next != nullptr;
     };
     for (const auto& [name, value] : request.headers) {
-        if (!addHeader(name + ": " + value))
+        if (!addHeader(std::string(name).append(": ").append(value)))
             return makeError(Errc::Internal, "curl_slist_append failed");
     }
     if (!addHeader("Expect:"))

@@ -4,6 +4,7 @@
 /// table and the chart of servers against demand.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 
@@ -13,23 +14,34 @@ namespace autoscale {
 
 namespace {
 
+using FormatBuffer = std::array<char, 64>;
+
+/// What std::snprintf wrote into `buf`, given its return value `n`: all of
+/// it, or as much as fitted when the text was truncated.
+std::string written(const FormatBuffer& buf, int n) {
+    if (n < 0)
+        return {};
+    return {buf.data(), std::min(static_cast<std::size_t>(n), buf.size() - 1)};
+}
+
 std::string fixed(double v, int digits) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
+    FormatBuffer buf{};
+    return written(buf, std::snprintf(buf.data(), buf.size(), "%.*f", digits, v));
 }
 
 /// Seconds as "42s", "3m20s" or "1h05m".
 std::string humanSeconds(double s) {
     const auto total = static_cast<long long>(std::llround(s));
-    char buf[64];
-    if (total < 60)
-        std::snprintf(buf, sizeof buf, "%llds", total);
-    else if (total < 3600)
-        std::snprintf(buf, sizeof buf, "%lldm%02llds", total / 60, total % 60);
-    else
-        std::snprintf(buf, sizeof buf, "%lldh%02lldm", total / 3600, total % 3600 / 60);
-    return buf;
+    FormatBuffer buf{};
+    int n = 0;
+    if (total < 60) {
+        n = std::snprintf(buf.data(), buf.size(), "%llds", total);
+    } else if (total < 3600) {
+        n = std::snprintf(buf.data(), buf.size(), "%lldm%02llds", total / 60, total % 60);
+    } else {
+        n = std::snprintf(buf.data(), buf.size(), "%lldh%02lldm", total / 3600, total % 3600 / 60);
+    }
+    return written(buf, n);
 }
 
 std::string padLeft(const std::string& s, std::size_t width) {
@@ -56,7 +68,7 @@ formatSimulationTable(const std::vector<std::pair<std::string, SimulationResult>
         const char* label;
         std::string (*value)(const SimulationResult&);
     };
-    static const Row rows[] = {
+    static const auto rows = std::to_array<Row>({
             {"stages run",
              [](const SimulationResult& r) {
                  return std::to_string(r.builds) + " of " + std::to_string(r.stages);
@@ -93,7 +105,7 @@ formatSimulationTable(const std::vector<std::pair<std::string, SimulationResult>
              [](const SimulationResult& r) {
                  return std::to_string(r.serversLaunched);
              }},
-    };
+    });
     constexpr std::size_t kLabel = 21;
     constexpr std::size_t kColumn = 14;
     std::string out = padRight("", kLabel);

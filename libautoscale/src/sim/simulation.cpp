@@ -6,6 +6,7 @@
 #include "autoscale/simulation.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 
@@ -169,8 +170,7 @@ void SimQueue::dispatch(WallTime now) {
         return;
     std::vector<std::size_t> left;
     left.reserve(pending_.size());
-    for (std::size_t k = 0; k < pending_.size(); ++k) {
-        const std::size_t i = pending_[k];
+    for (const std::size_t i : pending_) {
         if (slots.empty() || !matches_[i]) {
             left.push_back(i);
             continue;
@@ -447,9 +447,9 @@ Result<SimulationResult> runSimulation(const std::vector<TraceStage>& trace,
     engineOptions.purgeAfter = 1min;
     int named = 0;
     engineOptions.serverName = [&named, prefix = engineOptions.namePrefix] {
-        char digits[16];
-        std::snprintf(digits, sizeof digits, "%06d", ++named);
-        return prefix + "sim" + digits;
+        std::array<char, 16> digits{};
+        const int n = std::snprintf(digits.data(), digits.size(), "%06d", ++named);
+        return prefix + "sim" + std::string(digits.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
     };
     Engine engine(engineOptions, **store, provider, queue, installer, clock,
                   Logger(sink, clock, "engine", LogLevel::Error));

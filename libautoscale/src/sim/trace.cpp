@@ -90,8 +90,11 @@ Result<std::vector<TraceStage>> parseTrace(std::string_view text) {
             return r.error();
         if (auto r = optionalString(doc, "arch", line, stage.arch); !r)
             return r.error();
-        if (const auto it = doc.FindMember("labels");
-            it != doc.MemberEnd() && !it->value.IsNull()) {
+        // Through a const view: RapidJSON 1.1.0 compares a non-const member iterator
+        // ambiguously under C++20's reversed operators (clang's ambiguous-reversed-operator).
+        const rapidjson::Value& object = doc;
+        if (const auto it = object.FindMember("labels");
+            it != object.MemberEnd() && !it->value.IsNull()) {
             if (!it->value.IsObject())
                 return lineError(line, "\"labels\" is not an object");
             for (const auto& m : it->value.GetObject()) {
