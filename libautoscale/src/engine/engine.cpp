@@ -155,7 +155,7 @@ public:
     }
 
     ~Impl() {
-        inlineStop_.request_stop();
+        workStop_.request_stop();
         pool_.reset();
     }
 
@@ -276,7 +276,10 @@ public:
             if (wait > 0ms && !clock_.sleepFor(wait, stop))
                 break;
         }
-        log_.info("engine stopping: no new decisions; waiting for in-flight work");
+        // In-flight work stops at its next check (an install between probes or
+        // SSH polls) and leaves its row where the next start resumes it.
+        workStop_.request_stop();
+        log_.info("engine stopping: no new decisions; in-flight work asked to stop");
     }
 
     void waitIdle() {
@@ -675,8 +678,9 @@ private:
             if (!inFlight_.insert(s.name).second)
                 return;
         }
-        auto task = [this, s](const std::stop_token& stop) {
-            step(s, stop);
+        // Every task watches workStop_: run() returning asks in-flight work to stop.
+        auto task = [this, s](const std::stop_token& /*worker*/) {
+            step(s, workStop_.get_token());
             const std::lock_guard lock(mutex_);
             inFlight_.erase(s.name);
             if (inFlight_.empty())
@@ -685,7 +689,7 @@ private:
         if (pool_)
             pool_->submit(std::move(task));
         else
-            task(inlineStop_.get_token());
+            task(workStop_.get_token());
     }
 
     bool isInFlight(const std::string& name) const {
@@ -941,7 +945,7 @@ private:
         if (pool_)
             pool_->submit(std::move(task));
         else
-            task(inlineStop_.get_token());
+            task(workStop_.get_token());
     }
 
     void stepTerminate(Server s) {
@@ -1191,7 +1195,8 @@ private:
     std::optional<SteadyTime> lastPurge_{};
     std::optional<SteadyTime> firstCycle_{};
     std::optional<SteadyTime> lastDecision_{};
-    std::stop_source inlineStop_;
+    /// The stop every task sees: requested when run() returns and on destruction.
+    std::stop_source workStop_;
     std::unique_ptr<WorkerPool> pool_; ///< Last: joined first on destruction.
 };
 
