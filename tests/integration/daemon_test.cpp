@@ -313,8 +313,18 @@ TEST_CASE("autoscaler-admin against a running daemon") {
     const auto destroyed = run({"servers", "destroy", name}, env);
     CHECK(destroyed.exitCode == 0);
 
+    // The image's HEALTHCHECK: ":PORT" (all addresses) is reached on loopback.
+    const std::vector<std::string> healthcheck = {test::testEnv("AUTOSCALER_BIN"), "healthcheck"};
+    const std::map<std::string, std::string> listen = {
+            {"DRONE_HTTP_PORT", ":" + std::to_string(d.port)}};
+    const auto healthy = test::runProcess(healthcheck, listen, 30s);
+    CHECK(healthy.exitCode == 0);
+    CHECK(healthy.out == "OK\n");
     daemon->signal(SIGTERM);
     CHECK(daemon->wait(40s) == 0);
+    const auto gone = test::runProcess(healthcheck, listen, 30s);
+    CHECK(gone.exitCode == 1);
+    CHECK(gone.err.find("cannot reach the autoscaler") != std::string::npos);
 }
 
 TEST_CASE("SIGTERM during installs exits 0 at once; the installs resume at the next start") {

@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <autoscale/admin_client.h>
 #include <autoscale/api_server.h>
 #include <autoscale/config.h>
 #include <autoscale/drone.h>
@@ -273,6 +274,30 @@ int serve(const std::string& commit) {
     exitNow(kExitOk);
 }
 
+/// `autoscaler healthcheck`: the image's HEALTHCHECK (no curl in the image).
+int healthcheck() {
+    auto config = parseConfig(tools::processEnvironment(),
+                              ConfigNeeds{.drone = false, .agent = false, .amazon = false});
+    if (!config) {
+        std::fprintf(stderr, "autoscaler: bad configuration:\n%s\n",
+                     config.error().message.c_str());
+        return kExitUsage;
+    }
+    auto http = makeCurlHttpClient(HttpOptions{.totalTimeout = 5s, .protocols = "http"});
+    if (!http) {
+        std::fprintf(stderr, "autoscaler: cannot create an HTTP client\n");
+        return kExitFailure;
+    }
+    AdminClient daemon(localApiUrl(config->httpAddress, config->httpPort), "", **http);
+    auto health = daemon.health();
+    if (!health) {
+        std::fprintf(stderr, "autoscaler: unhealthy: %s\n", health.error().message.c_str());
+        return kExitFailure;
+    }
+    std::printf("%s\n", health->c_str());
+    return kExitOk;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -297,12 +322,17 @@ int main(int argc, char** argv) {
         app.require_subcommand(0, 1);
         app.add_subcommand("serve", "run the daemon: planner, engine and REST API on "
                                     "DRONE_HTTP_PORT (the default when no command is given)");
+        auto* health = app.add_subcommand(
+                "healthcheck", "GET /healthz from the daemon listening on DRONE_HTTP_PORT on "
+                               "this host; exit 0 when it is healthy, 1 otherwise");
         app.set_version_flag("--version", kVersion);
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {
             return app.exit(e) == 0 ? kExitOk : kExitUsage;
         }
+        if (health->parsed())
+            return healthcheck();
         return serve("");
     } catch (const std::exception& e) {
         std::cerr << "autoscaler: " << e.what() << "\n";
