@@ -47,7 +47,7 @@ constexpr auto kShutdownLimit = 8s;
 /// blocked in network calls that cannot be joined in time. SQLite's journal
 /// keeps the store consistent, as after a crash.
 [[noreturn]] void exitNow(int status) {
-    std::fflush(nullptr);
+    (void)std::fflush(nullptr);
     std::_Exit(status);
 }
 

@@ -92,11 +92,9 @@ Result<std::string> AdminClient::health() {
 }
 
 std::string localApiUrl(const std::string& address, int port) {
-    std::string host = address;
-    if (host.empty() || host == "0.0.0.0")
-        host = "127.0.0.1";
-    else if (host == "::")
-        host = "::1";
+    std::string host = address.empty() || address == "0.0.0.0" ? "127.0.0.1"
+                       : address == "::"                       ? "::1"
+                                                               : address;
     if (host.find(':') != std::string::npos)
         host = "[" + host + "]";
     return "http://" + host + ":" + std::to_string(port);
