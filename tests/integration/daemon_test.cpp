@@ -312,8 +312,62 @@ TEST_CASE("autoscaler-admin against a running daemon") {
 
     const auto destroyed = run({"servers", "destroy", name}, env);
     CHECK(destroyed.exitCode == 0);
+
+    // The image's HEALTHCHECK: ":PORT" (all addresses) is reached on loopback.
+    const std::vector<std::string> healthcheck = {test::testEnv("AUTOSCALER_BIN"), "healthcheck"};
+    const std::map<std::string, std::string> listen = {
+            {"DRONE_HTTP_PORT", ":" + std::to_string(d.port)}};
+    const auto healthy = test::runProcess(healthcheck, listen, 30s);
+    CHECK(healthy.exitCode == 0);
+    CHECK(healthy.out == "OK\n");
     daemon->signal(SIGTERM);
     CHECK(daemon->wait(40s) == 0);
+    const auto gone = test::runProcess(healthcheck, listen, 30s);
+    CHECK(gone.exitCode == 1);
+    CHECK(gone.err.find("cannot reach the autoscaler") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM during installs exits 0 at once; the installs resume at the next start") {
+    // Instances that answer TCP and never SSH: every install stays in flight.
+    test::SilentListener silent;
+    Daemon d(0, {"127.0.0.1:" + std::to_string(silent.port())});
+    d.drone.setStages(pending(4));
+    auto daemon = d.start(d.env());
+    REQUIRE_MESSAGE(test::waitFor([&] { return d.inState(ServerState::Installing) == 2; }, 30s),
+                    daemon->output());
+    // Two more cycles: the installs have started and are waiting for SSH.
+    const auto calls = d.drone.queueRequests();
+    REQUIRE(test::waitFor([&] { return d.drone.queueRequests() >= calls + 2; }, 10s));
+    const auto before = d.servers();
+    const auto launched = d.ec2->calls("RunInstances").size();
+
+    const auto t0 = std::chrono::steady_clock::now();
+    daemon->signal(SIGTERM);
+    const int status = daemon->wait(15s);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    MESSAGE("SIGTERM to exit with 2 installs in flight: "
+            << std::chrono::duration<double>(took).count() << " s");
+    CHECK_MESSAGE(status == 0, daemon->output());
+    CHECK_MESSAGE(took < 3s, daemon->output()); // `docker stop` allows 10 s before SIGKILL.
+    CHECK(daemon->output().find("in-flight work asked to stop") != std::string::npos);
+    CHECK(daemon->output().find("abandoned") == std::string::npos); // Stopped, not left behind.
+    CHECK(daemon->output().find("exiting;") == std::string::npos);
+    CHECK(daemon->output().find("\"stopped\"") != std::string::npos);
+
+    // The rows were left installing; the next start resumes them, creating nothing.
+    auto again = d.start(d.env(), "again.log");
+    REQUIRE(test::waitFor([&] { return d.status("GET", "/healthz") == 200; }, 20s));
+    const auto after = d.servers();
+    REQUIRE(after.size() == before.size());
+    for (std::size_t i = 0; i < after.size(); ++i) {
+        CHECK(after[i].name == before[i].name);
+        CHECK(after[i].instanceId == before[i].instanceId);
+        CHECK(after[i].state == ServerState::Installing);
+        CHECK(after[i].error.empty());
+    }
+    CHECK(d.ec2->calls("RunInstances").size() == launched);
+    again->signal(SIGTERM);
+    CHECK(again->wait(15s) == 0);
 }
 
 int liveInstances(const test::FakeEc2& ec2) {

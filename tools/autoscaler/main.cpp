@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <autoscale/admin_client.h>
 #include <autoscale/api_server.h>
 #include <autoscale/config.h>
 #include <autoscale/drone.h>
@@ -35,6 +36,20 @@ using tools::kExitOk;
 using tools::kExitUsage;
 
 constexpr const char* kVersion = "0.1.0";
+/// After SIGTERM, in-flight work gets this long to stop before the process
+/// exits without it (its rows resume at the next start).
+constexpr auto kShutdownGrace = 5s;
+/// Exit 0 at the latest this long after SIGTERM, whatever is still blocked
+/// (a cycle in a slow Drone or EC2 call): well within `docker stop`'s 10 s.
+constexpr auto kShutdownLimit = 8s;
+
+/// Ends the process now with `status`, skipping destructors: for threads
+/// blocked in network calls that cannot be joined in time. SQLite's journal
+/// keeps the store consistent, as after a crash.
+[[noreturn]] void exitNow(int status) {
+    (void)std::fflush(nullptr);
+    std::_Exit(status);
+}
 
 std::optional<std::string> readFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -218,34 +233,72 @@ int serve(const std::string& commit) {
     }
 
     // SIGTERM and SIGINT end the loop; they were blocked in main before any
-    // thread started, so only this thread receives them.
+    // thread started, so only this thread receives them. It then ends the
+    // process kShutdownLimit later if the shutdown below has not by then.
+    // From here on serve() never returns: it ends with exitNow().
     std::stop_source stop;
     std::jthread signals([&stop, &log](const std::stop_token& token) {
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGUSR1); // Wakes this thread at exit.
         int sig = 0;
-        while (!token.stop_requested()) {
+        while (!token.stop_requested() && !stop.stop_requested()) {
             if (sigwait(&set, &sig) != 0)
-                continue;
-            if (sig == SIGUSR1)
                 continue;
             log.info("signal received: stopping",
                      {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
             stop.request_stop();
-            return;
+        }
+        // Counts down from the signal; a second signal only wakes this loop.
+        const auto deadline = std::chrono::steady_clock::now() + kShutdownLimit;
+        while (!token.stop_requested()) {
+            const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    deadline - std::chrono::steady_clock::now());
+            if (left <= 0ns) {
+                log.warn("still stopping after " + std::to_string(kShutdownLimit.count()) +
+                         "s: exiting; in-flight work resumes at the next start");
+                exitNow(kExitOk);
+            }
+            const timespec wait{.tv_sec = static_cast<time_t>(left.count() / 1000000000),
+                                .tv_nsec = static_cast<long>(left.count() % 1000000000)};
+            (void)sigtimedwait(&set, nullptr, &wait);
         }
     });
 
     engine.run(stop.get_token());
-    if (!engine.waitIdleFor(30s))
-        log.warn("in-flight work still running after 30s; exiting; it resumes at the next start");
+    if (!engine.waitIdleFor(kShutdownGrace)) {
+        log.warn("in-flight work still running after " + std::to_string(kShutdownGrace.count()) +
+                 "s: abandoned; it resumes at the next start");
+    }
     (*api)->stop();
-    signals.request_stop();
-    pthread_kill(signals.native_handle(), SIGUSR1);
     log.info("stopped");
+    // Every state change is committed. Workers still blocked in a network call
+    // (a best-effort drain command, or work past the grace) are not joined.
+    exitNow(kExitOk);
+}
+
+/// `autoscaler healthcheck`: the image's HEALTHCHECK (no curl in the image).
+int healthcheck() {
+    auto config = parseConfig(tools::processEnvironment(),
+                              ConfigNeeds{.drone = false, .agent = false, .amazon = false});
+    if (!config) {
+        std::fprintf(stderr, "autoscaler: bad configuration:\n%s\n",
+                     config.error().message.c_str());
+        return kExitUsage;
+    }
+    auto http = makeCurlHttpClient(HttpOptions{.totalTimeout = 5s, .protocols = "http"});
+    if (!http) {
+        std::fprintf(stderr, "autoscaler: cannot create an HTTP client\n");
+        return kExitFailure;
+    }
+    AdminClient daemon(localApiUrl(config->httpAddress, config->httpPort), "", **http);
+    auto health = daemon.health();
+    if (!health) {
+        std::fprintf(stderr, "autoscaler: unhealthy: %s\n", health.error().message.c_str());
+        return kExitFailure;
+    }
+    std::printf("%s\n", health->c_str());
     return kExitOk;
 }
 
@@ -273,12 +326,17 @@ int main(int argc, char** argv) {
         app.require_subcommand(0, 1);
         app.add_subcommand("serve", "run the daemon: planner, engine and REST API on "
                                     "DRONE_HTTP_PORT (the default when no command is given)");
+        auto* health = app.add_subcommand(
+                "healthcheck", "GET /healthz from the daemon listening on DRONE_HTTP_PORT on "
+                               "this host; exit 0 when it is healthy, 1 otherwise");
         app.set_version_flag("--version", kVersion);
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {
             return app.exit(e) == 0 ? kExitOk : kExitUsage;
         }
+        if (health->parsed())
+            return healthcheck();
         return serve("");
     } catch (const std::exception& e) {
         std::cerr << "autoscaler: " << e.what() << "\n";

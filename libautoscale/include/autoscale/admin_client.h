@@ -32,6 +32,10 @@ public:
     [[nodiscard]] Result<void> pause();
     [[nodiscard]] Result<void> resume();
     [[nodiscard]] Result<Plan> plan();
+    /// GET /healthz (no token sent): the daemon's answer ("OK") when it is
+    /// healthy; Errc::Unavailable with its reason on 503, Errc::Transport or
+    /// Errc::Timeout when it cannot be reached.
+    [[nodiscard]] Result<std::string> health();
 
 private:
     Result<HttpResponse> call(const std::string& method, const std::string& path);
@@ -40,6 +44,11 @@ private:
     std::string token_;
     HttpClient* http_;
 };
+
+/// The base URL at which a process on the same host reaches a daemon that
+/// listens on `address`:`port` (DRONE_HTTP_PORT): the wildcard addresses
+/// become loopback, an IPv6 address is bracketed.
+std::string localApiUrl(const std::string& address, int port);
 
 /// A fixed-width table like `drone server ls`: NAME, STATE, ADDRESS, SIZE,
 /// REGION, CREATED (UTC), ERROR.

@@ -136,7 +136,9 @@ public:
     Result<Plan> cycle();
 
     /// Cycles every interval until `stop`; the first cycle runs at once. On
-    /// stop, no new decision is made and in-flight work is asked to stop.
+    /// stop, no new decision is made and in-flight work is asked to stop: an
+    /// install ends at its next check without writing, so its server stays
+    /// `installing` and the next start resumes it. Call once per engine.
     void run(const std::stop_token& stop);
 
     /// Blocks until no worker task is in flight (tests, shutdown).

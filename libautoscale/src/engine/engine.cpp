@@ -221,7 +221,10 @@ void Engine::Impl::run(const std::stop_token& stop) {
         if (wait > 0ms && !clock_.sleepFor(wait, stop))
             break;
     }
-    log_.info("engine stopping: no new decisions; waiting for in-flight work");
+    // In-flight work stops at its next check (an install between probes or
+    // SSH polls) and leaves its row where the next start resumes it.
+    executor_->interrupt();
+    log_.info("engine stopping: no new decisions; in-flight work asked to stop");
 }
 
 Plan Engine::Impl::lastPlan() const {

@@ -25,6 +25,7 @@ public:
     InlineExecutor() = default;
 
     void submit(Task task) override { task(stop_.get_token()); }
+    void interrupt() override { stop_.request_stop(); }
     void stop() override { stop_.request_stop(); }
 
 private:
@@ -50,7 +51,10 @@ public:
         ready_.notify_one();
     }
 
+    void interrupt() override { work_.request_stop(); }
+
     void stop() override {
+        work_.request_stop();
         for (auto& t : threads_)
             t.request_stop();
         ready_.notify_all();
@@ -68,10 +72,11 @@ private:
                 task = std::move(tasks_.front());
                 tasks_.pop_front();
             }
-            task(stop);
+            task(work_.get_token());
         }
     }
 
+    std::stop_source work_; ///< The stop every task sees.
     std::mutex mutex_;
     std::condition_variable_any ready_;
     std::deque<Task> tasks_;            ///< Guarded by mutex_.

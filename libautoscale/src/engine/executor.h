@@ -29,6 +29,12 @@ public:
     /// An exception a task throws inline propagates to the caller.
     virtual void submit(Task task) = 0;
 
+    /// Asks running and queued tasks to stop at their next check, without
+    /// waiting for them: their stop token is requested, and tasks submitted
+    /// later see it requested too. The daemon's shutdown: an install between
+    /// probes ends without writing, so its row stays where a restart resumes it.
+    virtual void interrupt() = 0;
+
     /// Asks running tasks to stop and, for a pool, joins its workers. Idempotent.
     virtual void stop() = 0;
 

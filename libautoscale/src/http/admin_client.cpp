@@ -75,6 +75,31 @@ Result<HttpResponse> AdminClient::call(const std::string& method, const std::str
     return response;
 }
 
+Result<std::string> AdminClient::health() {
+    auto response = http_->send(HttpRequest{.method = "GET", .url = server_ + "/healthz"});
+    if (!response) {
+        Error e = response.error();
+        e.message = "cannot reach the autoscaler at " + e.message;
+        return e;
+    }
+    if (response->status != 200) {
+        return Error{.code = kindOf(response->status),
+                     .message = "the autoscaler answered " + std::to_string(response->status) +
+                                ": " + daemonMessage(*response),
+                     .httpStatus = response->status};
+    }
+    return response->body;
+}
+
+std::string localApiUrl(const std::string& address, int port) {
+    std::string host = address.empty() || address == "0.0.0.0" ? "127.0.0.1"
+                       : address == "::"                       ? "::1"
+                                                               : address;
+    if (host.find(':') != std::string::npos)
+        host = "[" + host + "]";
+    return "http://" + host + ":" + std::to_string(port);
+}
+
 Result<std::vector<Server>> AdminClient::listServers() {
     auto r = call("GET", "/api/servers");
     if (!r)

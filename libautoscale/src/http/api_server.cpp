@@ -212,6 +212,10 @@ public:
 
     Result<void> start() {
         routes();
+        // stop() waits for every idle keep-alive connection to time out
+        // (cpp-httplib 0.11 looks for stop() only between requests): 1 s, not
+        // the default 5 s, keeps SIGTERM-to-exit within `docker stop`'s grace.
+        server_.set_keep_alive_timeout(1);
         if (options_.port == 0) {
             port_ = server_.bind_to_any_port(options_.address);
         } else {
