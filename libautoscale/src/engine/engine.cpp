@@ -585,7 +585,7 @@ private:
                 log_.info("server planned", {{"server", row->name}, {"why", why}});
                 return row;
             }
-            if (row.error().code != Errc::Conflict)
+            if (row.error().code != Errc::AlreadyExists)
                 return row.error();
         }
         return makeError(Errc::Conflict, "could not find a free server name");
