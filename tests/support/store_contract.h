@@ -318,7 +318,7 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: concurrent writers from threads lose 
 TEST_CASE_TEMPLATE_DEFINE("store contract: writers in two processes on one database lose no "
                           "update",
                           Backend, storeContractProcesses) {
-    constexpr int kEach = 200;
+    constexpr int kEach = 1000;
     auto under = Backend::open();
     const std::string helper = testEnv("AUTOSCALE_STORE_HELPER_BIN");
     if (under.helperArgs.empty() || helper.empty()) {
@@ -331,6 +331,13 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: writers in two processes on one datab
     argv.insert(argv.end(), under.helperArgs.begin(), under.helperArgs.end());
     argv.insert(argv.end(), {"increment", "counter", std::to_string(kEach)});
     BackgroundProcess other(argv, {}, logs.file("helper.log"));
+    // Start writing once the helper has, so that the two really overlap.
+    REQUIRE(waitFor(
+            [&] {
+                const auto row = under.store->find("counter");
+                return (row && row->capacity > 0) || !other.running();
+            },
+            std::chrono::seconds{30}));
     const int lostHere = incrementCapacity(*under.store, "counter", kEach);
     const int exitCode = other.wait(std::chrono::seconds{60});
     INFO("helper output: " << other.output());
