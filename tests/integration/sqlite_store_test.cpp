@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The SQLite store on real files: CAS writes, races between connections,
-// purge, file mode, read-only mode, migrations, drone/autoscaler import.
+/// \file
+/// The SQLite store: the Store contract on a file and on :memory:, then what is
+/// SQLite's own: races between connections, file mode, read-only mode,
+/// migrations, drone/autoscaler import.
 
 #include <atomic>
 #include <sys/stat.h>
@@ -12,7 +14,46 @@
 #include <autoscale/sqlite_store.h>
 
 #include "doctest_support.h"
+#include "store_contract.h"
 #include "temp_dir.h"
+
+namespace autoscale::test {
+
+/// A fresh database file in a temporary directory, shareable between
+/// connections and processes.
+struct SqliteFileBackend {
+    static StoreUnderTest open() {
+        auto dir = std::make_shared<TempDir>();
+        const std::string path = dir->file("db.sqlite");
+        auto store = openSqliteStore({.path = path});
+        REQUIRE(store);
+        return {.keepAlive = dir,
+                .store = std::move(*store),
+                .connect =
+                        [path] {
+                            auto another = openSqliteStore({.path = path});
+                            REQUIRE(another);
+                            return std::move(*another);
+                        },
+                .helperArgs = {"sqlite", path}};
+    }
+};
+
+/// A private in-memory database: one connection, one process.
+struct SqliteMemoryBackend {
+    static StoreUnderTest open() {
+        auto store = openSqliteStore({.path = ":memory:"});
+        REQUIRE(store);
+        return {.store = std::move(*store)};
+    }
+};
+
+} // namespace autoscale::test
+
+TYPE_TO_STRING(autoscale::test::SqliteFileBackend);
+TYPE_TO_STRING(autoscale::test::SqliteMemoryBackend);
+AUTOSCALE_STORE_CONTRACT(autoscale::test::SqliteFileBackend)
+AUTOSCALE_STORE_CONTRACT(autoscale::test::SqliteMemoryBackend)
 
 namespace autoscale {
 namespace {
@@ -44,48 +85,6 @@ std::unique_ptr<Store> open(const std::string& path, bool readOnly = false) {
     return std::move(*store);
 }
 
-TEST_CASE("rows round-trip with every field") {
-    test::TempDir dir;
-    auto store = open(dir.file("db.sqlite"));
-    const auto inserted = store->insert(sample("agent-1"));
-    REQUIRE(inserted);
-    CHECK(inserted->version == 1);
-    const auto found = store->find("agent-1");
-    REQUIRE(found);
-    CHECK(*found == *inserted);
-    CHECK(found->lastBusy == kNow + 1500ms);
-    const auto missing = store->find("agent-2");
-    REQUIRE_FALSE(missing);
-    CHECK(missing.error().code == Errc::NotFound);
-    const auto duplicate = store->insert(sample("agent-1"));
-    REQUIRE_FALSE(duplicate);
-    CHECK(duplicate.error().code == Errc::Conflict);
-}
-
-TEST_CASE("updates are compare-and-swap on the version") {
-    test::TempDir dir;
-    auto store = open(dir.file("db.sqlite"));
-    Server row = store->insert(sample("agent-1")).value();
-    Server next = row;
-    next.state = ServerState::Booting;
-    const auto updated = store->update(next);
-    REQUIRE(updated);
-    CHECK(updated->version == 2);
-    CHECK(store->find("agent-1")->state == ServerState::Booting);
-    Server stale = row; // Still version 1.
-    stale.state = ServerState::Error;
-    const auto lost = store->update(stale);
-    REQUIRE_FALSE(lost);
-    CHECK(lost.error().code == Errc::Conflict);
-    CHECK(store->find("agent-1")->state == ServerState::Booting);
-    Server ghost = sample("ghost");
-    ghost.version = 1;
-    CHECK(store->update(ghost).error().code == Errc::NotFound);
-    CHECK(store->remove("agent-1", 1).error().code == Errc::Conflict);
-    CHECK(store->remove("agent-1", 2));
-    CHECK(store->find("agent-1").error().code == Errc::NotFound);
-}
-
 TEST_CASE("two connections racing on one file: exactly one wins") {
     test::TempDir dir;
     const std::string path = dir.file("db.sqlite");
@@ -114,27 +113,6 @@ TEST_CASE("two connections racing on one file: exactly one wins") {
         CHECK(first->find("agent-1")->version == base.version + 1);
     }
     CHECK(second->find("agent-1")->version == row.version + 20);
-}
-
-TEST_CASE("purge deletes only terminated rows stopped before the cut-off") {
-    test::TempDir dir;
-    auto store = open(dir.file("db.sqlite"));
-    for (const auto& [name, state, stopped] :
-         std::vector<std::tuple<std::string, ServerState, WallTime>>{
-                 {"old", ServerState::Terminated, kNow - 25h},
-                 {"recent", ServerState::Terminated, kNow - 23h},
-                 {"error", ServerState::Error, kNow - 48h},
-                 {"running", ServerState::Running, WallTime{}}}) {
-        Server s = sample(name);
-        s.state = state;
-        s.stopped = stopped;
-        REQUIRE(store->insert(s));
-    }
-    const auto purged = store->purge(kNow - 24h);
-    REQUIRE(purged);
-    CHECK(*purged == 1);
-    CHECK(store->find("old").error().code == Errc::NotFound);
-    CHECK(store->list()->size() == 3);
 }
 
 TEST_CASE("the database file is created with mode 0600") {

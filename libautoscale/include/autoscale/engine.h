@@ -71,7 +71,7 @@ struct EngineOptions {
     /// Consecutive failed pings before a running server goes to `error`.
     int pingFailures = 2;
     UserDataFunction userData{};
-    /// Names new servers; randomServerName(namePrefix) when empty. The
+    /// Names new servers; a random name (namePrefix + 8 characters) when empty. The
     /// simulation gives deterministic names so that a run repeats exactly.
     std::function<std::string()> serverName{};
 };
@@ -168,10 +168,5 @@ private:
     class Impl;
     std::unique_ptr<Impl> impl_;
 };
-
-/// A random server name: prefix + 8 characters [A-Za-z0-9].
-std::string randomServerName(const std::string& prefix);
-/// A random RunInstances client token (32 hex characters).
-std::string randomClientToken();
 
 } // namespace autoscale

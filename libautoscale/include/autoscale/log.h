@@ -54,6 +54,14 @@ std::string formatPrettyLine(const LogRecord& record);
 /// Writes formatted lines to stderr, serialised by a mutex.
 std::unique_ptr<LogSink> makeStderrSink(bool pretty);
 
+/// Drops every record: for callers that gave no sink, and for runs whose log
+/// nobody reads (the simulation).
+class NullSink final : public LogSink {
+public:
+    NullSink() = default;
+    void write(const LogRecord& record) override;
+};
+
 /// Keeps records in memory (tests, the API's recent log).
 class MemorySink final : public LogSink {
 public:

@@ -20,7 +20,9 @@ enum class Errc {
     Unauthorized,    ///< Credentials or token rejected (HTTP 401, AuthFailure, bad signature).
     Forbidden,       ///< Authenticated but not allowed (HTTP 403, UnauthorizedOperation).
     NotFound,        ///< The named thing does not exist (or is not visible yet).
-    Conflict,        ///< A compare-and-swap lost, or a unique name is taken.
+    AlreadyExists,   ///< A unique name is taken (an insert of a name that exists).
+    Conflict,        ///< Someone else changed the row first: a compare-and-swap lost.
+    NotLeader,       ///< This process is no longer the leader; its write is refused, never retried.
     Throttled,       ///< The peer asked us to slow down (429, 503, RequestLimitExceeded).
     Unavailable,     ///< The peer failed on its side (5xx) or is temporarily unable.
     Capacity,        ///< The cloud has no capacity or quota for this request.
@@ -43,8 +45,9 @@ struct Error {
     int httpStatus = 0;
     std::string serviceCode{};
 
-    /// True when the same request may succeed if sent again later
-    /// (transport, timeout, throttling, 5xx).
+    /// True when the same request may succeed if sent again unchanged later
+    /// (transport, timeout, throttling, 5xx). A lost compare-and-swap
+    /// (Conflict) is not: the caller must re-read the row and decide again.
     [[nodiscard]] bool retryable() const;
 
     friend bool operator==(const Error&, const Error&) = default;

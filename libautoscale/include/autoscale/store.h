@@ -4,6 +4,7 @@
 
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,14 +13,24 @@
 
 namespace autoscale {
 
-/// Persistent server rows. Implementations: SQLite (the embedded default), an
-/// in-memory store for tests. Thread-safe: one instance may be shared by the
-/// engine's workers and the API.
+/// Persistent server rows. Implementations: SQLite (the embedded default, also
+/// `:memory:` for tests). Thread-safe: one instance may be shared by the
+/// engine's workers and the API. Every implementation passes the contract
+/// suite in tests/support/store_contract.h.
+///
+/// Error kinds: Errc::AlreadyExists (insert: the name is taken; not worth
+/// retrying with the same name), Errc::Conflict (update/remove: another
+/// writer changed the row first; re-read and decide again), Errc::NotFound
+/// (no such row), Errc::NotLeader (a store that fences writers refused this
+/// deposed leader's write; never retried), Errc::Unavailable (the database was
+/// busy; retryable), Errc::InvalidArgument (a write to a read-only store),
+/// Errc::Io (anything else the database reported).
 class Store {
 public:
     virtual ~Store();
 
-    /// Adds a new row with version 1. Errc::Conflict when the name is taken.
+    /// Adds a new row with version 1 (whatever `server.version` says) and returns
+    /// it as stored. Errc::AlreadyExists when the name is taken.
     [[nodiscard]] virtual Result<Server> insert(const Server& server) = 0;
 
     /// One row. Errc::NotFound when there is none.
@@ -33,10 +44,12 @@ public:
     /// writer got there first, Errc::NotFound if the row is gone.
     [[nodiscard]] virtual Result<Server> update(const Server& server) = 0;
 
-    /// Deletes the row if it still has `version`. Errc::Conflict otherwise.
+    /// Deletes the row if it still has `version`. Errc::Conflict if it has
+    /// another, Errc::NotFound if it is gone.
     [[nodiscard]] virtual Result<void> remove(const std::string& name, std::int64_t version) = 0;
 
-    /// Deletes terminated rows stopped before `before`; returns how many.
+    /// Deletes terminated rows stopped strictly before `before`; returns how
+    /// many. Rows in any other state are kept, however old.
     [[nodiscard]] virtual Result<int> purge(WallTime before) = 0;
 
     Store(const Store&) = delete;

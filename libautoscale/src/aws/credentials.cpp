@@ -4,14 +4,16 @@
 /// credentials and IMDSv2, behind a cache that refreshes temporary credentials ahead of
 /// their expiry. Secrets never reach a log record or an Error message.
 
-#include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <vector>
 
 #include <rapidjson/document.h>
 
 #include "autoscale/aws_credentials.h"
+#include "core/files.h"
+#include "core/text.h"
 #include "core/time_format.h"
 #include "ec2_api.h"
 #include "ec2_client.h"
@@ -39,22 +41,8 @@ private:
 /// nullopt: this source is not configured here, try the next one.
 using Attempt = std::optional<Result<AwsCredentials>>;
 
-std::optional<std::string> readWholeFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return std::nullopt;
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-std::string trimmed(std::string text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0)
-        text.pop_back();
-    std::size_t start = 0;
-    while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start])) != 0)
-        ++start;
-    return text.substr(start);
+std::string trimmed(std::string_view text) {
+    return std::string(detail::trim(text));
 }
 
 std::string value(const aws::IniSection* section, const std::string& key) {
@@ -123,7 +111,7 @@ public:
         : env_(std::move(env))
         , clock_(clock)
         , options_(std::move(options))
-        , nullSink_(options_.logSink == nullptr ? std::make_unique<aws::NullSink>() : nullptr)
+        , nullSink_(options_.logSink == nullptr ? std::make_unique<NullSink>() : nullptr)
         , logger_(options_.logSink != nullptr ? *options_.logSink : *nullSink_, clock,
                   "aws-credentials", LogLevel::Debug) {
         if (env_.profile.empty())
@@ -193,7 +181,7 @@ private:
             std::string path = env_.sharedCredentialsFile;
             if (path.empty() && !env_.home.empty())
                 path = env_.home + "/.aws/credentials";
-            credentialsFile_ = aws::parseIni(readWholeFile(path).value_or(std::string{}));
+            credentialsFile_ = aws::parseIni(detail::readFile(path).value_or(std::string{}));
         }
         return *credentialsFile_;
     }
@@ -203,7 +191,7 @@ private:
             std::string path = env_.configFile;
             if (path.empty() && !env_.home.empty())
                 path = env_.home + "/.aws/config";
-            configFile_ = aws::parseIni(readWholeFile(path).value_or(std::string{}));
+            configFile_ = aws::parseIni(detail::readFile(path).value_or(std::string{}));
         }
         return *configFile_;
     }
@@ -226,7 +214,7 @@ private:
                                                              " is set but AWS_ROLE_ARN is not"));
         }
         // Re-read on every refresh: the kubelet rotates the token.
-        const auto token = readWholeFile(tokenFile);
+        const auto token = detail::readFile(tokenFile);
         if (!token) {
             return Result<AwsCredentials>(
                     makeError(Errc::Io, "cannot read web identity token file " + tokenFile));

@@ -240,35 +240,6 @@ std::string formBody(std::string_view action, std::string_view version, const Qu
     return out;
 }
 
-std::string base64Encode(std::string_view data) {
-    static constexpr std::string_view kAlphabet =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out((data.size() + 2) / 3 * 4, '=');
-    const auto byte = [&](std::size_t i) {
-        return std::uint32_t{static_cast<unsigned char>(data[i])};
-    };
-    std::size_t i = 0;
-    std::size_t o = 0;
-    for (; i + 3 <= data.size(); i += 3, o += 4) {
-        const std::uint32_t n = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
-        out[o] = kAlphabet[(n >> 18U) & 63U];
-        out[o + 1] = kAlphabet[(n >> 12U) & 63U];
-        out[o + 2] = kAlphabet[(n >> 6U) & 63U];
-        out[o + 3] = kAlphabet[n & 63U];
-    }
-    const std::size_t rest = data.size() - i;
-    if (rest > 0) {
-        std::uint32_t n = byte(i) << 16U;
-        if (rest == 2)
-            n |= byte(i + 1) << 8U;
-        out[o] = kAlphabet[(n >> 18U) & 63U];
-        out[o + 1] = kAlphabet[(n >> 12U) & 63U];
-        if (rest == 2)
-            out[o + 2] = kAlphabet[(n >> 6U) & 63U];
-    }
-    return out;
-}
-
 QueryParams toParams(const RunInstancesRequest& r) {
     QueryParams p;
     p.reserve(64);

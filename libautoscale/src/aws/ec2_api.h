@@ -17,6 +17,8 @@
 #include <autoscale/clock.h>
 #include <autoscale/result.h>
 
+#include "core/text.h"
+
 namespace autoscale::aws {
 
 inline constexpr std::string_view kEc2ApiVersion = "2016-11-15";
@@ -135,7 +137,7 @@ bool isAuthCode(std::string_view code);
 /// status and code. Auth errors get a hint that says what the operator should check.
 Error classifyReply(std::string_view action, int httpStatus, std::string_view body);
 
-/// Base64 (standard alphabet, padded).
-std::string base64Encode(std::string_view data);
+/// Base64 (standard alphabet, padded): the one in core/text.h.
+using detail::base64Encode;
 
 } // namespace autoscale::aws

@@ -11,9 +11,6 @@
 
 namespace autoscale::aws {
 
-void NullSink::write(const LogRecord& /*record*/) {
-}
-
 Ec2Client::Ec2Client(Ec2ClientOptions options, HttpClient& http, CredentialsSource& credentials,
                      const Clock& clock, Logger logger)
     : options_(std::move(options))

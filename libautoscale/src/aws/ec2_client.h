@@ -24,13 +24,6 @@
 
 namespace autoscale::aws {
 
-/// Drops every record (when the caller gave no sink).
-class NullSink final : public LogSink {
-public:
-    NullSink() = default;
-    void write(const LogRecord& record) override;
-};
-
 struct Ec2ClientOptions {
     std::string endpoint{}; ///< "https://ec2.us-east-1.amazonaws.com" or a loopback fake.
     std::string region = "us-east-1";

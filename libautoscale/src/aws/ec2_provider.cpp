@@ -70,7 +70,7 @@ public:
         , credentials_(std::move(credentials))
         , clock_(clock)
         , http_(std::move(http))
-        , nullSink_(sink == nullptr ? std::make_unique<aws::NullSink>() : nullptr)
+        , nullSink_(sink == nullptr ? std::make_unique<NullSink>() : nullptr)
         , logger_(sink != nullptr ? *sink : *nullSink_, clock, "ec2", LogLevel::Debug)
         , engine_(options_.seed != 0 ? options_.seed : std::random_device{}())
         , client_(aws::Ec2ClientOptions{.endpoint = std::move(endpoint),

@@ -6,26 +6,12 @@
 
 #include <cctype>
 
+#include "core/text.h"
+
 namespace autoscale::aws {
 
-namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0)
-        s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0)
-        s.remove_suffix(1);
-    return s;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-} // namespace
+using detail::lower;
+using detail::trim;
 
 IniFile parseIni(std::string_view text) {
     IniFile file;

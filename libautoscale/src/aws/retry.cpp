@@ -27,25 +27,8 @@ std::chrono::milliseconds backoffDelay(int attempt, RandomEngine& engine,
 }
 
 bool isRetryableByStandardMode(const Error& error) {
-    switch (error.code) {
-    case Errc::Throttled:
-    case Errc::Transport:
-    case Errc::Timeout:
-    case Errc::Unavailable:
-        return true;
-    case Errc::InvalidArgument:
-    case Errc::Unauthorized:
-    case Errc::Forbidden:
-    case Errc::NotFound:
-    case Errc::Conflict:
-    case Errc::Capacity:
-    case Errc::Parse:
-    case Errc::Io:
-    case Errc::HostKey:
-    case Errc::Internal:
-        return false;
-    }
-    return false;
+    // Standard mode retries exactly the kinds Error::retryable() names.
+    return error.retryable();
 }
 
 RetryPolicy::RetryPolicy(RetrySettings settings, std::uint64_t seed)

@@ -80,6 +80,9 @@ std::unique_ptr<LogSink> makeStderrSink(bool pretty) {
     return std::make_unique<StderrSink>(pretty);
 }
 
+void NullSink::write(const LogRecord& /*record*/) {
+}
+
 void MemorySink::write(const LogRecord& record) {
     const std::lock_guard lock(mutex_);
     records_.push_back(record);

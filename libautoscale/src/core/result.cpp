@@ -20,8 +20,12 @@ std::string_view nameOf(Errc code) {
         return "forbidden";
     case Errc::NotFound:
         return "not_found";
+    case Errc::AlreadyExists:
+        return "already_exists";
     case Errc::Conflict:
         return "conflict";
+    case Errc::NotLeader:
+        return "not_leader";
     case Errc::Throttled:
         return "throttled";
     case Errc::Unavailable:
@@ -47,9 +51,21 @@ bool Error::retryable() const {
     case Errc::Throttled:
     case Errc::Unavailable:
         return true;
-    default:
+    case Errc::InvalidArgument:
+    case Errc::Unauthorized:
+    case Errc::Forbidden:
+    case Errc::NotFound:
+    case Errc::AlreadyExists:
+    case Errc::Conflict:
+    case Errc::NotLeader:
+    case Errc::Capacity:
+    case Errc::Parse:
+    case Errc::Io:
+    case Errc::HostKey:
+    case Errc::Internal:
         return false;
     }
+    return false;
 }
 
 } // namespace autoscale

@@ -14,8 +14,6 @@
 #include <array>
 #include <atomic>
 
-#include <openssl/rand.h>
-
 #include <autoscale/config.h>
 #include <autoscale/planner.h>
 
@@ -27,22 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Millis = std::chrono::milliseconds;
-
-std::string randomChars(std::size_t n, std::string_view alphabet) {
-    std::vector<unsigned char> bytes(n);
-    if (RAND_bytes(bytes.data(), static_cast<int>(n)) != 1) {
-        // RAND_bytes only fails without entropy; fall back to the address of
-        // a stack object mixed with a counter so names stay distinct.
-        static std::atomic<unsigned> counter{0};
-        for (std::size_t i = 0; i < n; ++i)
-            bytes[i] = static_cast<unsigned char>(counter.fetch_add(1) * 2654435761U >> 24U);
-    }
-    std::string out;
-    out.reserve(n);
-    for (const auto b : bytes)
-        out += alphabet[b % alphabet.size()];
-    return out;
-}
 
 template <typename D>
 Millis toMillis(D d) {
@@ -71,15 +53,6 @@ void Histogram::observe(double value) {
             return;
         }
     }
-}
-
-std::string randomServerName(const std::string& prefix) {
-    return prefix +
-           randomChars(8, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
-}
-
-std::string randomClientToken() {
-    return randomChars(32, "0123456789abcdef");
 }
 
 Engine::Impl::Impl(EngineOptions options, Store& store, Provider& provider, Queue& queue,

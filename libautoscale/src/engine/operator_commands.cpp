@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 
+#include "core/random_text.h"
 #include "engine/engine_impl.h"
 
 namespace autoscale {
@@ -45,12 +46,12 @@ Result<Server> Engine::Impl::insertPending(const char* why) {
     for (int attempt = 0; attempt < 5; ++attempt) {
         auto row = lifecycle_.insertPending(
                 Server{.name = options_.serverName ? options_.serverName()
-                                                   : randomServerName(options_.namePrefix),
+                                                   : detail::randomServerName(options_.namePrefix),
                        .provider = options_.provider,
                        .image = options_.image,
                        .size = options_.instanceType,
                        .capacity = options_.pool.concurrency,
-                       .clientToken = randomClientToken()});
+                       .clientToken = detail::randomClientToken()});
         ++insertGeneration_;
         if (row) {
             log_.info("server planned", {{"server", row->name}, {"why", why}});

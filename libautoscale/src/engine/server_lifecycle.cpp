@@ -14,7 +14,7 @@ bool isLostRace(const Error& error) {
 }
 
 bool isNameTaken(const Error& error) {
-    return error.code == Errc::Conflict;
+    return error.code == Errc::AlreadyExists;
 }
 
 ServerLifecycle::ServerLifecycle(Store& store, const Clock& clock) : store_(store), clock_(clock) {

@@ -422,7 +422,9 @@ private:
                 return;
             auto row = engine_.createServer();
             if (!row) {
-                message(res, row.error().code == Errc::Conflict ? 409 : 500, row.error().message);
+                const Errc code = row.error().code;
+                message(res, code == Errc::Conflict || code == Errc::AlreadyExists ? 409 : 500,
+                        row.error().message);
                 return;
             }
             json(res, 200, serverToJson(*row));

@@ -5,10 +5,11 @@
 
 #include "curl_http_client.h"
 
-#include <cctype>
 #include <cstddef>
 #include <string>
 #include <utility>
+
+#include "core/text.h"
 
 namespace autoscale {
 
@@ -44,9 +45,7 @@ std::size_t appendHeader(char* data, std::size_t size, std::size_t count, void* 
     const auto colon = line.find(':');
     if (colon == std::string_view::npos)
         return n;
-    std::string name(line.substr(0, colon));
-    for (auto& c : name)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string name = detail::lower(line.substr(0, colon));
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
         value.remove_prefix(1);

@@ -30,12 +30,6 @@ double toSeconds(WallTime::duration d) {
     return std::chrono::duration<double>(d).count();
 }
 
-/// Drops every record: a week of cycles would log megabytes nobody reads.
-class NullSink final : public LogSink {
-public:
-    void write(const LogRecord& /*record*/) override {}
-};
-
 } // namespace
 
 WallTime simulationEpoch() {

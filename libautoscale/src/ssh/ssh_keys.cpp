@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string_view>
@@ -23,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "autoscale/ssh.h"
+#include "files.h"
 #include "ssh_wire.h"
 
 namespace autoscale {
@@ -170,17 +170,6 @@ Result<std::string> pemPublicKey(const std::string& privateKey) {
     }
 }
 
-Result<std::string> readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return makeError(Errc::Io,
-                         "cannot read " + path + ": " + std::generic_category().message(errno));
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 Result<void> writeNewFile(const std::string& path, const std::string& text, mode_t mode) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
@@ -248,7 +237,7 @@ Result<std::string> publicKeyOf(const std::string& privateKey) {
 }
 
 Result<SshKeyPair> loadClientKey(const std::string& path) {
-    auto text = readFile(path);
+    auto text = detail::readFile(path);
     if (!text)
         return text.error();
     auto pub = publicKeyOf(*text);

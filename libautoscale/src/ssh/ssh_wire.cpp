@@ -1,74 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
-/// SSH wire encoding and base64 (see ssh_wire.h).
+/// SSH wire encoding (see ssh_wire.h).
 
 #include "ssh_wire.h"
 
 #include <array>
 
 namespace autoscale::detail {
-
-namespace {
-
-constexpr std::string_view kAlphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int valueOf(char c) {
-    const auto pos = kAlphabet.find(c);
-    return pos == std::string_view::npos ? -1 : static_cast<int>(pos);
-}
-
-} // namespace
-
-std::string base64Encode(std::string_view bytes) {
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= bytes.size(); i += 3) {
-        const std::uint32_t n =
-                static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16U |
-                static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8U |
-                static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 2]));
-        out += kAlphabet[(n >> 18U) & 63U];
-        out += kAlphabet[(n >> 12U) & 63U];
-        out += kAlphabet[(n >> 6U) & 63U];
-        out += kAlphabet[n & 63U];
-    }
-    const std::size_t rest = bytes.size() - i;
-    if (rest > 0) {
-        std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16U;
-        if (rest == 2)
-            n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8U;
-        out += kAlphabet[(n >> 18U) & 63U];
-        out += kAlphabet[(n >> 12U) & 63U];
-        out += rest == 2 ? kAlphabet[(n >> 6U) & 63U] : '=';
-        out += '=';
-    }
-    return out;
-}
-
-std::optional<std::string> base64Decode(std::string_view text) {
-    while (!text.empty() && text.back() == '=')
-        text.remove_suffix(1);
-    if (text.size() % 4 == 1)
-        return std::nullopt;
-    std::string out;
-    out.reserve(text.size() * 3 / 4);
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (const char c : text) {
-        const int v = valueOf(c);
-        if (v < 0)
-            return std::nullopt;
-        buffer = (buffer << 6U) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((buffer >> static_cast<unsigned>(bits)) & 0xFFU);
-        }
-    }
-    return out;
-}
 
 void putUint32(std::string& out, std::uint32_t value) {
     const std::array<char, 4> bytes{

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
-/// SSH wire encoding (RFC 4251 strings and integers) and base64, the pieces
-/// the OpenSSH key formats are made of.
+/// SSH wire encoding (RFC 4251 strings and integers) and, from core/text.h,
+/// base64: the pieces the OpenSSH key formats are made of.
 
 #pragma once
 
@@ -10,12 +10,9 @@
 #include <string>
 #include <string_view>
 
-namespace autoscale::detail {
+#include "core/text.h"
 
-/// Standard base64 with padding, on one line.
-std::string base64Encode(std::string_view bytes);
-/// Decodes standard base64 (padding optional, no whitespace); nullopt when malformed.
-std::optional<std::string> base64Decode(std::string_view text);
+namespace autoscale::detail {
 
 /// Appends a big-endian uint32.
 void putUint32(std::string& out, std::uint32_t value);

@@ -193,7 +193,7 @@ public:
         bindServer(stmt->get(), row);
         const int rc = sqlite3_step(stmt->get());
         if (rc == SQLITE_CONSTRAINT)
-            return makeError(Errc::Conflict, "a server named " + row.name + " already exists");
+            return makeError(Errc::AlreadyExists, "a server named " + row.name + " already exists");
         if (rc != SQLITE_DONE)
             return dbError("insert " + row.name);
         return row;
