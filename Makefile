@@ -17,8 +17,11 @@ build: deps $(BUILD)/build.ninja
 # A week of office-hours builds (examples/traces/weekday.jsonl) replayed
 # through the engine under our default policy and drone/autoscaler's classic
 # one, side by side, with a chart of servers against demand for each.
+# It builds only what it runs (autoscaler-cli and the library), not the tests
+# and benchmarks that `make test` builds.
 DEMO_ENV = DRONE_POOL_MIN=2 DRONE_POOL_MAX=16 DRONE_AGENT_CONCURRENCY=2
-demo: build
+demo: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) tools/autoscaler-cli
 	@echo "== autoscaler-cli simulate --compare on examples/traces/weekday.jsonl ($(DEMO_ENV))"
 	@$(DEMO_ENV) $(BUILD)/tools/autoscaler-cli simulate --compare \
 		--trace examples/traces/weekday.jsonl

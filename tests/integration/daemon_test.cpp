@@ -190,6 +190,18 @@ TEST_CASE("the daemon scales up on demand, installs over SSH, scales down idle s
     const auto one = d.api("GET", "/api/servers/" + up[0].name);
     REQUIRE(one);
     CHECK(one->body.find("PRIVATE KEY") == std::string::npos);
+    // drone/autoscaler's state names on the wire, ours in `phase`: the
+    // terminated server reads `stopped`, so `drone server ls` hides it.
+    CHECK(one->body.find(R"("state":"running","name":")" + up[0].name) != std::string::npos);
+    CHECK(one->body.find(R"("phase":"running")") != std::string::npos);
+    const auto gone = d.api("GET", "/api/servers/" + up[2].name);
+    REQUIRE(gone);
+    CHECK(gone->body.find(R"("state":"stopped","name":")" + up[2].name) != std::string::npos);
+    CHECK(gone->body.find(R"("phase":"terminated")") != std::string::npos);
+    const auto all = d.api("GET", "/api/servers");
+    REQUIRE(all);
+    CHECK(all->body.find("\"state\":\"terminated\"") == std::string::npos);
+    CHECK(all->body.find(R"("state":"stopped","name":")" + up[2].name) != std::string::npos);
     CHECK(d.status("GET", "/healthz") == 200);
     CHECK(d.status("POST", "/api/pause", test::FakeDrone::kAdminToken) == 204);
     CHECK(d.api("GET", "/varz", "")->body.find("\"paused\":true") != std::string::npos);
@@ -287,6 +299,14 @@ TEST_CASE("autoscaler-admin against a running daemon") {
     const auto info = run({"servers", "info", name}, env);
     CHECK(info.exitCode == 0);
     CHECK(info.out.find("Name: " + name) != std::string::npos);
+    CHECK(table.out.starts_with("NAME"));
+    CHECK(table.out.find("  STATE  ") != std::string::npos);
+    CHECK(table.out.find("  PHASE  ") != std::string::npos);
+    // Instances here never answer SSH: the row stays before `running`.
+    CHECK(info.out.find("\nState: ") != std::string::npos);
+    CHECK(info.out.find("\nPhase: ") != std::string::npos);
+    for (const char* ours : {"State: booting", "State: installing", "State: draining"})
+        CHECK(info.out.find(ours) == std::string::npos);
 
     CHECK(run({"pause"}, env).exitCode == 0);
     CHECK(d.api("GET", "/varz", "")->body.find("\"paused\":true") != std::string::npos);
@@ -312,6 +332,11 @@ TEST_CASE("autoscaler-admin against a running daemon") {
 
     const auto destroyed = run({"servers", "destroy", name}, env);
     CHECK(destroyed.exitCode == 0);
+    CAPTURE(destroyed.out);
+    // drone/autoscaler's state, then our phase: a booting or installing row
+    // goes to terminating (`stopping`), a pending one straight to `stopped`.
+    CHECK((destroyed.out == name + ": stopping (terminating)\n" ||
+           destroyed.out == name + ": stopped (terminated)\n"));
 
     // The image's HEALTHCHECK: ":PORT" (all addresses) is reached on loopback.
     const std::vector<std::string> healthcheck = {test::testEnv("AUTOSCALER_BIN"), "healthcheck"};

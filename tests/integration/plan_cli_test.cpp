@@ -3,6 +3,7 @@
 // issue's acceptance checks.
 
 #include <filesystem>
+#include <fstream>
 
 #include <doctest/doctest.h>
 
@@ -164,6 +165,99 @@ TEST_CASE_FIXTURE(PlanFixture, "offline files replace Drone and the store") {
             test::runProcess({cli, "plan", "--queue-file", dir.file("nope.json")}, {}, 30s);
     CHECK(missing.exitCode == 1);
     CHECK(missing.err.find("nope.json") != std::string::npos);
+}
+
+void writeText(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    REQUIRE(out.good());
+}
+
+/// Issue 12's acceptance queue, as Drone's GET /api/queue writes it: one
+/// running stage of repo 7 named `test` (limit 1), then 4 pending docker
+/// stages, 3 pending exec stages, 2 pending stages with variant v8 and 3
+/// pending `test` stages of repo 7 with limit 1.
+std::string acceptanceQueueJson() {
+    std::vector<Stage> stages;
+    std::int64_t id = 100;
+    auto limited = [&id](const char* status) {
+        return Stage{.id = id++,
+                     .status = status,
+                     .os = "linux",
+                     .arch = "amd64",
+                     .repoId = 7,
+                     .name = "test",
+                     .limit = 1};
+    };
+    stages.push_back(limited("running"));
+    for (int i = 0; i < 4; ++i)
+        stages.push_back({.id = id++, .status = "pending", .os = "linux", .arch = "amd64"});
+    for (int i = 0; i < 3; ++i) {
+        stages.push_back(
+                {.id = id++, .status = "pending", .os = "linux", .arch = "amd64", .type = "exec"});
+    }
+    for (int i = 0; i < 2; ++i) {
+        stages.push_back(
+                {.id = id++, .status = "pending", .os = "linux", .arch = "amd64", .variant = "v8"});
+    }
+    for (int i = 0; i < 3; ++i)
+        stages.push_back(limited("pending"));
+    std::string body = "[";
+    for (const auto& stage : stages)
+        body += (body.size() == 1 ? "" : ",") + test::FakeDrone::stageJson(stage);
+    return body + "]";
+}
+
+TEST_CASE_FIXTURE(PlanFixture, "plan applies Drone's dispatch rule and says what it left out") {
+    const std::string file = dir.file("queue.json");
+    writeText(file, acceptanceQueueJson());
+    const std::map<std::string, std::string> e = {
+            {"DRONE_POOL_MIN", "0"}, {"DRONE_POOL_MAX", "20"}, {"DRONE_AGENT_CONCURRENCY", "2"}};
+    // DRONE_AGENT_VERSION unset: Drone gives a v8 stage to no runner of ours
+    // (queue.go: a variant the stage sets must equal the runner's).
+    const auto r = test::runProcess({cli, "plan", "--json", "--queue-file", file}, e, 30s);
+    CAPTURE(r.err);
+    REQUIRE(r.exitCode == 0);
+    CAPTURE(r.out);
+    CHECK(r.out.find("\"pending\":4,\"running\":1,") != std::string::npos);
+    CHECK(r.out.find(R"("left_out":{"kind":3,"platform":2,"labels":0,"limit":3,"throttle":0,)") !=
+          std::string::npos);
+    CHECK(r.out.find("\"wanted\":3,\"create\":3") != std::string::npos);
+
+    // DRONE_AGENT_VERSION=v8: the 2 variant stages are demand as well.
+    auto v8env = e;
+    v8env["DRONE_AGENT_VERSION"] = "v8";
+    const auto v8 = test::runProcess({cli, "plan", "--json", "--queue-file", file}, v8env, 30s);
+    REQUIRE(v8.exitCode == 0);
+    CAPTURE(v8.out);
+    CHECK(v8.out.find("\"pending\":6,\"running\":1,") != std::string::npos);
+    CHECK(v8.out.find(R"("left_out":{"kind":3,"platform":0,"labels":0,"limit":3,)") !=
+          std::string::npos);
+    CHECK(v8.out.find("\"wanted\":4,\"create\":4") != std::string::npos);
+
+    const auto text = test::runProcess({cli, "plan", "--queue-file", file}, e, 30s);
+    REQUIRE(text.exitCode == 0);
+    CHECK(text.out.find("queue: 4 pending, 1 running for this pool; 8 left out by Drone's "
+                        "dispatch rule: 3 kind/type (not docker), 2 platform, 3 limit\n") !=
+          std::string::npos);
+}
+
+TEST_CASE_FIXTURE(PlanFixture, "--servers-file reads states in drone/autoscaler's words and ours") {
+    const std::string examples = test::testEnv("AUTOSCALE_EXAMPLES");
+    const std::string servers = dir.file("servers.json");
+    writeText(servers, R"([{"name":"a","state":"created","capacity":2},)"
+                       R"({"name":"b","state":"staging","capacity":2},)"
+                       R"({"name":"c","state":"shutdown","capacity":2},)"
+                       R"({"name":"d","state":"stopped","capacity":2},)"
+                       R"({"name":"e","state":"booting","capacity":2},)"
+                       R"({"name":"f","state":"draining","capacity":2}])");
+    const auto r = test::runProcess({cli, "plan", "--json", "--queue-file",
+                                     examples + "/queue.json", "--servers-file", servers},
+                                    {{"DRONE_POOL_MIN", "0"}}, 30s);
+    CAPTURE(r.err);
+    REQUIRE(r.exitCode == 0);
+    // Providing capacity: created, staging, booting. Live: all but stopped.
+    CHECK(r.out.find("\"servers\":3,\"live\":5,\"capacity\":6") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(PlanFixture, "usage errors exit 2 and --help exits 0") {

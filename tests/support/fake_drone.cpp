@@ -46,10 +46,14 @@ std::string FakeDrone::stageJson(const Stage& s) {
     std::string labels;
     for (const auto& [k, v] : s.labels)
         labels += (labels.empty() ? "" : ",") + detail::jsonQuote(k) + ":" + detail::jsonQuote(v);
+    // Drone's core.Stage: kind, type, variant, kernel, limit and throttle are
+    // omitempty; a stage without a repo or name gets repo 7 and "default".
     std::string json = "{\"id\":" + std::to_string(s.id) +
-                       ",\"repo_id\":7,\"build_id\":" + std::to_string(s.buildId) +
-                       ",\"number\":1,\"name\":\"default\",\"kind\":\"pipeline\",\"type\":" +
-                       detail::jsonQuote(s.type.empty() ? "docker" : s.type) +
+                       ",\"repo_id\":" + std::to_string(s.repoId == 0 ? 7 : s.repoId) +
+                       ",\"build_id\":" + std::to_string(s.buildId) + ",\"number\":1,\"name\":" +
+                       detail::jsonQuote(s.name.empty() ? "default" : s.name) +
+                       ",\"kind\":" + detail::jsonQuote(s.kind.empty() ? "pipeline" : s.kind) +
+                       ",\"type\":" + detail::jsonQuote(s.type.empty() ? "docker" : s.type) +
                        ",\"status\":" + detail::jsonQuote(s.status) +
                        ",\"error\":\"\",\"errignore\":false,\"exit_code\":0";
     if (!s.machine.empty())
@@ -59,8 +63,11 @@ std::string FakeDrone::stageJson(const Stage& s) {
         json += ",\"variant\":" + detail::jsonQuote(s.variant);
     if (!s.kernel.empty())
         json += ",\"kernel\":" + detail::jsonQuote(s.kernel);
-    json += ",\"limit\":0,\"throttle\":0,\"started\":0,\"stopped\":0,\"created\":" +
-            std::to_string(s.created) +
+    if (s.limit != 0)
+        json += ",\"limit\":" + std::to_string(s.limit);
+    if (s.throttle != 0)
+        json += ",\"throttle\":" + std::to_string(s.throttle);
+    json += ",\"started\":0,\"stopped\":0,\"created\":" + std::to_string(s.created) +
             ",\"updated\":1700000005,\"version\":2,\"on_success\":true,\"on_failure\":false,"
             "\"depends_on\":[\"build\"]";
     if (!labels.empty())

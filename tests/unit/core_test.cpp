@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Result, Error, time formatting, JSON quoting, logging and state names.
 
+#include <array>
+#include <string_view>
+#include <utility>
+
 #include <doctest/doctest.h>
 
 #include <autoscale/log.h>
@@ -54,6 +58,27 @@ TEST_CASE("server states round-trip through their names") {
         CHECK(*parsed == s);
     }
     CHECK_FALSE(parseServerState("stopped"));
+    // drone/autoscaler's names: `state` on the wire; our names stay the
+    // store's encoding (parseServerState reads only those).
+    const std::array<std::pair<ServerState, std::string_view>, 9> drone{{
+            {ServerState::Pending, "pending"},
+            {ServerState::Creating, "creating"},
+            {ServerState::Booting, "created"},
+            {ServerState::Installing, "staging"},
+            {ServerState::Running, "running"},
+            {ServerState::Draining, "shutdown"},
+            {ServerState::Terminating, "stopping"},
+            {ServerState::Terminated, "stopped"},
+            {ServerState::Error, "error"},
+    }};
+    for (const auto& [state, name] : drone) {
+        CAPTURE(name);
+        CHECK(droneStateOf(state) == name);
+        CHECK(parseAnyServerState(name) == state);
+        CHECK(parseAnyServerState(nameOf(state)) == state);
+    }
+    CHECK_FALSE(parseAnyServerState("bogus"));
+    CHECK_FALSE(parseAnyServerState(""));
     CHECK(providesCapacity(ServerState::Running));
     CHECK(providesCapacity(ServerState::Pending));
     CHECK_FALSE(providesCapacity(ServerState::Draining));

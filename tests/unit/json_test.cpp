@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Server and plan JSON: drone/autoscaler's shape, no secrets, round trips.
 
+#include <array>
+#include <tuple>
+
 #include <doctest/doctest.h>
 
 #include <autoscale/json.h>
@@ -57,6 +60,63 @@ TEST_CASE("drone/autoscaler's state names map to ours") {
     CHECK((*servers)[4].state == ServerState::Terminated);
 }
 
+/// Every phase, its drone/autoscaler state name and its own name.
+constexpr std::array<std::tuple<ServerState, const char*, const char*>, 9> kWireStates{{
+        {ServerState::Pending, "pending", "pending"},
+        {ServerState::Creating, "creating", "creating"},
+        {ServerState::Booting, "created", "booting"},
+        {ServerState::Installing, "staging", "installing"},
+        {ServerState::Running, "running", "running"},
+        {ServerState::Draining, "shutdown", "draining"},
+        {ServerState::Terminating, "stopping", "terminating"},
+        {ServerState::Terminated, "stopped", "terminated"},
+        {ServerState::Error, "error", "error"},
+}};
+
+TEST_CASE("a server's JSON says state in drone/autoscaler's words and phase in ours") {
+    for (const auto& [state, drone, phase] : kWireStates) {
+        CAPTURE(phase);
+        const std::string json = serverToJson(Server{.name = "agent-1", .state = state});
+        CHECK(json.find("\"state\":\"" + std::string(drone) + "\"") != std::string::npos);
+        CHECK(json.find("\"phase\":\"" + std::string(phase) + "\"") != std::string::npos);
+        const auto back = parseServerJson(json);
+        REQUIRE(back);
+        CHECK(back->state == state);
+    }
+}
+
+TEST_CASE("a terminated server reads stopped, so `drone server ls` hides it") {
+    const std::string json =
+            serversToJson({Server{.name = "gone", .state = ServerState::Terminated},
+                           Server{.name = "up", .state = ServerState::Running}});
+    CHECK(json.find(R"("state":"stopped","name":"gone")") != std::string::npos);
+    CHECK(json.find(R"("state":"running","name":"up")") != std::string::npos);
+    CHECK(json.find("terminated\",\"name") == std::string::npos);
+}
+
+TEST_CASE("a server's state parses from either vocabulary, with or without a phase") {
+    for (const auto& [state, drone, phase] : kWireStates) {
+        CAPTURE(phase);
+        const auto byDrone =
+                parseServerJson(R"({"name":"a","state":")" + std::string(drone) + R"("})");
+        REQUIRE(byDrone);
+        CHECK(byDrone->state == state);
+        const auto byOurs =
+                parseServerJson(R"({"name":"a","state":")" + std::string(phase) + R"("})");
+        REQUIRE(byOurs);
+        CHECK(byOurs->state == state);
+    }
+    // The phase refines the state it agrees with and is ignored otherwise
+    // (a file edited by hand: the state wins).
+    const auto refined = parseServerJson(R"({"name":"a","state":"created","phase":"booting"})");
+    REQUIRE(refined);
+    CHECK(refined->state == ServerState::Booting);
+    const auto edited = parseServerJson(R"({"name":"a","state":"stopped","phase":"running"})");
+    REQUIRE(edited);
+    CHECK(edited->state == ServerState::Terminated);
+    CHECK_FALSE(parseServerJson(R"({"name":"a","state":"bogus","phase":"running"})"));
+}
+
 TEST_CASE("bad server lists are errors that say what is wrong") {
     CHECK(parseServersJson("[{").error().message.find("offset") != std::string::npos);
     CHECK(parseServersJson("{}").error().message.find("not a JSON list") != std::string::npos);
@@ -71,6 +131,7 @@ TEST_CASE("the plan JSON carries SPEC's keys and round-trips") {
     const Plan p{.pool = "default",
                  .pending = 5,
                  .running = 1,
+                 .leftOut = {.kind = 3, .platform = 2, .limit = 3, .throttle = 1},
                  .servers = 2,
                  .capacity = 4,
                  .create = 1,
@@ -79,7 +140,8 @@ TEST_CASE("the plan JSON carries SPEC's keys and round-trips") {
     const std::string json = planToJson(p);
     for (const char* key :
          {"\"pool\":", "\"pending\":5", "\"running\":1", "\"servers\":2", "\"capacity\":4",
-          "\"create\":1", "\"drain\":[\"agent-2\"]", "\"reasons\":["}) {
+          "\"create\":1", "\"drain\":[\"agent-2\"]", "\"reasons\":[",
+          R"("left_out":{"kind":3,"platform":2,"labels":0,"limit":3,"throttle":1,"status":0})"}) {
         CAPTURE(key);
         CHECK(json.find(key) != std::string::npos);
     }

@@ -124,7 +124,8 @@ int main(int argc, char** argv) {
                 print(json ? "{}\n" : "removed " + name + "\n");
             else
                 print(json ? serverToJson(**row) + "\n"
-                           : name + ": " + std::string(nameOf((*row)->state)) + "\n");
+                           : name + ": " + std::string(droneStateOf((*row)->state)) + " (" +
+                                      std::string(nameOf((*row)->state)) + ")\n");
             return kExitOk;
         }
         if (pause->parsed()) {

@@ -50,11 +50,12 @@ private:
 /// become loopback, an IPv6 address is bracketed.
 std::string localApiUrl(const std::string& address, int port);
 
-/// A fixed-width table like `drone server ls`: NAME, STATE, ADDRESS, SIZE,
-/// REGION, CREATED (UTC), ERROR.
+/// A fixed-width table like `drone server ls`: NAME, STATE (drone/autoscaler's
+/// name), PHASE (ours), ADDRESS, SIZE, REGION, CREATED (UTC), ERROR.
 std::string formatServerTable(const std::vector<Server>& servers);
 
-/// Every field of one server, one per line.
+/// Every field of one server, one per line; State is drone/autoscaler's name,
+/// Phase ours.
 std::string formatServerInfo(const Server& server);
 
 } // namespace autoscale

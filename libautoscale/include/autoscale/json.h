@@ -18,18 +18,24 @@ namespace autoscale {
 /// One server as drone/autoscaler's API shows it (`drone server ls` reads
 /// this): id, provider, state, name, image, region, size, platform, address,
 /// capacity, secret (always ""), error, created, updated, started, stopped
-/// (Unix seconds), plus our own last_busy and version. No keys, ever.
+/// (Unix seconds), plus our own last_busy, version and phase. `state` is
+/// drone/autoscaler's name (droneStateOf: created, staging, shutdown, stopping,
+/// stopped, ...), `phase` ours (nameOf: booting, installing, draining, ...).
+/// No keys, ever.
 std::string serverToJson(const Server& server);
 std::string serversToJson(const std::vector<Server>& servers);
 
-/// Parses what GET /api/servers returns (ours or drone/autoscaler's). State
-/// names of drone/autoscaler are mapped to ours (created → booting, staging →
-/// installing, shutdown → draining, stopping → terminating, stopped → terminated).
+/// Parses what GET /api/servers returns (ours, old or new, or
+/// drone/autoscaler's). `state` may be in either vocabulary (created → booting,
+/// staging → installing, shutdown → draining, stopping → terminating, stopped →
+/// terminated; our own names are read as they are); `phase`, when present and
+/// consistent with `state`, gives the finer phase.
 Result<std::vector<Server>> parseServersJson(std::string_view body);
 Result<Server> parseServerJson(std::string_view body);
 
 /// `plan --json`: {"pool","policy","pending","running","servers","live",
-/// "capacity","wanted","create","drain":[names],"reasons":[strings]}.
+/// "capacity","wanted","create","left_out":{"kind","platform","labels","limit",
+/// "throttle","status"},"drain":[names],"reasons":[strings]}.
 std::string planToJson(const Plan& plan);
 Result<Plan> parsePlanJson(std::string_view body);
 

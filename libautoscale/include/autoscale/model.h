@@ -30,10 +30,21 @@ enum class ServerState {
     Error,       ///< Failed; the reason is in Server::error. Terminated automatically.
 };
 
-/// Lower-case name, e.g. "running".
+/// Our lower-case name of the phase, e.g. "booting": the store's encoding,
+/// log lines, metrics and the "phase" field of the server JSON.
 std::string_view nameOf(ServerState state);
-/// Parses a lower-case name; nullopt for an unknown one.
+/// Parses one of our phase names (nameOf); nullopt for any other name.
 std::optional<ServerState> parseServerState(std::string_view name);
+
+/// drone/autoscaler's name of the state, as `state` in every server JSON
+/// (drone-go's Server, `drone server ls`): pending, creating, created
+/// (booting), staging (installing), running, shutdown (draining), stopping
+/// (terminating), stopped (terminated), error.
+std::string_view droneStateOf(ServerState state);
+/// Parses a state in either vocabulary: drone/autoscaler's (created, staging,
+/// shutdown, stopping, stopped, ...) or our phase names (booting, draining, ...).
+/// Nullopt for a name in neither.
+std::optional<ServerState> parseAnyServerState(std::string_view name);
 
 /// True for the states that provide build capacity: pending..running.
 bool providesCapacity(ServerState state);
@@ -68,19 +79,25 @@ struct Server {
     friend bool operator==(const Server&, const Server&) = default;
 };
 
-/// A Drone pipeline stage as GET /api/queue returns it (the fields we read).
+/// A Drone pipeline stage as GET /api/queue returns it (the fields we read;
+/// Drone's core.Stage JSON names in the comments).
 struct Stage {
-    std::int64_t id = 0;
-    std::int64_t buildId = 0;
-    std::string status{};  ///< "pending" or "running" (others are ignored).
-    std::string machine{}; ///< The runner that accepted it, when one has.
+    std::int64_t id = 0;      ///< "id"; Drone dispatches in this order.
+    std::int64_t buildId = 0; ///< "build_id"
+    std::string status{};     ///< "pending" or "running" (others are ignored).
+    std::string machine{};    ///< "machine": the runner that accepted it, when one has.
     std::string os{};
     std::string arch{};
-    std::string variant{};
-    std::string kernel{};
-    std::string type{};
+    std::string variant{}; ///< "variant"; empty: any runner variant.
+    std::string kernel{};  ///< "kernel"; empty: any runner kernel.
+    std::string type{};    ///< "type"; empty means "docker".
     std::map<std::string, std::string> labels{};
     std::int64_t created = 0;
+    std::int64_t repoId = 0; ///< "repo_id"
+    std::string name{};      ///< "name": the pipeline's name, e.g. "default".
+    std::string kind{};      ///< "kind"; empty means "pipeline".
+    int limit = 0;           ///< "limit": the pipeline's `concurrency: limit`; 0 = none.
+    int throttle = 0;        ///< "throttle": the repo's throttle; 0 = none.
 
     friend bool operator==(const Stage&, const Stage&) = default;
 };
@@ -112,12 +129,31 @@ struct PoolSettings {
     friend bool operator==(const PoolSettings&, const PoolSettings&) = default;
 };
 
-/// True when this pool serves the stage: os/arch/variant/kernel equal and the
-/// label maps exactly equal (drone/autoscaler's rule).
+/// True when Drone would give this stage to a runner of this pool, judging the
+/// stage alone: kind/type, platform and labels (dispatch.h, runnerMatch()).
+/// Whether it is held back by `limit` or `throttle` needs the whole queue:
+/// matchingStages() or keepDispatched().
 bool stageMatches(const Stage& stage, const PoolSettings& pool);
 
-/// Keeps the pending and running stages this pool serves.
+/// Keeps the pending and running stages that are demand for this pool by
+/// Drone's dispatch rule (dispatch.h): `stages` is the whole queue.
 std::vector<Stage> matchingStages(const std::vector<Stage>& stages, const PoolSettings& pool);
+
+/// How many stages of the queue are not demand for a pool, by reason (Drone's
+/// dispatch rule, dispatch.h).
+struct StagesLeftOut {
+    int status = 0;   ///< Neither pending nor running.
+    int kind = 0;     ///< Not kind `pipeline` type `docker` (exec, kubernetes, ssh, ...).
+    int platform = 0; ///< os/arch differ, or the stage asks for a variant or kernel we lack.
+    int labels = 0;   ///< Labels not exactly the pool's.
+    int limit = 0;    ///< Held back by the pipeline's concurrency limit.
+    int throttle = 0; ///< Held back by the repository's throttle.
+
+    /// The sum of all reasons.
+    [[nodiscard]] int total() const { return status + kind + platform + labels + limit + throttle; }
+
+    friend bool operator==(const StagesLeftOut&, const StagesLeftOut&) = default;
+};
 
 /// One planning decision: its inputs, what to do and why.
 struct Plan {
@@ -125,6 +161,7 @@ struct Plan {
     Policy policy = Policy::Default;
     int pending = 0;                    ///< Matching stages waiting.
     int running = 0;                    ///< Matching stages running.
+    StagesLeftOut leftOut{};            ///< Stages of the queue that are not demand, and why.
     int servers = 0;                    ///< Servers providing capacity (pending..running).
     int live = 0;                       ///< Servers whose instance may exist (counted against MAX).
     int capacity = 0;                   ///< Slots those servers provide.

@@ -35,7 +35,7 @@ void writeServer(Writer& w, const Server& s) {
     w.StartObject();
     str(w, "id", s.instanceId);
     str(w, "provider", s.provider);
-    str(w, "state", std::string(nameOf(s.state)));
+    str(w, "state", std::string(droneStateOf(s.state)));
     str(w, "name", s.name);
     str(w, "image", s.image);
     str(w, "region", s.region);
@@ -51,23 +51,20 @@ void writeServer(Writer& w, const Server& s) {
     num(w, "stopped", detail::toUnixSeconds(s.stopped));
     num(w, "last_busy", detail::toUnixSeconds(s.lastBusy));
     num(w, "version", s.version);
+    str(w, "phase", std::string(nameOf(s.state)));
     w.EndObject();
 }
 
-std::optional<ServerState> mapState(const std::string& name) {
-    if (auto ours = parseServerState(name))
-        return ours;
-    if (name == "created")
-        return ServerState::Booting;
-    if (name == "staging")
-        return ServerState::Installing;
-    if (name == "shutdown")
-        return ServerState::Draining;
-    if (name == "stopping")
-        return ServerState::Terminating;
-    if (name == "stopped")
-        return ServerState::Terminated;
-    return std::nullopt;
+/// `state` in either vocabulary; `phase`, when present, refines it only if it
+/// agrees with `state` (a hand-edited file may change one and not the other).
+std::optional<ServerState> mapState(const std::string& state, const std::string& phase) {
+    const auto coarse = parseAnyServerState(state);
+    if (!coarse)
+        return std::nullopt;
+    const auto fine = parseServerState(phase);
+    if (fine && droneStateOf(*fine) == droneStateOf(*coarse))
+        return fine;
+    return coarse;
 }
 
 Result<Server> readServer(const Value& o, std::size_t index) {
@@ -78,7 +75,7 @@ Result<Server> readServer(const Value& o, std::size_t index) {
     if (s.name.empty())
         return makeError(Errc::Parse, "server " + std::to_string(index) + " has no name");
     const std::string state = detail::jsonString(o, "state");
-    const auto mapped = mapState(state);
+    const auto mapped = mapState(state, detail::jsonString(o, "phase"));
     if (!mapped) {
         return makeError(Errc::Parse,
                          "server " + s.name + " has an unknown state \"" + state + "\"");
@@ -196,6 +193,15 @@ std::string planToJson(const Plan& plan) {
     num(w, "capacity", plan.capacity);
     num(w, "wanted", plan.wanted);
     num(w, "create", plan.create);
+    key(w, "left_out");
+    w.StartObject();
+    num(w, "kind", plan.leftOut.kind);
+    num(w, "platform", plan.leftOut.platform);
+    num(w, "labels", plan.leftOut.labels);
+    num(w, "limit", plan.leftOut.limit);
+    num(w, "throttle", plan.leftOut.throttle);
+    num(w, "status", plan.leftOut.status);
+    w.EndObject();
     key(w, "drain");
     w.StartArray();
     for (const auto& name : plan.drain)
@@ -226,6 +232,18 @@ Result<Plan> parsePlanJson(std::string_view body) {
     p.capacity = static_cast<int>(detail::jsonInt64(*doc, "capacity"));
     p.wanted = static_cast<int>(detail::jsonInt64(*doc, "wanted"));
     p.create = static_cast<int>(detail::jsonInt64(*doc, "create"));
+    if (const auto it = doc->FindMember("left_out");
+        it != doc->MemberEnd() && it->value.IsObject()) {
+        const auto count = [&it](const char* name) {
+            return static_cast<int>(detail::jsonInt64(it->value, name));
+        };
+        p.leftOut = {.status = count("status"),
+                     .kind = count("kind"),
+                     .platform = count("platform"),
+                     .labels = count("labels"),
+                     .limit = count("limit"),
+                     .throttle = count("throttle")};
+    }
     for (const char* name : {"drain", "reasons"}) {
         const auto it = doc->FindMember(name);
         if (it == doc->MemberEnd() || !it->value.IsArray())

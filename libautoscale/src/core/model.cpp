@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
-/// Names of states and the stage-to-pool match.
+/// Names of states, in our vocabulary and drone/autoscaler's, and the
+/// stage-to-pool match (Drone's dispatch rule lives in drone/dispatch.cpp).
 
 #include "autoscale/model.h"
 
 #include <array>
 #include <utility>
 
+#include <autoscale/dispatch.h>
 #include <autoscale/provider.h>
 #include <autoscale/queue.h>
 #include <autoscale/store.h>
@@ -31,6 +33,19 @@ constexpr std::array<std::pair<ServerState, std::string_view>, 9> kStateNames{{
         {ServerState::Error, "error"},
 }};
 
+/// drone/autoscaler's names (engine/server.go's states), for `state` in JSON.
+constexpr std::array<std::pair<ServerState, std::string_view>, 9> kDroneStateNames{{
+        {ServerState::Pending, "pending"},
+        {ServerState::Creating, "creating"},
+        {ServerState::Booting, "created"},
+        {ServerState::Installing, "staging"},
+        {ServerState::Running, "running"},
+        {ServerState::Draining, "shutdown"},
+        {ServerState::Terminating, "stopping"},
+        {ServerState::Terminated, "stopped"},
+        {ServerState::Error, "error"},
+}};
+
 } // namespace
 
 std::string_view nameOf(ServerState state) {
@@ -49,6 +64,22 @@ std::optional<ServerState> parseServerState(std::string_view name) {
     return std::nullopt;
 }
 
+std::string_view droneStateOf(ServerState state) {
+    for (const auto& [value, name] : kDroneStateNames) {
+        if (value == state)
+            return name;
+    }
+    return "error";
+}
+
+std::optional<ServerState> parseAnyServerState(std::string_view name) {
+    for (const auto& [value, text] : kDroneStateNames) {
+        if (text == name)
+            return value;
+    }
+    return parseServerState(name);
+}
+
 bool providesCapacity(ServerState state) {
     switch (state) {
     case ServerState::Pending:
@@ -57,9 +88,13 @@ bool providesCapacity(ServerState state) {
     case ServerState::Installing:
     case ServerState::Running:
         return true;
-    default:
+    case ServerState::Draining:
+    case ServerState::Terminating:
+    case ServerState::Terminated:
+    case ServerState::Error:
         return false;
     }
+    return false;
 }
 
 bool mayHoldInstance(ServerState state) {
@@ -89,15 +124,15 @@ std::string_view nameOf(InstanceState state) {
 }
 
 bool stageMatches(const Stage& stage, const PoolSettings& pool) {
-    return stage.os == pool.os && stage.arch == pool.arch && stage.variant == pool.variant &&
-           stage.kernel == pool.kernel && stage.labels == pool.labels;
+    return runnerMatch(stage, pool) == Dispatch::Given;
 }
 
 std::vector<Stage> matchingStages(const std::vector<Stage>& stages, const PoolSettings& pool) {
+    const std::vector<Dispatch> verdicts = classifyQueue(stages, pool);
     std::vector<Stage> out;
-    for (const auto& stage : stages) {
-        if ((stage.status == "pending" || stage.status == "running") && stageMatches(stage, pool))
-            out.push_back(stage);
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+        if (verdicts[i] == Dispatch::Given)
+            out.push_back(stages[i]);
     }
     return out;
 }

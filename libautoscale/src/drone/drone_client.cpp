@@ -3,6 +3,8 @@
 /// Drone's GET /api/queue and GET /api/user over the HttpClient, parsed with
 /// RapidJSON into our own structs. Every failure is a value.
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -60,6 +62,10 @@ public:
                 current().kernel = v;
             else if (key_ == "type")
                 current().type = v;
+            else if (key_ == "kind")
+                current().kind = v;
+            else if (key_ == "name")
+                current().name = v;
         } else if (depth_ == 3 && inLabels_) {
             current().labels[key_] = std::string(text, length);
         }
@@ -124,9 +130,18 @@ private:
             current().buildId = v;
         else if (key_ == "created")
             current().created = v;
+        else if (key_ == "repo_id")
+            current().repoId = v;
+        else if (key_ == "limit")
+            current().limit = clampToInt(v);
+        else if (key_ == "throttle")
+            current().throttle = clampToInt(v);
         return true;
     }
     Stage& current() { return stages.back(); }
+    static int clampToInt(std::int64_t v) {
+        return static_cast<int>(std::clamp<std::int64_t>(v, 0, INT32_MAX));
+    }
 
     int depth_ = 0;
     bool inLabels_ = false;

@@ -15,6 +15,7 @@
 #include <atomic>
 
 #include <autoscale/config.h>
+#include <autoscale/dispatch.h>
 #include <autoscale/planner.h>
 
 #include "engine/engine_impl.h"
@@ -97,12 +98,10 @@ Result<Plan> Engine::Impl::cycle() {
     auto queue = queue_.stages();
     const bool queueOk = queue.has_value();
     std::vector<Stage> stages;
+    StagesLeftOut leftOut;
     if (queueOk) {
         stages = std::move(*queue); // Filtered in place: the queue may be large.
-        std::erase_if(stages, [this](const Stage& st) {
-            return !(st.status == "pending" || st.status == "running") ||
-                   !stageMatches(st, options_.pool);
-        });
+        leftOut = keepDispatched(stages, options_.pool);
     } else {
         log_.warn("cannot read the Drone queue; nothing is drained or terminated and no "
                   "server is created beyond the minimum",
@@ -141,6 +140,7 @@ Result<Plan> Engine::Impl::cycle() {
             noteCycleError("cannot read the store: " + decided.error().message);
             return decided.error();
         }
+        decided->leftOut = leftOut;
     } else {
         decided = notDue(stages);
     }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 
+#include <autoscale/dispatch.h>
 #include <autoscale/json.h>
 #include <autoscale/planner.h>
 
@@ -23,14 +24,13 @@ Result<PlanReport> planOnce(const PoolSettings& pool, Queue& queue, std::vector<
     PlanReport report;
     report.pool = pool;
     report.stagesTotal = static_cast<int>(stages->size());
-    // Filter in place: a 50,000-stage queue is not copied.
-    std::erase_if(*stages, [&](const Stage& s) {
-        return !(s.status == "pending" || s.status == "running") || !stageMatches(s, pool);
-    });
+    // Drone's dispatch rule, in place: a 50,000-stage queue is not copied.
+    const StagesLeftOut leftOut = keepDispatched(*stages, pool);
     report.stagesMatched = static_cast<int>(stages->size());
     PlanInput input{
             .pool = pool, .servers = std::move(servers), .stages = std::move(*stages), .now = now};
     report.plan = plan(input);
+    report.plan.leftOut = leftOut;
     report.servers = std::move(input.servers);
     return report;
 }
@@ -68,8 +68,7 @@ std::string formatPlanText(const PlanReport& r) {
            std::to_string(pool.min) + ", max " + std::to_string(pool.max) + ", buffer " +
            std::to_string(pool.buffer) + ", policy " + std::string(nameOf(p.policy)) + "\n";
     out += "queue: " + std::to_string(p.pending) + " pending, " + std::to_string(p.running) +
-           " running for this pool (" + std::to_string(r.stagesTotal - r.stagesMatched) +
-           " other stages ignored)\n";
+           " running for this pool; " + formatLeftOut(p.leftOut) + "\n";
     std::map<std::string, int> byState;
     for (const auto& s : r.servers)
         ++byState[std::string(nameOf(s.state))];

@@ -155,13 +155,13 @@ Result<Plan> AdminClient::plan() {
 }
 
 std::string formatServerTable(const std::vector<Server>& servers) {
-    const std::vector<std::string> header = {"NAME",   "STATE",   "ADDRESS", "SIZE",
-                                             "REGION", "CREATED", "ERROR"};
+    const std::vector<std::string> header = {"NAME", "STATE",  "PHASE",   "ADDRESS",
+                                             "SIZE", "REGION", "CREATED", "ERROR"};
     std::vector<std::vector<std::string>> rows = {header};
     for (const auto& s : servers) {
-        rows.push_back({s.name, std::string(nameOf(s.state)), s.address.empty() ? "-" : s.address,
-                        s.size.empty() ? "-" : s.size, s.region.empty() ? "-" : s.region,
-                        when(s.created), s.error});
+        rows.push_back({s.name, std::string(droneStateOf(s.state)), std::string(nameOf(s.state)),
+                        s.address.empty() ? "-" : s.address, s.size.empty() ? "-" : s.size,
+                        s.region.empty() ? "-" : s.region, when(s.created), s.error});
     }
     std::vector<std::size_t> width(header.size(), 0);
     for (const auto& row : rows) {
@@ -189,7 +189,8 @@ std::string formatServerInfo(const Server& s) {
         out += std::string(key) + ": " + (value.empty() ? "-" : value) + "\n";
     };
     line("Name", s.name);
-    line("State", std::string(nameOf(s.state)));
+    line("State", std::string(droneStateOf(s.state)));
+    line("Phase", std::string(nameOf(s.state)));
     line("Instance", s.instanceId);
     line("Provider", s.provider);
     line("Address", s.address);
