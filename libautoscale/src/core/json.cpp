@@ -4,8 +4,11 @@
 
 #include "autoscale/json.h"
 
+#include <utility>
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -92,11 +95,19 @@ Result<Server> readServer(const Value& o, std::size_t index) {
     s.address = detail::jsonString(o, "address");
     s.capacity = static_cast<int>(detail::jsonInt64(o, "capacity"));
     s.error = detail::jsonString(o, "error");
-    s.created = detail::fromUnixSeconds(detail::jsonInt64(o, "created"));
-    s.updated = detail::fromUnixSeconds(detail::jsonInt64(o, "updated"));
-    s.started = detail::fromUnixSeconds(detail::jsonInt64(o, "started"));
-    s.stopped = detail::fromUnixSeconds(detail::jsonInt64(o, "stopped"));
-    s.lastBusy = detail::fromUnixSeconds(detail::jsonInt64(o, "last_busy"));
+    for (const auto& [name, field] :
+         {std::pair{"created", &Server::created}, std::pair{"updated", &Server::updated},
+          std::pair{"started", &Server::started}, std::pair{"stopped", &Server::stopped},
+          std::pair{"last_busy", &Server::lastBusy}}) {
+        const std::int64_t seconds = detail::jsonInt64(o, name);
+        if (!detail::inUnixSecondsRange(seconds)) {
+            return makeError(Errc::Parse, "server " + s.name + " has \"" + name + "\": " +
+                                                  std::to_string(seconds) + ", outside the years " +
+                                                  std::to_string(detail::kMinYear) + "-" +
+                                                  std::to_string(detail::kMaxYear));
+        }
+        s.*field = detail::fromUnixSeconds(seconds);
+    }
     s.version = detail::jsonInt64(o, "version");
     return s;
 }
@@ -105,13 +116,34 @@ Result<Server> readServer(const Value& o, std::size_t index) {
 
 namespace detail {
 
+JsonSyntaxError jsonSyntaxError(rapidjson::ParseErrorCode code, std::size_t offset, bool tooDeep) {
+    if (tooDeep) { // The reader has taken the '[' or '{': name its offset.
+        return {.reason = "nesting deeper than " + std::to_string(kMaxJsonDepth) +
+                          " arrays and objects",
+                .offset = offset > 0 ? offset - 1 : 0};
+    }
+    return {.reason = rapidjson::GetParseError_En(code), .offset = offset};
+}
+
+std::optional<JsonSyntaxError> parseJsonInto(std::string_view body, rapidjson::Document& doc) {
+    rapidjson::MemoryStream stream(body.data(), body.size());
+    rapidjson::ParseResult result;
+    bool tooDeep = false;
+    auto generator = [&](rapidjson::Document& handler) {
+        result = parseBounded<rapidjson::kParseDefaultFlags>(stream, handler, tooDeep);
+        return !result.IsError();
+    };
+    doc.Populate(generator);
+    if (!result.IsError())
+        return std::nullopt;
+    return jsonSyntaxError(result.Code(), result.Offset(), tooDeep);
+}
+
 Result<rapidjson::Document> parseJsonDocument(std::string_view body, const char* what) {
     rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
-    if (doc.HasParseError()) {
-        return makeError(Errc::Parse, std::string(what) + " is not valid JSON: " +
-                                              rapidjson::GetParseError_En(doc.GetParseError()) +
-                                              " at offset " + std::to_string(doc.GetErrorOffset()));
+    if (auto failed = parseJsonInto(body, doc)) {
+        return makeError(Errc::Parse, std::string(what) + " is not valid JSON: " + failed->reason +
+                                              " at offset " + std::to_string(failed->offset));
     }
     return doc;
 }
