@@ -258,9 +258,10 @@ Result<Plan> parsePlanJson(std::string_view body) {
     p.capacity = static_cast<int>(detail::jsonInt64(*doc, "capacity"));
     p.wanted = static_cast<int>(detail::jsonInt64(*doc, "wanted"));
     p.create = static_cast<int>(detail::jsonInt64(*doc, "create"));
+    const rapidjson::Value& root = *doc; // Const iterators: clang 14 finds == ambiguous otherwise.
     for (const char* name : {"drain", "reasons"}) {
-        const auto it = doc->FindMember(name);
-        if (it == doc->MemberEnd() || !it->value.IsArray())
+        const auto it = root.FindMember(name);
+        if (it == root.MemberEnd() || !it->value.IsArray())
             continue;
         auto& out = std::string_view(name) == "drain" ? p.drain : p.reasons;
         for (const auto& v : it->value.GetArray()) {

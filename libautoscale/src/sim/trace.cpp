@@ -87,8 +87,9 @@ Result<std::vector<TraceStage>> parseTrace(std::string_view text) {
             return r.error();
         if (auto r = optionalString(doc, "arch", line, stage.arch); !r)
             return r.error();
-        if (const auto it = doc.FindMember("labels");
-            it != doc.MemberEnd() && !it->value.IsNull()) {
+        const rapidjson::Value& root = doc; // Const iterators: clang 14 finds != ambiguous.
+        if (const auto it = root.FindMember("labels");
+            it != root.MemberEnd() && !it->value.IsNull()) {
             if (!it->value.IsObject())
                 return lineError(line, "\"labels\" is not an object");
             for (const auto& m : it->value.GetObject()) {
