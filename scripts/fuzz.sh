@@ -34,7 +34,7 @@ done
 fuzzdir="$build/tests/fuzz"
 if [ -z "$targets" ]; then
     for exe in "$fuzzdir"/fuzz_*; do
-        [ -x "$exe" ] || continue
+        [ -f "$exe" ] && [ -x "$exe" ] || continue
         targets="$targets ${exe##*/fuzz_}"
     done
 fi
