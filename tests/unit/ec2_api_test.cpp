@@ -43,9 +43,10 @@ std::string readFile(const fs::path& path) {
 
 std::map<std::string, std::string> asMap(const QueryParams& params) {
     std::map<std::string, std::string> out;
-    for (const auto& [k, v] : params) {
+    for (const auto& param : params) { // Not a structured binding: clang 14, doctest's lambda.
+        const std::string& k = param.first;
         CHECK_MESSAGE(out.count(k) == 0, "duplicate parameter " << k);
-        out[k] = v;
+        out[k] = param.second;
     }
     return out;
 }

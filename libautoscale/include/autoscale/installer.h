@@ -130,7 +130,8 @@ const std::string& defaultUserDataTemplate();
 /// scalar), `{{ .Var | indent N }}`, `{{ .Var | base64 }}`, and
 /// `{{ if .Var }}...{{ end }}` (true when not empty). Errc::InvalidArgument
 /// naming the unknown variable, function or unbalanced block; values that
-/// cannot be written safely (a user name with shell characters) are rejected.
+/// cannot be written safely (a user name with shell characters) are rejected,
+/// and so is a result (or one value) over 16 KiB, EC2's limit, as soon as it grows past it.
 Result<std::string> renderUserData(const std::string& templateText, const UserDataValues& values);
 
 } // namespace autoscale

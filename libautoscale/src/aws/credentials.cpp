@@ -13,8 +13,10 @@
 
 #include "autoscale/aws_credentials.h"
 #include "core/files.h"
+#include "core/json_value.h"
 #include "core/text.h"
 #include "core/time_format.h"
+#include "credential_replies.h"
 #include "ec2_api.h"
 #include "ec2_client.h"
 #include "ini.h"
@@ -27,37 +29,15 @@ CredentialsSource::~CredentialsSource() = default;
 void CredentialsSource::invalidate() {
 }
 
-namespace {
+namespace aws {
 
-class StaticCredentials final : public CredentialsSource {
-public:
-    explicit StaticCredentials(AwsCredentials credentials) : credentials_(std::move(credentials)) {}
-    Result<AwsCredentials> credentials() override { return credentials_; }
-
-private:
-    const AwsCredentials credentials_;
-};
-
-/// nullopt: this source is not configured here, try the next one.
-using Attempt = std::optional<Result<AwsCredentials>>;
-
-std::string trimmed(std::string_view text) {
-    return std::string(detail::trim(text));
-}
-
-std::string value(const aws::IniSection* section, const std::string& key) {
-    if (section == nullptr)
-        return {};
-    const auto it = section->find(key);
-    return it == section->end() ? std::string{} : it->second;
-}
-
-/// Parses the JSON of IMDS or the container endpoint; `tokenKey` is "Token".
 Result<AwsCredentials> parseCredentialsJson(std::string_view body, const std::string& source) {
-    rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
-    if (doc.HasParseError() || !doc.IsObject())
+    auto parsed = detail::parseJsonDocument(body, "credentials reply");
+    if (!parsed)
+        return makeError(Errc::Parse, source + ": " + parsed.error().message);
+    if (!parsed->IsObject())
         return makeError(Errc::Parse, source + ": credentials reply is not a JSON object");
+    const rapidjson::Document& doc = *parsed;
     auto get = [&](const char* key) -> std::string {
         // HasMember first: clang rejects comparing rapidjson member iterators in C++20.
         if (!doc.HasMember(key))
@@ -82,11 +62,64 @@ Result<AwsCredentials> parseCredentialsJson(std::string_view body, const std::st
     }
     const std::string expiration = get("Expiration");
     if (!expiration.empty()) {
-        out.expiration = detail::parseIso8601(expiration);
-        if (!out.expiration)
+        auto when = detail::parseIso8601(expiration);
+        if (!when)
             return makeError(Errc::Parse, source + ": unreadable Expiration " + expiration);
+        out.expiration = *when;
     }
     return out;
+}
+
+Result<AwsCredentials> parseAssumeRoleWithWebIdentity(std::string_view xml) {
+    pugi::xml_document doc;
+    if (!doc.load_buffer(xml.data(), xml.size()))
+        return makeError(Errc::Parse, "sts AssumeRoleWithWebIdentity reply is not XML");
+    const pugi::xml_node creds =
+            doc.document_element().child("AssumeRoleWithWebIdentityResult").child("Credentials");
+    AwsCredentials out{.accessKeyId = creds.child_value("AccessKeyId"),
+                       .secretAccessKey = creds.child_value("SecretAccessKey"),
+                       .sessionToken = creds.child_value("SessionToken"),
+                       .source = "web-identity"};
+    if (out.accessKeyId.empty() || out.secretAccessKey.empty()) {
+        return makeError(Errc::Parse, "sts AssumeRoleWithWebIdentity reply has no Credentials");
+    }
+    if (const std::string expiration = creds.child_value("Expiration"); !expiration.empty()) {
+        auto when = detail::parseIso8601(expiration);
+        if (!when) {
+            return makeError(Errc::Parse,
+                             "sts AssumeRoleWithWebIdentity reply has an unreadable Expiration " +
+                                     expiration);
+        }
+        out.expiration = *when;
+    }
+    return out;
+}
+
+} // namespace aws
+
+namespace {
+
+class StaticCredentials final : public CredentialsSource {
+public:
+    explicit StaticCredentials(AwsCredentials credentials) : credentials_(std::move(credentials)) {}
+    Result<AwsCredentials> credentials() override { return credentials_; }
+
+private:
+    const AwsCredentials credentials_;
+};
+
+/// nullopt: this source is not configured here, try the next one.
+using Attempt = std::optional<Result<AwsCredentials>>;
+
+std::string trimmed(std::string_view text) {
+    return std::string(detail::trim(text));
+}
+
+std::string value(const aws::IniSection* section, const std::string& key) {
+    if (section == nullptr)
+        return {};
+    const auto it = section->find(key);
+    return it == section->end() ? std::string{} : it->second;
 }
 
 bool allowedContainerUrl(std::string_view url) {
@@ -249,24 +282,7 @@ private:
                             roleArn + ")";
             return Result<AwsCredentials>(error);
         }
-        pugi::xml_document doc;
-        if (!doc.load_buffer(reply->body.data(), reply->body.size())) {
-            return Result<AwsCredentials>(
-                    makeError(Errc::Parse, "sts AssumeRoleWithWebIdentity reply is not XML"));
-        }
-        const pugi::xml_node creds = doc.document_element()
-                                             .child("AssumeRoleWithWebIdentityResult")
-                                             .child("Credentials");
-        AwsCredentials out{.accessKeyId = creds.child_value("AccessKeyId"),
-                           .secretAccessKey = creds.child_value("SecretAccessKey"),
-                           .sessionToken = creds.child_value("SessionToken"),
-                           .expiration = detail::parseIso8601(creds.child_value("Expiration")),
-                           .source = "web-identity"};
-        if (out.accessKeyId.empty() || out.secretAccessKey.empty()) {
-            return Result<AwsCredentials>(makeError(
-                    Errc::Parse, "sts AssumeRoleWithWebIdentity reply has no Credentials"));
-        }
-        return Result<AwsCredentials>(std::move(out));
+        return aws::parseAssumeRoleWithWebIdentity(reply->body);
     }
 
     Attempt fromSharedFiles() {
@@ -334,7 +350,7 @@ private:
                     Errc::Unauthorized, "container credentials endpoint " + hostPortOf(url) +
                                                 " answered HTTP " + std::to_string(reply->status)));
         }
-        return parseCredentialsJson(reply->body, "container");
+        return aws::parseCredentialsJson(reply->body, "container");
     }
 
     Attempt fromImds() {
@@ -392,7 +408,7 @@ private:
                                                              " answered HTTP " +
                                                              std::to_string(creds->status)));
             }
-            return parseCredentialsJson(creds->body, "imds");
+            return aws::parseCredentialsJson(creds->body, "imds");
         }
         return Result<AwsCredentials>(
                 makeError(Errc::Unauthorized, "imds: the session token was rejected twice"));

@@ -76,7 +76,7 @@ Result<pugi::xml_node> loadRoot(pugi::xml_document& doc, std::string_view xml,
     return root;
 }
 
-Ec2Instance parseInstance(const pugi::xml_node& item) {
+Result<Ec2Instance> parseInstance(const pugi::xml_node& item) {
     Ec2Instance out;
     out.id = text(item, "instanceId");
     out.imageId = text(item, "imageId");
@@ -97,8 +97,15 @@ Ec2Instance parseInstance(const pugi::xml_node& item) {
     out.clientToken = text(item, "clientToken");
     out.lifecycle = text(item, "instanceLifecycle");
     out.stateReasonCode = text(child(item, "stateReason"), "code");
-    if (const auto launched = detail::parseIso8601(text(item, "launchTime")))
+    if (const std::string launchTime = text(item, "launchTime"); !launchTime.empty()) {
+        auto launched = detail::parseIso8601(launchTime);
+        if (!launched) {
+            return makeError(Errc::Parse,
+                             "ec2 instance " + out.id +
+                                     " has an unreadable launchTime: " + launched.error().message);
+        }
         out.launchTime = *launched;
+    }
     forEachItem(item, "tagSet", [&](const pugi::xml_node& tag) {
         out.tags.push_back(Tag{text(tag, "key"), text(tag, "value")});
     });
@@ -351,11 +358,18 @@ Result<DescribeInstancesPage> parseDescribeInstances(std::string_view xml) {
     DescribeInstancesPage page;
     page.requestId = text(*root, "requestId");
     page.nextToken = text(*root, "nextToken");
+    std::optional<Error> failed;
     forEachItem(*root, "reservationSet", [&](const pugi::xml_node& reservation) {
         forEachItem(reservation, "instancesSet", [&](const pugi::xml_node& item) {
-            page.instances.push_back(parseInstance(item));
+            auto instance = parseInstance(item);
+            if (instance)
+                page.instances.push_back(std::move(*instance));
+            else if (!failed)
+                failed = instance.error();
         });
     });
+    if (failed)
+        return *failed;
     return page;
 }
 
@@ -365,8 +379,16 @@ Result<std::vector<Ec2Instance>> parseRunInstances(std::string_view xml) {
     if (!root)
         return root.error();
     std::vector<Ec2Instance> out;
-    forEachItem(*root, "instancesSet",
-                [&](const pugi::xml_node& item) { out.push_back(parseInstance(item)); });
+    std::optional<Error> failed;
+    forEachItem(*root, "instancesSet", [&](const pugi::xml_node& item) {
+        auto instance = parseInstance(item);
+        if (instance)
+            out.push_back(std::move(*instance));
+        else if (!failed)
+            failed = instance.error();
+    });
+    if (failed)
+        return *failed;
     if (out.empty())
         return makeError(Errc::Parse, "ec2 RunInstances reply lists no instance");
     return out;

@@ -678,8 +678,9 @@ Result<Config> parseConfig(const Environment& env, ConfigNeeds needs) {
             continue;
         if (std::find(kKnown.begin(), kKnown.end(), name) != kKnown.end())
             continue;
+        // Clang 14 cannot capture a structured binding: capture a reference to it.
         const auto ignored = std::find_if(kIgnored.begin(), kIgnored.end(),
-                                          [&](const auto& p) { return p.first == name; });
+                                          [&key = name](const auto& p) { return p.first == key; });
         if (ignored != kIgnored.end()) {
             c.warnings.push_back(name +
                                  ": accepted for compatibility with drone/autoscaler "

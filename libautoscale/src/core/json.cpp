@@ -4,8 +4,11 @@
 
 #include "autoscale/json.h"
 
+#include <utility>
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -89,11 +92,19 @@ Result<Server> readServer(const Value& o, std::size_t index) {
     s.address = detail::jsonString(o, "address");
     s.capacity = static_cast<int>(detail::jsonInt64(o, "capacity"));
     s.error = detail::jsonString(o, "error");
-    s.created = detail::fromUnixSeconds(detail::jsonInt64(o, "created"));
-    s.updated = detail::fromUnixSeconds(detail::jsonInt64(o, "updated"));
-    s.started = detail::fromUnixSeconds(detail::jsonInt64(o, "started"));
-    s.stopped = detail::fromUnixSeconds(detail::jsonInt64(o, "stopped"));
-    s.lastBusy = detail::fromUnixSeconds(detail::jsonInt64(o, "last_busy"));
+    for (const auto& [name, field] :
+         {std::pair{"created", &Server::created}, std::pair{"updated", &Server::updated},
+          std::pair{"started", &Server::started}, std::pair{"stopped", &Server::stopped},
+          std::pair{"last_busy", &Server::lastBusy}}) {
+        const std::int64_t seconds = detail::jsonInt64(o, name);
+        if (!detail::inUnixSecondsRange(seconds)) {
+            return makeError(Errc::Parse, "server " + s.name + " has \"" + name + "\": " +
+                                                  std::to_string(seconds) + ", outside the years " +
+                                                  std::to_string(detail::kMinYear) + "-" +
+                                                  std::to_string(detail::kMaxYear));
+        }
+        s.*field = detail::fromUnixSeconds(seconds);
+    }
     s.version = detail::jsonInt64(o, "version");
     return s;
 }
@@ -102,13 +113,34 @@ Result<Server> readServer(const Value& o, std::size_t index) {
 
 namespace detail {
 
+JsonSyntaxError jsonSyntaxError(rapidjson::ParseErrorCode code, std::size_t offset, bool tooDeep) {
+    if (tooDeep) { // The reader has taken the '[' or '{': name its offset.
+        return {.reason = "nesting deeper than " + std::to_string(kMaxJsonDepth) +
+                          " arrays and objects",
+                .offset = offset > 0 ? offset - 1 : 0};
+    }
+    return {.reason = rapidjson::GetParseError_En(code), .offset = offset};
+}
+
+std::optional<JsonSyntaxError> parseJsonInto(std::string_view body, rapidjson::Document& doc) {
+    rapidjson::MemoryStream stream(body.data(), body.size());
+    rapidjson::ParseResult result;
+    bool tooDeep = false;
+    auto generator = [&](rapidjson::Document& handler) {
+        result = parseBounded<rapidjson::kParseDefaultFlags>(stream, handler, tooDeep);
+        return !result.IsError();
+    };
+    doc.Populate(generator);
+    if (!result.IsError())
+        return std::nullopt;
+    return jsonSyntaxError(result.Code(), result.Offset(), tooDeep);
+}
+
 Result<rapidjson::Document> parseJsonDocument(std::string_view body, const char* what) {
     rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
-    if (doc.HasParseError()) {
-        return makeError(Errc::Parse, std::string(what) + " is not valid JSON: " +
-                                              rapidjson::GetParseError_En(doc.GetParseError()) +
-                                              " at offset " + std::to_string(doc.GetErrorOffset()));
+    if (auto failed = parseJsonInto(body, doc)) {
+        return makeError(Errc::Parse, std::string(what) + " is not valid JSON: " + failed->reason +
+                                              " at offset " + std::to_string(failed->offset));
     }
     return doc;
 }
@@ -232,8 +264,9 @@ Result<Plan> parsePlanJson(std::string_view body) {
     p.capacity = static_cast<int>(detail::jsonInt64(*doc, "capacity"));
     p.wanted = static_cast<int>(detail::jsonInt64(*doc, "wanted"));
     p.create = static_cast<int>(detail::jsonInt64(*doc, "create"));
-    if (const auto it = doc->FindMember("left_out");
-        it != doc->MemberEnd() && it->value.IsObject()) {
+    const rapidjson::Value& root = *doc; // Const iterators: clang 14 finds == ambiguous otherwise.
+    if (const auto it = root.FindMember("left_out");
+        it != root.MemberEnd() && it->value.IsObject()) {
         const auto count = [&it](const char* name) {
             return static_cast<int>(detail::jsonInt64(it->value, name));
         };
@@ -245,8 +278,8 @@ Result<Plan> parsePlanJson(std::string_view body) {
                      .throttle = count("throttle")};
     }
     for (const char* name : {"drain", "reasons"}) {
-        const auto it = doc->FindMember(name);
-        if (it == doc->MemberEnd() || !it->value.IsArray())
+        const auto it = root.FindMember(name);
+        if (it == root.MemberEnd() || !it->value.IsArray())
             continue;
         auto& out = std::string_view(name) == "drain" ? p.drain : p.reasons;
         for (const auto& v : it->value.GetArray()) {

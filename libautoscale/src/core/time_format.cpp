@@ -4,6 +4,7 @@
 
 #include "time_format.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <ctime>
@@ -62,7 +63,10 @@ std::string formatAmzDay(WallTime time) {
     return AUTOSCALE_STRFTIME(time, "%Y%m%d");
 }
 
-std::optional<WallTime> parseIso8601(std::string_view text) {
+Result<WallTime> parseIso8601(std::string_view text) {
+    const auto notATime = [text] {
+        return makeError(Errc::Parse, "\"" + std::string(text) + "\" is not an ISO-8601 time");
+    };
     std::size_t pos = 0;
     int year = 0;
     int month = 0;
@@ -76,7 +80,7 @@ std::optional<WallTime> parseIso8601(std::string_view text) {
         !readDigits(text, pos, 2, hour) || !expect(text, pos, ':') ||
         !readDigits(text, pos, 2, minute) || !expect(text, pos, ':') ||
         !readDigits(text, pos, 2, second))
-        return std::nullopt;
+        return notATime();
     std::chrono::milliseconds fraction{0};
     if (pos < text.size() && text[pos] == '.') {
         ++pos;
@@ -97,22 +101,35 @@ std::optional<WallTime> parseIso8601(std::string_view text) {
         int om = 0;
         if (!readDigits(text, pos, 2, oh) || !expect(text, pos, ':') ||
             !readDigits(text, pos, 2, om))
-            return std::nullopt;
+            return notATime();
         offsetMinutes = sign * (oh * 60 + om);
     } else {
-        return std::nullopt;
+        return notATime();
     }
     if (pos != text.size())
-        return std::nullopt;
+        return notATime();
     const std::chrono::year_month_day ymd{std::chrono::year{year},
                                           std::chrono::month{static_cast<unsigned>(month)},
                                           std::chrono::day{static_cast<unsigned>(day)}};
     if (!ymd.ok() || hour > 23 || minute > 59 || second > 60)
-        return std::nullopt;
-    const auto result = std::chrono::sys_days{ymd} + std::chrono::hours{hour} +
-                        std::chrono::minutes{minute} + std::chrono::seconds{second} + fraction -
-                        std::chrono::minutes{offsetMinutes};
-    return std::chrono::time_point_cast<WallTime::duration>(result);
+        return notATime();
+    // A WallTime counts nanoseconds in an int64: years beyond these would wrap.
+    if (year < kMinYear || year > kMaxYear) {
+        return makeError(Errc::Parse, "\"" + std::string(text) + "\": year " +
+                                              std::to_string(year) + " is outside " +
+                                              std::to_string(kMinYear) + "-" +
+                                              std::to_string(kMaxYear));
+    }
+    // In seconds first (no overflow), then checked against what a WallTime holds.
+    const std::chrono::sys_seconds whole =
+            std::chrono::sys_days{ymd} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
+            std::chrono::seconds{second} - std::chrono::minutes{offsetMinutes};
+    if (!inUnixSecondsRange(whole.time_since_epoch().count())) {
+        return makeError(Errc::Parse, "\"" + std::string(text) + "\" is outside " +
+                                              std::to_string(kMinYear) + "-" +
+                                              std::to_string(kMaxYear));
+    }
+    return std::chrono::time_point_cast<WallTime::duration>(whole) + fraction;
 }
 
 std::int64_t toUnixSeconds(WallTime time) {
@@ -121,8 +138,12 @@ std::int64_t toUnixSeconds(WallTime time) {
     return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
 }
 
+bool inUnixSecondsRange(std::int64_t seconds) {
+    return seconds >= kMinUnixSeconds && seconds <= kMaxUnixSeconds;
+}
+
 WallTime fromUnixSeconds(std::int64_t seconds) {
-    return WallTime{std::chrono::seconds{seconds}};
+    return WallTime{std::chrono::seconds{std::clamp(seconds, kMinUnixSeconds, kMaxUnixSeconds)}};
 }
 
 } // namespace autoscale::detail

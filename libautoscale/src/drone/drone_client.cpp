@@ -155,14 +155,15 @@ namespace {
 template <unsigned Flags, typename Stream>
 Result<std::vector<Stage>> parseQueueStream(Stream& stream) {
     QueueHandler handler;
-    rapidjson::Reader reader;
-    const auto result = reader.Parse<Flags | rapidjson::kParseStopWhenDoneFlag>(stream, handler);
+    bool tooDeep = false;
+    const auto result = detail::parseBounded<Flags | rapidjson::kParseStopWhenDoneFlag>(
+            stream, handler, tooDeep);
     if (!handler.problem.empty())
         return makeError(Errc::Parse, handler.problem);
     if (result.IsError()) {
-        return makeError(Errc::Parse, std::string("the Drone queue is not valid JSON: ") +
-                                              rapidjson::GetParseError_En(result.Code()) +
-                                              " at offset " + std::to_string(result.Offset()));
+        const auto failed = detail::jsonSyntaxError(result.Code(), result.Offset(), tooDeep);
+        return makeError(Errc::Parse, "the Drone queue is not valid JSON: " + failed.reason +
+                                              " at offset " + std::to_string(failed.offset));
     }
     return std::move(handler.stages);
 }

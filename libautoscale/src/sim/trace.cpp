@@ -8,9 +8,9 @@
 #include <sstream>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include "autoscale/simulation.h"
+#include "json_value.h"
 
 namespace autoscale {
 
@@ -68,12 +68,9 @@ Result<std::vector<TraceStage>> parseTrace(std::string_view text) {
         if (raw.find_first_not_of(" \t\r") == std::string_view::npos)
             continue;
         rapidjson::Document doc;
-        doc.Parse(raw.data(), raw.size());
-        if (doc.HasParseError()) {
-            return lineError(line, std::string("not JSON: ") +
-                                           rapidjson::GetParseError_En(doc.GetParseError()) +
-                                           " at column " +
-                                           std::to_string(doc.GetErrorOffset() + 1));
+        if (const auto failed = detail::parseJsonInto(raw, doc)) {
+            return lineError(line, "not JSON: " + failed->reason + " at column " +
+                                           std::to_string(failed->offset + 1));
         }
         if (!doc.IsObject())
             return lineError(line, "not a JSON object");

@@ -64,6 +64,12 @@ runcmd:
       systemctl enable --now docker
 )";
 
+/// EC2 takes at most 16 KB of user data before base64 (RunInstances UserData).
+/// Rendering stops as soon as the output or one value grows past it: filters
+/// compound (each `| json` can double a value), so a short template could
+/// otherwise ask for gigabytes.
+constexpr std::size_t kMaxUserDataBytes = 16 * 1024;
+
 bool validUser(std::string_view user) {
     if (user.empty() || user.size() > 32)
         return false;
@@ -143,6 +149,12 @@ Error templateError(const std::string& message) {
     return makeError(Errc::InvalidArgument, "user data template: " + message);
 }
 
+Error tooLong(std::size_t size) {
+    return templateError("the rendered user data is over " + std::to_string(kMaxUserDataBytes) +
+                         " bytes (" + std::to_string(size) +
+                         " so far), the most EC2 accepts; shorten the template");
+}
+
 /// Evaluates `.Var | f1 | f2 arg`.
 Result<std::string> evaluate(const std::string& expression,
                              const std::map<std::string, std::string>& variables) {
@@ -181,6 +193,11 @@ Result<std::string> evaluate(const std::string& expression,
             value = indent(value, std::stoul(call[1]));
         } else {
             return templateError("unknown function " + stages[i]);
+        }
+        if (value.size() > kMaxUserDataBytes) {
+            return templateError("{{ " + expression + " }} is over " +
+                                 std::to_string(kMaxUserDataBytes) +
+                                 " bytes, the most EC2 accepts as user data");
         }
     }
     return value;
@@ -284,9 +301,13 @@ Result<std::string> renderUserData(const std::string& templateText, const UserDa
             return value.error();
         if (emitting())
             out += *value;
+        if (out.size() > kMaxUserDataBytes)
+            return tooLong(out.size());
     }
     if (!conditions.empty())
         return templateError("{{ if }} without {{ end }}");
+    if (out.size() > kMaxUserDataBytes)
+        return tooLong(out.size());
     return out;
 }
 
