@@ -79,10 +79,10 @@ TEST_CASE("defaults follow SPEC section 3") {
     CHECK(c.installCheckDeadline == 10min);
     CHECK(c.timeoutStop == 1h);
     CHECK(c.pingerInterval == 1min);
-    CHECK(c.databaseDriver == "sqlite3");
-    CHECK(c.databaseDatasource == "database.sqlite");
-    CHECK(c.httpAddress == "0.0.0.0");
-    CHECK(c.httpPort == 8080);
+    CHECK(c.store.driver == "sqlite3");
+    CHECK(c.store.datasource == "database.sqlite");
+    CHECK(c.api.address == "0.0.0.0");
+    CHECK(c.api.port == 8080);
     CHECK_FALSE(c.logsDebug);
     CHECK_FALSE(c.logsPretty);
     CHECK(c.warnings.empty());
@@ -314,20 +314,20 @@ TEST_CASE("every variable accepts its documented forms") {
              }},
             {"DRONE_DATABASE_DRIVER", "postgres",
              [](const Config& c) {
-                 CHECK(c.databaseDriver == "postgres");
+                 CHECK(c.store.driver == "postgres");
              }},
             {"DRONE_DATABASE_DATASOURCE", "/data/database.sqlite",
              [](const Config& c) {
-                 CHECK(c.databaseDatasource == "/data/database.sqlite");
+                 CHECK(c.store.datasource == "/data/database.sqlite");
              }},
             {"DRONE_HTTP_PORT", "127.0.0.1:9090",
              [](const Config& c) {
-                 CHECK(c.httpAddress == "127.0.0.1");
-                 CHECK(c.httpPort == 9090);
+                 CHECK(c.api.address == "127.0.0.1");
+                 CHECK(c.api.port == 9090);
              }},
             {"DRONE_PROMETHEUS_AUTH_TOKEN", "p",
              [](const Config& c) {
-                 CHECK(c.prometheusToken == "p");
+                 CHECK(c.api.prometheusToken == "p");
              }},
             {"DRONE_LOGS_DEBUG", "1",
              [](const Config& c) {

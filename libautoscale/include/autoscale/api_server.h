@@ -18,6 +18,7 @@
 #include <autoscale/engine.h>
 #include <autoscale/log.h>
 #include <autoscale/store.h>
+#include <autoscale/version.h>
 
 namespace autoscale {
 
@@ -73,12 +74,19 @@ private:
     std::map<std::pair<std::string, std::string>, std::int64_t> counts_;
 };
 
-struct ApiOptions {
+/// What the operator configures for the API (DRONE_HTTP_PORT, DRONE_PROMETHEUS_AUTH_TOKEN).
+struct ApiSettings {
     std::string address = "0.0.0.0";
-    int port = 8080; ///< 0 picks a free port (tests).
-    std::string prometheusToken{};
-    std::string version = "0.1.0";
-    std::string commit{};
+    int port = 8080;               ///< 0 picks a free port (tests).
+    std::string prometheusToken{}; ///< Bearer token for /metrics. Secret.
+
+    friend bool operator==(const ApiSettings&, const ApiSettings&) = default;
+};
+
+/// The settings plus what the program supplies.
+struct ApiOptions : ApiSettings {
+    std::string version{buildVersion()};       ///< GET /version's "version".
+    std::string commit{buildCommit()};         ///< GET /version's "commit".
     std::chrono::milliseconds interval{10000}; ///< /healthz: a good cycle within 3 intervals.
 };
 

@@ -20,8 +20,8 @@
 
 #include <openssl/rand.h>
 
-#include <autoscale/config.h>
 #include <autoscale/planner.h>
+#include <autoscale/values.h>
 
 #include "engine/demand_history.h"
 

@@ -6,7 +6,6 @@
 
 #include <set>
 
-#include <autoscale/config.h>
 #include <autoscale/json.h>
 #include <autoscale/planner.h>
 
