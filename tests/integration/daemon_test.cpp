@@ -349,9 +349,10 @@ TEST_CASE("kill -9 at random moments across 8 restarts never exceeds MAX nor lea
         const auto rows = d.servers();
         if (rows.empty())
             return false;
-        for (const auto& [id, instance] : d.ec2->instances()) {
+        for (const auto& [instanceId, instance] : d.ec2->instances()) {
             if (instance.state != "pending" && instance.state != "running")
                 continue;
+            const std::string& id = instanceId; // clang 14 captures no structured binding.
             const bool found = std::any_of(rows.begin(), rows.end(), [&](const Server& s) {
                 return s.instanceId == id && s.state != ServerState::Terminated;
             });

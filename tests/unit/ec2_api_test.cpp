@@ -43,9 +43,9 @@ std::string readFile(const fs::path& path) {
 
 std::map<std::string, std::string> asMap(const QueryParams& params) {
     std::map<std::string, std::string> out;
-    for (const auto& [k, v] : params) {
-        CHECK_MESSAGE(out.count(k) == 0, "duplicate parameter " << k);
-        out[k] = v;
+    for (const auto& param : params) {
+        CHECK_MESSAGE(out.count(param.first) == 0, "duplicate parameter " << param.first);
+        out[param.first] = param.second;
     }
     return out;
 }

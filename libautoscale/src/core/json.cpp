@@ -4,6 +4,8 @@
 
 #include "autoscale/json.h"
 
+#include <utility>
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -227,8 +229,9 @@ Result<Plan> parsePlanJson(std::string_view body) {
     p.wanted = static_cast<int>(detail::jsonInt64(*doc, "wanted"));
     p.create = static_cast<int>(detail::jsonInt64(*doc, "create"));
     for (const char* name : {"drain", "reasons"}) {
-        const auto it = doc->FindMember(name);
-        if (it == doc->MemberEnd() || !it->value.IsArray())
+        // Const iterators on both sides: clang 14 finds == on mixed ones ambiguous in C++20.
+        const auto it = std::as_const(*doc).FindMember(name);
+        if (it == std::as_const(*doc).MemberEnd() || !it->value.IsArray())
             continue;
         auto& out = std::string_view(name) == "drain" ? p.drain : p.reasons;
         for (const auto& v : it->value.GetArray()) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -90,8 +91,9 @@ Result<std::vector<TraceStage>> parseTrace(std::string_view text) {
             return r.error();
         if (auto r = optionalString(doc, "arch", line, stage.arch); !r)
             return r.error();
-        if (const auto it = doc.FindMember("labels");
-            it != doc.MemberEnd() && !it->value.IsNull()) {
+        // Const iterators: clang 14 finds != on mixed ones ambiguous in C++20.
+        if (const auto it = std::as_const(doc).FindMember("labels");
+            it != std::as_const(doc).MemberEnd() && !it->value.IsNull()) {
             if (!it->value.IsObject())
                 return lineError(line, "\"labels\" is not an object");
             for (const auto& m : it->value.GetObject()) {
