@@ -83,9 +83,11 @@ enum class VariableUse {
 /// One row of the configuration table.
 struct VariableSpec {
     std::string_view name{};
-    std::string_view defaultValue{}; ///< As documented: "2", "10m", "required", "" (none).
-    std::string_view meaning{};      ///< One line; for ignored variables, why.
-    bool secret = false;             ///< Its value never appears in a message.
+    /// The default as a value would be written ("2", "10m"), "" for none, or in
+    /// parentheses what happens instead: "(required)", "(generated)".
+    std::string_view defaultValue{};
+    std::string_view meaning{}; ///< One line; for ignored variables, why.
+    bool secret = false;        ///< Its value never appears in a message.
     VariableScope scope = VariableScope::Global;
     VariableUse use = VariableUse::Read;
 };

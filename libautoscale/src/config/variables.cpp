@@ -135,13 +135,13 @@ void readHttpPort(Field& f, Config& c) {
 // clang-format off
 constexpr std::array kTable = {
     // Drone server.
-    read("DRONE_SERVER_PROTO", "required", "`http` or `https`", kPlain, kGlobal, readProto),
-    read("DRONE_SERVER_HOST", "required", "Drone server `host[:port]` (no scheme)", kPlain, kGlobal,
+    read("DRONE_SERVER_PROTO", "(required)", "`http` or `https`", kPlain, kGlobal, readProto),
+    read("DRONE_SERVER_HOST", "(required)", "Drone server `host[:port]` (no scheme)", kPlain, kGlobal,
          readServerHost),
-    read("DRONE_SERVER_TOKEN", "required", "a Drone admin token", kSecret, kGlobal,
+    read("DRONE_SERVER_TOKEN", "(required)", "a Drone admin token", kSecret, kGlobal,
          [](Field& f, Config& c) { f.required(c.drone.token, f.needs().drone, "a Drone admin token"); }),
     // The runner.
-    read("DRONE_AGENT_TOKEN", "required", "the RPC secret given to runners as DRONE_RPC_SECRET",
+    read("DRONE_AGENT_TOKEN", "(required)", "the RPC secret given to runners as DRONE_RPC_SECRET",
          kSecret, kGlobal, [](Field& f, Config& c) {
              f.required(c.agent.token, f.needs().agent, "the RPC secret the runners use");
          }),
@@ -196,7 +196,7 @@ constexpr std::array kTable = {
     // Amazon EC2.
     read("DRONE_AMAZON_REGION", "us-east-1", "region", kPlain, kPool,
          [](Field& f, Config& c) { f.string(c.amazon.region); }),
-    read("DRONE_AMAZON_IMAGE", "required", "AMI id (ami-...)", kPlain, kPool, readImage),
+    read("DRONE_AMAZON_IMAGE", "(required)", "AMI id (ami-...)", kPlain, kPool, readImage),
     read("DRONE_AMAZON_INSTANCE", "t3.medium", "instance type", kPlain, kPool,
          [](Field& f, Config& c) { f.string(c.amazon.instanceType); }),
     read("DRONE_AMAZON_INSTANCE_ALT", "", "list of fallback types, tried on capacity errors",
@@ -282,7 +282,7 @@ constexpr std::array kTable = {
          [](Field& f, Config& c) { f.string(c.ssh.user); }),
     read("DRONE_SSH_PORT", "22", "SSH port", kPlain, kGlobal,
          [](Field& f, Config& c) { f.integer(c.ssh.port, 1, 65535); }),
-    read("DRONE_SSH_PRIVATE_KEY_FILE", "generated", "client key", kPlain, kGlobal,
+    read("DRONE_SSH_PRIVATE_KEY_FILE", "(generated)", "client key", kPlain, kGlobal,
          [](Field& f, Config& c) { f.string(c.ssh.privateKeyFile); }),
     read("DRONE_SSH_HOST_KEY_CHECK", "pinned", "pinned or tofu", kPlain, kGlobal,
          readHostKeyCheck),
