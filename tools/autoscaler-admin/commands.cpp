@@ -17,12 +17,12 @@ namespace autoscale::tools {
 namespace {
 
 int fail(const Error& error) {
-    std::fprintf(stderr, "autoscaler-admin: %s\n", error.message.c_str());
+    (void)std::fprintf(stderr, "autoscaler-admin: %s\n", error.message.c_str());
     return kExitFailure;
 }
 
 void print(const std::string& text) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
+    (void)std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
 std::string planText(const Plan& p) {
@@ -63,11 +63,12 @@ int run(AdminClient& client, AdminCommand command, const AdminFlags& flags) {
         auto row = client.destroyServer(flags.name, flags.force);
         if (!row)
             return fail(row.error());
-        if (!row->has_value())
+        if (!row->has_value()) {
             print(json ? "{}\n" : "removed " + flags.name + "\n");
-        else
-            print(json ? serverToJson(**row) + "\n"
-                       : flags.name + ": " + std::string(nameOf((*row)->state)) + "\n");
+            return kExitOk;
+        }
+        print(json ? serverToJson(**row) + "\n"
+                   : flags.name + ": " + std::string(nameOf((*row)->state)) + "\n");
         return kExitOk;
     }
     case AdminCommand::Pause:
@@ -95,15 +96,16 @@ int run(AdminClient& client, AdminCommand command, const AdminFlags& flags) {
 
 int runAdmin(AdminCommand command, const AdminFlags& flags) {
     if (flags.server.empty() || flags.token.empty()) {
-        std::fprintf(stderr, "autoscaler-admin: --server and --token (or DRONE_AUTOSCALER and "
-                             "DRONE_TOKEN) are required\n");
+        (void)std::fprintf(stderr,
+                           "autoscaler-admin: --server and --token (or DRONE_AUTOSCALER and "
+                           "DRONE_TOKEN) are required\n");
         return kExitUsage;
     }
     if (!flags.server.starts_with("http://") && !flags.server.starts_with("https://")) {
-        std::fprintf(stderr,
-                     "autoscaler-admin: --server \"%s\" is not a URL; expected "
-                     "http://HOST:PORT or https://HOST\n",
-                     flags.server.c_str());
+        (void)std::fprintf(stderr,
+                           "autoscaler-admin: --server \"%s\" is not a URL; expected "
+                           "http://HOST:PORT or https://HOST\n",
+                           flags.server.c_str());
         return kExitUsage;
     }
     auto http = makeCurlHttpClient(HttpOptions{.protocols = "http,https"});

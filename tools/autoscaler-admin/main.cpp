@@ -5,8 +5,10 @@
 /// success, 1 when the daemon refuses or fails (its message is shown), 2 on
 /// usage errors.
 
+#include <array>
 #include <exception>
 #include <iostream>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
@@ -14,7 +16,14 @@
 #include "commands.h"
 
 int main(int argc, char** argv) {
-    using namespace autoscale::tools;
+    using autoscale::tools::AdminCommand;
+    using autoscale::tools::AdminFlags;
+    using autoscale::tools::CurlGlobal;
+    using autoscale::tools::kExitFailure;
+    using autoscale::tools::kExitOk;
+    using autoscale::tools::kExitUsage;
+    using autoscale::tools::runAdmin;
+    using autoscale::tools::versionLine;
     try {
         const CurlGlobal curl;
         CLI::App app{"autoscaler-admin: inspect and steer a running autoscaler through its REST "
@@ -57,20 +66,19 @@ int main(int argc, char** argv) {
         } catch (const CLI::ParseError& e) {
             return app.exit(e) == 0 ? kExitOk : kExitUsage;
         }
-        AdminCommand command = AdminCommand::Plan;
-        if (ls->parsed())
-            command = AdminCommand::List;
-        else if (info->parsed())
-            command = AdminCommand::Info;
-        else if (create->parsed())
-            command = AdminCommand::Create;
-        else if (destroy->parsed())
-            command = AdminCommand::Destroy;
-        else if (pause->parsed())
-            command = AdminCommand::Pause;
-        else if (resume->parsed())
-            command = AdminCommand::Resume;
-        return runAdmin(command, flags);
+        const std::array<std::pair<CLI::App*, AdminCommand>, 6> commands = {{
+                {ls, AdminCommand::List},
+                {info, AdminCommand::Info},
+                {create, AdminCommand::Create},
+                {destroy, AdminCommand::Destroy},
+                {pause, AdminCommand::Pause},
+                {resume, AdminCommand::Resume},
+        }};
+        for (const auto& [sub, command] : commands) {
+            if (sub->parsed())
+                return runAdmin(command, flags);
+        }
+        return runAdmin(AdminCommand::Plan, flags);
     } catch (const std::exception& e) {
         std::cerr << "autoscaler-admin: " << e.what() << "\n";
         return kExitFailure;

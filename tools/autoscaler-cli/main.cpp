@@ -13,7 +13,15 @@
 #include "commands.h"
 
 int main(int argc, char** argv) {
-    using namespace autoscale::tools;
+    using autoscale::tools::CurlGlobal;
+    using autoscale::tools::kExitFailure;
+    using autoscale::tools::kExitOk;
+    using autoscale::tools::kExitUsage;
+    using autoscale::tools::PlanFlags;
+    using autoscale::tools::runPlan;
+    using autoscale::tools::runSimulate;
+    using autoscale::tools::SimulateFlags;
+    using autoscale::tools::versionLine;
     try {
         const CurlGlobal curl;
         if (!curl.ok()) {

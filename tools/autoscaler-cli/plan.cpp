@@ -19,12 +19,12 @@ namespace autoscale::tools {
 std::optional<Config> loadConfig(const Environment& env, ConfigNeeds needs) {
     auto config = parseConfig(env, needs);
     if (!config) {
-        std::fprintf(stderr, "autoscaler-cli: bad configuration:\n%s\n",
-                     config.error().message.c_str());
+        (void)std::fprintf(stderr, "autoscaler-cli: bad configuration:\n%s\n",
+                           config.error().message.c_str());
         return std::nullopt;
     }
     for (const auto& warning : config->warnings)
-        std::fprintf(stderr, "autoscaler-cli: warning: %s\n", warning.c_str());
+        (void)std::fprintf(stderr, "autoscaler-cli: warning: %s\n", warning.c_str());
     return std::move(*config);
 }
 
@@ -44,7 +44,7 @@ int runPlan(const PlanFlags& flags) {
     } else {
         auto made = makeCurlHttpClient(droneHttpOptions(*config));
         if (!made) {
-            std::fprintf(stderr, "autoscaler-cli: %s\n", made.error().message.c_str());
+            (void)std::fprintf(stderr, "autoscaler-cli: %s\n", made.error().message.c_str());
             return kExitFailure;
         }
         http = std::move(*made);
@@ -53,40 +53,41 @@ int runPlan(const PlanFlags& flags) {
 
     auto servers = readServers(*config, flags.serversFile);
     if (!servers) {
-        std::fprintf(stderr, "autoscaler-cli: cannot read the servers: %s\n",
-                     servers.error().message.c_str());
+        (void)std::fprintf(stderr, "autoscaler-cli: cannot read the servers: %s\n",
+                           servers.error().message.c_str());
         return kExitFailure;
     }
     const auto clock = makeSystemClock();
     auto report = planOnce(config->pool, *queue, std::move(*servers), clock->now());
     if (!report) {
-        std::fprintf(stderr, "autoscaler-cli: cannot read the Drone queue: %s\n",
-                     report.error().message.c_str());
+        (void)std::fprintf(stderr, "autoscaler-cli: cannot read the Drone queue: %s\n",
+                           report.error().message.c_str());
         return kExitFailure;
     }
     // EC2, read-only: only list() (DescribeInstances) is called, to show the
     // instances tagged for this pool that the store does not know.
     if (config->aws.configured()) {
         if (config->drone.host.empty()) {
-            std::fprintf(stderr, "autoscaler-cli: bad configuration:\nDRONE_SERVER_HOST: is "
-                                 "required to read EC2: instances are found by their owner tag, "
-                                 "the Drone host\n");
+            (void)std::fprintf(stderr,
+                               "autoscaler-cli: bad configuration:\nDRONE_SERVER_HOST: is "
+                               "required to read EC2: instances are found by their owner tag, "
+                               "the Drone host\n");
             return kExitUsage;
         }
         auto provider = makeEc2Provider(listOnlyEc2OptionsFrom(*config), config->aws, *clock);
         if (!provider) {
-            std::fprintf(stderr, "autoscaler-cli: cannot set up EC2: %s\n",
-                         provider.error().message.c_str());
+            (void)std::fprintf(stderr, "autoscaler-cli: cannot set up EC2: %s\n",
+                               provider.error().message.c_str());
             return kExitFailure;
         }
         if (auto viewed = addCloudView(*report, **provider); !viewed) {
-            std::fprintf(stderr, "autoscaler-cli: cannot read EC2: %s\n",
-                         viewed.error().message.c_str());
+            (void)std::fprintf(stderr, "autoscaler-cli: cannot read EC2: %s\n",
+                               viewed.error().message.c_str());
             return kExitFailure;
         }
     }
     const std::string out = flags.json ? planReportJson(*report) + "\n" : formatPlanText(*report);
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    (void)std::fwrite(out.data(), 1, out.size(), stdout);
     return kExitOk;
 }
 

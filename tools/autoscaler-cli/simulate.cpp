@@ -3,6 +3,7 @@
 /// `autoscaler-cli simulate`: a trace replayed through the engine with a
 /// simulated cloud and queue, under one policy or both, printed.
 
+#include <array>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -20,12 +21,12 @@ namespace {
 
 /// The text form's heading: the trace and the pool it ran against.
 std::string heading(const SimulateFlags& flags, std::size_t stages, const PoolSettings& pool) {
-    char price[32];
-    std::snprintf(price, sizeof price, "%.4f", flags.price);
+    std::array<char, 32> price{};
+    (void)std::snprintf(price.data(), price.size(), "%.4f", flags.price);
     return "trace: " + flags.trace + " (" + std::to_string(stages) + " stages)\n" + "pool: min " +
            std::to_string(pool.min) + ", max " + std::to_string(pool.max) + ", concurrency " +
            std::to_string(pool.concurrency) + ", buffer " + std::to_string(pool.buffer) +
-           "; boot " + flags.boot + "; $" + price + " per instance-hour\n" +
+           "; boot " + flags.boot + "; $" + price.data() + " per instance-hour\n" +
            (flags.coldStart ? "start: an empty pool (--cold-start)"
                             : "start: MIN servers launched at once under both policies") +
            "\n\n";
@@ -60,25 +61,26 @@ int runSimulate(const SimulateFlags& flags) {
     const auto boot = parseGoDuration(flags.boot);
     const auto jitter = parseGoDuration(flags.bootJitter);
     if (!boot || !jitter) {
-        std::fprintf(stderr, "autoscaler-cli: --boot and --boot-jitter take a duration such as "
-                             "60s or 2m30s\n");
+        (void)std::fprintf(stderr,
+                           "autoscaler-cli: --boot and --boot-jitter take a duration such as "
+                           "60s or 2m30s\n");
         return kExitUsage;
     }
     if (!(flags.price >= 0) || !(flags.capacityFailures >= 0 && flags.capacityFailures < 1)) {
-        std::fprintf(stderr, "autoscaler-cli: --price must be >= 0 and --capacity-failures in "
-                             "[0, 1)\n");
+        (void)std::fprintf(stderr,
+                           "autoscaler-cli: --price must be >= 0 and --capacity-failures in "
+                           "[0, 1)\n");
         return kExitUsage;
     }
     auto trace = readTraceFile(flags.trace);
     if (!trace) {
-        std::fprintf(stderr, "autoscaler-cli: %s\n", trace.error().message.c_str());
+        (void)std::fprintf(stderr, "autoscaler-cli: %s\n", trace.error().message.c_str());
         return kExitUsage;
     }
-    std::vector<Policy> policies;
-    if (flags.compare)
-        policies = {Policy::Default, Policy::Classic};
-    else
-        policies = {flags.policy == "classic" ? Policy::Classic : Policy::Default};
+    const std::vector<Policy> policies =
+            flags.compare ? std::vector<Policy>{Policy::Default, Policy::Classic}
+                          : std::vector<Policy>{flags.policy == "classic" ? Policy::Classic
+                                                                          : Policy::Default};
 
     std::vector<std::pair<std::string, SimulationResult>> results;
     for (const Policy policy : policies) {
@@ -91,19 +93,20 @@ int runSimulate(const SimulateFlags& flags) {
         options.warmStart = !flags.coldStart;
         auto result = runSimulation(*trace, options);
         if (!result) {
-            std::fprintf(stderr, "autoscaler-cli: %s\n", result.error().message.c_str());
+            (void)std::fprintf(stderr, "autoscaler-cli: %s\n", result.error().message.c_str());
             return kExitUsage;
         }
         if (result->notRun > 0) {
-            std::fprintf(stderr,
-                         "autoscaler-cli: warning: %d of %d stages never ran (%s): no runner of "
-                         "this pool (DRONE_AGENT_OS/ARCH/LABELS, DRONE_POOL_MAX) takes them\n",
-                         result->notRun, result->stages, std::string(nameOf(policy)).c_str());
+            (void)std::fprintf(
+                    stderr,
+                    "autoscaler-cli: warning: %d of %d stages never ran (%s): no runner of "
+                    "this pool (DRONE_AGENT_OS/ARCH/LABELS, DRONE_POOL_MAX) takes them\n",
+                    result->notRun, result->stages, std::string(nameOf(policy)).c_str());
         }
         results.emplace_back(std::string(nameOf(policy)), std::move(*result));
     }
     const std::string out = render(flags, trace->size(), config->pool, results);
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    (void)std::fwrite(out.data(), 1, out.size(), stdout);
     return kExitOk;
 }
 

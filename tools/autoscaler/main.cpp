@@ -16,12 +16,12 @@
 #include "signals.h"
 
 int main(int argc, char** argv) {
-    using namespace autoscale;
+    namespace tools = autoscale::tools;
     // Before any thread starts: the stop signals go to the sigwait thread only.
     tools::blockStopSignals();
     try {
         const tools::CurlGlobal curl;
-        const Ssh2Global ssh2;
+        const autoscale::Ssh2Global ssh2;
         if (!curl.ok() || !ssh2.ok()) {
             std::cerr << "autoscaler: cannot initialise libcurl or libssh2\n";
             return tools::kExitFailure;

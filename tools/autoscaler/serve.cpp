@@ -29,7 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 
 int badConfiguration(const Error& error) {
-    std::fprintf(stderr, "autoscaler: bad configuration:\n%s\n", error.message.c_str());
+    (void)std::fprintf(stderr, "autoscaler: bad configuration:\n%s\n", error.message.c_str());
     return kExitUsage;
 }
 

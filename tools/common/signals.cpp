@@ -28,8 +28,8 @@ void blockStopSignals() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
-StopOnSignal::StopOnSignal(std::stop_source stop, Logger log)
-    : thread_([stop, log](const std::stop_token& token) mutable {
+StopOnSignal::StopOnSignal(const std::stop_source& stop, const Logger& log)
+    : thread_([source = stop, log](const std::stop_token& token) mutable {
         const sigset_t set = stopSignals();
         int sig = 0;
         while (!token.stop_requested()) {
@@ -37,7 +37,7 @@ StopOnSignal::StopOnSignal(std::stop_source stop, Logger log)
                 continue;
             log.info("signal received: stopping",
                      {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-            stop.request_stop();
+            source.request_stop();
             return;
         }
     }) {

@@ -22,7 +22,7 @@ void blockStopSignals();
 /// have run before.
 class StopOnSignal {
 public:
-    StopOnSignal(std::stop_source stop, Logger log);
+    StopOnSignal(const std::stop_source& stop, const Logger& log);
     ~StopOnSignal();
     StopOnSignal(const StopOnSignal&) = delete;
     StopOnSignal& operator=(const StopOnSignal&) = delete;

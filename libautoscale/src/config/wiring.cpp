@@ -102,21 +102,24 @@ Result<std::string> userDataTemplateFor(const AmazonSettings& amazon) {
 Result<InstallFiles> readInstallFiles(const Config& config, const std::string& databasePath) {
     InstallFiles files;
     std::vector<std::string> problems;
-    if (auto text = userDataTemplateFor(config.amazon))
+    if (auto text = userDataTemplateFor(config.amazon)) {
         files.userDataTemplate = std::move(*text);
-    else
+    } else {
         problems.push_back(text.error().message);
+    }
     if (!config.agent.envFile.empty()) {
-        if (auto lines = readEnvFile(config.agent.envFile))
+        if (auto lines = readEnvFile(config.agent.envFile)) {
             files.envFileLines = std::move(*lines);
-        else
+        } else {
             problems.push_back("DRONE_AGENT_ENV_FILE: " + lines.error().message);
+        }
     }
     if (!config.ssh.privateKeyFile.empty()) {
-        if (auto key = loadClientKey(config.ssh.privateKeyFile))
+        if (auto key = loadClientKey(config.ssh.privateKeyFile)) {
             files.clientKey = std::move(*key);
-        else
+        } else {
             problems.push_back("DRONE_SSH_PRIVATE_KEY_FILE: " + key.error().message);
+        }
     }
     if (!problems.empty()) {
         std::string message;
