@@ -111,9 +111,10 @@ int serve() {
     {
         const StopOnSignal signals(stop, log);
         engine.run(stop.get_token());
-        if (!engine.waitIdleFor(30s))
+        if (!engine.waitIdleFor(30s)) {
             log.warn("in-flight work still running after 30s; exiting; it resumes at the next "
                      "start");
+        }
         (*api)->stop();
     }
     log.info("stopped");

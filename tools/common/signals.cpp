@@ -25,7 +25,7 @@ sigset_t stopSignals() {
 void blockStopSignals() {
     const sigset_t set = stopSignals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
+    (void)std::signal(SIGPIPE, SIG_IGN);
 }
 
 StopOnSignal::StopOnSignal(const std::stop_source& stop, const Logger& log)

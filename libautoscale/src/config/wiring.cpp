@@ -93,9 +93,10 @@ Result<std::string> userDataTemplateFor(const AmazonSettings& amazon) {
     if (amazon.userDataFile.empty())
         return defaultUserDataTemplate();
     auto text = readWholeFile(amazon.userDataFile);
-    if (!text)
+    if (!text) {
         return makeError(Errc::Io,
                          "DRONE_AMAZON_USERDATA_FILE: cannot read " + text.error().message);
+    }
     return text;
 }
 
