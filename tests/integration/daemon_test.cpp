@@ -428,12 +428,12 @@ TEST_CASE("kill -9 at random moments across 8 restarts never exceeds MAX nor lea
         const auto rows = d.servers();
         if (rows.empty())
             return false;
-        for (const auto& [id, instance] : d.ec2->instances()) {
+        for (const auto& [instanceId, instance] : d.ec2->instances()) {
             if (instance.state != "pending" && instance.state != "running")
                 continue;
-            // Clang 14 cannot capture a structured binding: capture a reference to it.
-            const bool found = std::any_of(rows.begin(), rows.end(), [&key = id](const Server& s) {
-                return s.instanceId == key && s.state != ServerState::Terminated;
+            const std::string& id = instanceId; // clang 14 captures no structured binding.
+            const bool found = std::any_of(rows.begin(), rows.end(), [&](const Server& s) {
+                return s.instanceId == id && s.state != ServerState::Terminated;
             });
             if (!found)
                 return false;

@@ -68,15 +68,16 @@ struct UiHarness {
         o.instanceType = "c7i.large";
         engine = std::make_unique<Engine>(o, *store, provider, queue, installer, clock,
                                           Logger(ring, clock, "engine", LogLevel::Info));
-        auto started = ApiServer::start(ApiOptions{.address = "127.0.0.1",
-                                                   .port = 0,
-                                                   .version = "9.9.9-test",
-                                                   .uiUsername = kUiUser,
-                                                   .uiPassword = password,
-                                                   .uiLog = &ring,
-                                                   .uiSampleEvery = std::chrono::milliseconds{0}},
-                                        *engine, *store, authorizer, nullptr, clock,
-                                        Logger(ring, clock, "api", LogLevel::Info));
+        ApiOptions options;
+        options.address = "127.0.0.1";
+        options.port = 0;
+        options.uiUsername = kUiUser;
+        options.uiPassword = password;
+        options.version = "9.9.9-test";
+        options.uiLog = &ring;
+        options.uiSampleEvery = std::chrono::milliseconds{0};
+        auto started = ApiServer::start(std::move(options), *engine, *store, authorizer, nullptr,
+                                        clock, Logger(ring, clock, "api", LogLevel::Info));
         REQUIRE(started);
         api = std::move(*started);
     }

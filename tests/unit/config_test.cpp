@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 #include <set>
+#include <tuple>
 
 #include <doctest/doctest.h>
 
@@ -79,10 +80,10 @@ TEST_CASE("defaults follow SPEC section 3") {
     CHECK(c.installCheckDeadline == 10min);
     CHECK(c.timeoutStop == 1h);
     CHECK(c.pingerInterval == 1min);
-    CHECK(c.databaseDriver == "sqlite3");
-    CHECK(c.databaseDatasource == "database.sqlite");
-    CHECK(c.httpAddress == "0.0.0.0");
-    CHECK(c.httpPort == 8080);
+    CHECK(c.store.driver == "sqlite3");
+    CHECK(c.store.datasource == "database.sqlite");
+    CHECK(c.api.address == "0.0.0.0");
+    CHECK(c.api.port == 8080);
     CHECK_FALSE(c.logsDebug);
     CHECK_FALSE(c.logsPretty);
     CHECK(c.warnings.empty());
@@ -314,20 +315,20 @@ TEST_CASE("every variable accepts its documented forms") {
              }},
             {"DRONE_DATABASE_DRIVER", "postgres",
              [](const Config& c) {
-                 CHECK(c.databaseDriver == "postgres");
+                 CHECK(c.store.driver == "postgres");
              }},
             {"DRONE_DATABASE_DATASOURCE", "/data/database.sqlite",
              [](const Config& c) {
-                 CHECK(c.databaseDatasource == "/data/database.sqlite");
+                 CHECK(c.store.datasource == "/data/database.sqlite");
              }},
             {"DRONE_HTTP_PORT", "127.0.0.1:9090",
              [](const Config& c) {
-                 CHECK(c.httpAddress == "127.0.0.1");
-                 CHECK(c.httpPort == 9090);
+                 CHECK(c.api.address == "127.0.0.1");
+                 CHECK(c.api.port == 9090);
              }},
             {"DRONE_PROMETHEUS_AUTH_TOKEN", "p",
              [](const Config& c) {
-                 CHECK(c.prometheusToken == "p");
+                 CHECK(c.api.prometheusToken == "p");
              }},
             {"DRONE_LOGS_DEBUG", "1",
              [](const Config& c) {
@@ -518,6 +519,110 @@ TEST_CASE("every known variable is unique and documented as secret where it is o
     CHECK(isSecretVariable("DRONE_SERVER_TOKEN"));
     CHECK(isSecretVariable("AWS_SECRET_ACCESS_KEY"));
     CHECK_FALSE(isSecretVariable("DRONE_POOL_MIN"));
+}
+
+TEST_CASE("a transposed pair of letters points at the intended variable") {
+    const Config c = parseOk(with({{"DRONE_POOL_MXA", "3"}}));
+    REQUIRE(c.warnings.size() == 1);
+    CHECK(c.warnings[0] ==
+          "DRONE_POOL_MXA: unknown variable, ignored; did you mean DRONE_POOL_MAX?");
+    CHECK(c.pool.max == 4); // Not read.
+    const Config agent = parseOk(with({{"DRONE_AGNET_IMAGE", "x"}}));
+    REQUIRE(agent.warnings.size() == 1);
+    CHECK(agent.warnings[0].ends_with("did you mean DRONE_AGENT_IMAGE?"));
+}
+
+TEST_CASE("edit distance is the optimal string alignment distance") {
+    const std::vector<std::tuple<const char*, const char*, std::size_t>> cases = {
+            {"", "", 0},
+            {"a", "", 1},
+            {"", "abc", 3},
+            {"kitten", "sitting", 3},
+            {"MXA", "MAX", 1},
+            {"MXA", "MIN", 2},
+            {"ab", "ba", 1},
+            {"abc", "acb", 1},
+            {"ca", "abc", 3}, // OSA, not full DL.
+            {"DRONE_POOL_MXA", "DRONE_POOL_MAX", 1},
+    };
+    for (const auto& tc : cases) {
+        const char* a = std::get<0>(tc);
+        const char* b = std::get<1>(tc);
+        CAPTURE(a);
+        CAPTURE(b);
+        CHECK(editDistance(a, b) == std::get<2>(tc));
+        CHECK(editDistance(b, a) == std::get<2>(tc));
+    }
+    const std::vector<std::string_view> candidates = {"DRONE_POOL_MIN", "DRONE_POOL_MAX"};
+    CHECK(closestName("DRONE_POOL_MXA", candidates) == "DRONE_POOL_MAX");
+    CHECK(closestName("DRONE_POOL_MNI", candidates) == "DRONE_POOL_MIN");
+    CHECK(closestName("X", {}).empty());
+}
+
+TEST_CASE("the table names every variable once and drives knownVariables and secrets") {
+    std::set<std::string_view> names;
+    std::vector<std::string_view> read;
+    for (const auto& v : configVariables()) {
+        CAPTURE(v.name);
+        CHECK(names.insert(v.name).second);
+        CHECK((v.name.starts_with("DRONE_") || v.name.starts_with("AWS_")));
+        CHECK(findVariable(v.name) == &v);
+        CHECK(isSecretVariable(v.name) == v.secret);
+        CHECK_FALSE(v.meaning.empty());
+        if (v.use == VariableUse::Read)
+            read.push_back(v.name);
+        else
+            CHECK(v.scope == VariableScope::Global);
+    }
+    CHECK(read == knownVariables());
+    CHECK(findVariable("DRONE_POOL_MXA") == nullptr);
+    for (const char* secret :
+         {"DRONE_SERVER_TOKEN", "DRONE_AGENT_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+          "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "DRONE_PROMETHEUS_AUTH_TOKEN",
+          "DRONE_AMAZON_USERDATA", "DRONE_UI_PASSWORD"}) {
+        CAPTURE(secret);
+        CHECK(isSecretVariable(secret));
+    }
+    // What the pool file of SPEC §3 may set per pool; the rest is global.
+    for (const char* pool :
+         {"DRONE_POOL_MIN", "DRONE_POOL_MAX", "DRONE_AGENT_CONCURRENCY", "DRONE_AGENT_OS",
+          "DRONE_AGENT_LABELS", "DRONE_AMAZON_IMAGE", "DRONE_AMAZON_INSTANCE",
+          "DRONE_AMAZON_MARKET_TYPE", "DRONE_POOL_LAUNCH_DELAY", "DRONE_AGENT_NAME_PREFIX"}) {
+        CAPTURE(pool);
+        CHECK(findVariable(pool)->scope == VariableScope::Pool);
+    }
+    for (const char* global : {"DRONE_SERVER_HOST", "DRONE_INTERVAL", "DRONE_HTTP_PORT",
+                               "DRONE_DATABASE_DRIVER", "AWS_PROFILE", "DRONE_SSH_USER"}) {
+        CAPTURE(global);
+        CHECK(findVariable(global)->scope == VariableScope::Global);
+    }
+}
+
+TEST_CASE("each documented default is the default") {
+    const Config defaults = parseOk(base());
+    for (const auto& v : configVariables()) {
+        if (v.use != VariableUse::Read || v.defaultValue.empty() || v.defaultValue.starts_with("("))
+            continue; // None, "(required)" or "(generated)".
+        CAPTURE(v.name);
+        CAPTURE(v.defaultValue);
+        Environment env = base();
+        env[std::string(v.name)] = std::string(v.defaultValue);
+        CHECK(parseOk(env) == defaults);
+    }
+}
+
+TEST_CASE("every ignored variable warns with its reason, never its value") {
+    for (const auto& v : configVariables()) {
+        if (v.use != VariableUse::Ignored)
+            continue;
+        CAPTURE(v.name);
+        const Config c = parseOk(with({{std::string(v.name), "VALUE-SECRET"}}));
+        REQUIRE(c.warnings.size() == 1);
+        CHECK(c.warnings[0] == std::string(v.name) +
+                                       ": accepted for compatibility with drone/autoscaler and "
+                                       "ignored (" +
+                                       std::string(v.meaning) + ")");
+    }
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 
 #include <autoscale/installer.h>
 #include <autoscale/ssh.h>
+#include <autoscale/wiring.h>
 
 #include "doctest_support.h"
 #include "fake_clock.h"

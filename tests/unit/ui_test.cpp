@@ -265,8 +265,8 @@ TEST_CASE("DRONE_UI_USERNAME and DRONE_UI_PASSWORD are read; the password is a s
     const auto c = parseConfig({{"DRONE_UI_USERNAME", "ops"}, {"DRONE_UI_PASSWORD", "pw-SECRET"}},
                                ConfigNeeds{.drone = false, .agent = false, .amazon = false});
     REQUIRE(c);
-    CHECK(c->uiUsername == "ops");
-    CHECK(c->uiPassword == "pw-SECRET");
+    CHECK(c->api.uiUsername == "ops");
+    CHECK(c->api.uiPassword == "pw-SECRET");
     for (const auto& warning : c->warnings)
         CHECK(warning.find("DRONE_UI_") == std::string::npos);
     CHECK(isSecretVariable("DRONE_UI_PASSWORD"));

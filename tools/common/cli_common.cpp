@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
-/// Init guards and the environment map.
+/// Init guards, the environment map and the version line.
 
 #include "cli_common.h"
 
 #include <string>
 
 #include <curl/curl.h>
+
+#include <autoscale/version.h>
 
 extern "C" {
 extern char** environ; // NOLINT(readability-identifier-naming): POSIX name.
@@ -31,6 +33,13 @@ Environment processEnvironment() {
         env[item.substr(0, eq)] = item.substr(eq + 1);
     }
     return env;
+}
+
+std::string versionLine(std::string_view tool) {
+    std::string line = std::string(tool) + " " + std::string(buildVersion());
+    if (!buildCommit().empty())
+        line += " (commit " + std::string(buildCommit()) + ")";
+    return line;
 }
 
 } // namespace autoscale::tools

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
-/// What the three mains share: process-wide init guards and the environment map.
+/// What the three mains share: process-wide init guards, the environment map,
+/// the --version line and the exit statuses.
 
 #pragma once
+
+#include <string>
+#include <string_view>
 
 #include <autoscale/config.h>
 
@@ -23,6 +27,10 @@ private:
 
 /// The process environment as a map (the only place that reads `environ`).
 Environment processEnvironment();
+
+/// What `--version` prints: "<tool> <version> (commit <commit>)", the commit
+/// left out when the build did not come from a git checkout.
+std::string versionLine(std::string_view tool);
 
 /// Exit statuses shared by the tools.
 inline constexpr int kExitOk = 0;

@@ -22,6 +22,7 @@
 #include <autoscale/engine.h>
 #include <autoscale/log.h>
 #include <autoscale/store.h>
+#include <autoscale/version.h>
 
 namespace autoscale {
 
@@ -97,17 +98,24 @@ private:
     std::deque<LogRecord> records_;
 };
 
-struct ApiOptions {
+/// What the operator configures for the API (DRONE_HTTP_PORT, DRONE_PROMETHEUS_AUTH_TOKEN).
+struct ApiSettings {
     std::string address = "0.0.0.0";
-    int port = 8080; ///< 0 picks a free port (tests).
-    std::string prometheusToken{};
-    std::string version = "0.1.0";
-    std::string commit{};
-    std::chrono::milliseconds interval{10000}; ///< /healthz: a good cycle within 3 intervals.
+    int port = 8080;               ///< 0 picks a free port (tests).
+    std::string prometheusToken{}; ///< Bearer token for /metrics. Secret.
     /// GET /ui is served only when uiPassword is set (DRONE_UI_PASSWORD, a
     /// secret: never logged, never in a page); otherwise it is 404.
     std::string uiUsername{}; ///< DRONE_UI_USERNAME; empty accepts any user name.
     std::string uiPassword{};
+
+    friend bool operator==(const ApiSettings&, const ApiSettings&) = default;
+};
+
+/// The settings plus what the program supplies.
+struct ApiOptions : ApiSettings {
+    std::string version{buildVersion()};       ///< GET /version's "version".
+    std::string commit{buildCommit()};         ///< GET /version's "commit".
+    std::chrono::milliseconds interval{10000}; ///< /healthz: a good cycle within 3 intervals.
     /// The log lines /ui shows; borrowed, must outlive the server. Null: no log lines.
     const LogRing* uiLog = nullptr;
     /// How often a background thread samples servers against demand for /ui's

@@ -13,12 +13,44 @@
 #include <string>
 
 #include <autoscale/clock.h>
-#include <autoscale/config.h>
 #include <autoscale/http.h>
 #include <autoscale/log.h>
 #include <autoscale/result.h>
 
 namespace autoscale {
+
+/// The standard AWS environment (AWS_*), handed to the credential chain untouched.
+/// Secrets here are never logged.
+struct AwsEnvironment {
+    std::string accessKeyId{};
+    std::string secretAccessKey{};
+    std::string sessionToken{};
+    std::string profile{};
+    std::string sharedCredentialsFile{};
+    std::string configFile{};
+    std::string webIdentityTokenFile{};
+    std::string roleArn{};
+    std::string roleSessionName{};
+    std::string containerCredentialsFullUri{};
+    std::string containerCredentialsRelativeUri{};
+    std::string containerAuthorizationToken{};
+    std::string metadataServiceEndpoint{};
+    bool metadataDisabled = false;
+    bool iam = false; ///< AWS_IAM=true: drone/autoscaler's switch for role credentials.
+    std::string endpointEc2{};
+    std::string endpointSts{};
+    std::string endpoint{};
+    std::string home{}; ///< $HOME, for ~/.aws/credentials.
+
+    /// True when any credential source is configured explicitly.
+    [[nodiscard]] bool configured() const {
+        return iam || !accessKeyId.empty() || !profile.empty() || !webIdentityTokenFile.empty() ||
+               !containerCredentialsFullUri.empty() || !containerCredentialsRelativeUri.empty() ||
+               !metadataServiceEndpoint.empty();
+    }
+
+    friend bool operator==(const AwsEnvironment&, const AwsEnvironment&) = default;
+};
 
 /// One set of AWS credentials. `sessionToken` is empty for long-term keys; `expiration`
 /// is set for temporary credentials. All three strings are secrets.

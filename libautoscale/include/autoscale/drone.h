@@ -6,13 +6,25 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include <autoscale/config.h>
 #include <autoscale/http.h>
 #include <autoscale/queue.h>
 
 namespace autoscale {
+
+/// The Drone server and the runner's connection back to it (DRONE_SERVER_*).
+struct DroneSettings {
+    std::string proto{}; ///< "http" or "https".
+    std::string host{};  ///< host[:port].
+    std::string token{}; ///< Admin token. Secret.
+
+    /// proto://host
+    [[nodiscard]] std::string baseUrl() const { return proto + "://" + host; }
+
+    friend bool operator==(const DroneSettings&, const DroneSettings&) = default;
+};
 
 /// The fields of GET /api/user we read.
 struct DroneUser {

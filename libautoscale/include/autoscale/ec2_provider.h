@@ -7,12 +7,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <autoscale/aws_credentials.h>
 #include <autoscale/clock.h>
-#include <autoscale/config.h>
 #include <autoscale/log.h>
 #include <autoscale/provider.h>
 #include <autoscale/result.h>
@@ -29,6 +31,34 @@ struct RetrySettings {
     int timeoutCost = 10; ///< Taken per retry after a timeout/transport error.
 
     friend bool operator==(const RetrySettings&, const RetrySettings&) = default;
+};
+
+/// What DRONE_AMAZON_* configure: where and how the pool's instances are launched.
+struct AmazonSettings {
+    std::string region = "us-east-1";
+    std::string image{};
+    std::string instanceType = "t3.medium";
+    std::vector<std::string> instanceTypesAlt{};
+    std::string subnetId{};
+    std::vector<std::string> subnetIdsAlt{};
+    std::vector<std::string> securityGroups{};
+    std::string sshKey{};
+    bool privateIp = false;
+    std::map<std::string, std::string> tags{};
+    int volumeSize = 32;
+    std::string volumeType = "gp3";
+    std::optional<int> volumeIops{};
+    std::optional<int> volumeThroughput{};
+    std::string deviceName = "/dev/sda1";
+    std::string iamProfileArn{};
+    std::string iamProfileName{};
+    std::string marketType{};
+    std::string imdsTokens = "required";
+    std::string userData{};     ///< Template text from DRONE_AMAZON_USERDATA. Secret.
+    std::string userDataFile{}; ///< DRONE_AMAZON_USERDATA_FILE's path; read by the caller.
+    int retries = 3;
+
+    friend bool operator==(const AmazonSettings&, const AmazonSettings&) = default;
 };
 
 /// Tag keys the provider writes on every instance and volume (SPEC §4).

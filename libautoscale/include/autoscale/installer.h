@@ -14,12 +14,46 @@
 #include <vector>
 
 #include <autoscale/clock.h>
-#include <autoscale/config.h>
 #include <autoscale/log.h>
 #include <autoscale/model.h>
 #include <autoscale/result.h>
 
 namespace autoscale {
+
+/// How the runner container is started on each server (DRONE_AGENT_*,
+/// DRONE_RUNNER_*; SPEC §7).
+struct AgentSettings {
+    std::string token{}; ///< DRONE_RPC_SECRET. Secret.
+    std::string image = "drone/drone-runner-docker:1";
+    std::vector<std::string> environ{}; ///< K=V, with bare K resolved from our environment.
+    std::string envFile{};
+    std::vector<std::string> volumes{};
+    std::vector<std::string> publishedPorts{};
+    std::string namePrefix = "agent-";
+    // drone/autoscaler's DRONE_RUNNER_* pass-through settings.
+    std::string runnerVolumes{};
+    std::string runnerDevices{};
+    std::string runnerPrivileged{};
+    std::string runnerEnvFile{};
+
+    friend bool operator==(const AgentSettings&, const AgentSettings&) = default;
+};
+
+/// DRONE_SSH_HOST_KEY_CHECK: which host key a server must present.
+enum class HostKeyCheck {
+    Pinned, ///< The one we generated and injected through cloud-init.
+    Tofu,   ///< The first one seen, stored and required afterwards.
+};
+
+/// How the autoscaler logs in to its instances (DRONE_SSH_*).
+struct SshSettings {
+    std::string user = "root";
+    int port = 22;
+    std::string privateKeyFile{};
+    HostKeyCheck hostKeyCheck = HostKeyCheck::Pinned;
+
+    friend bool operator==(const SshSettings&, const SshSettings&) = default;
+};
 
 /// Installs, checks and drains the runner container ("agent") of one server.
 ///
@@ -60,8 +94,8 @@ protected:
     Installer() = default;
 };
 
-/// Everything the SSH installer needs, taken from Config by
-/// installerOptionsFrom(), plus the client key.
+/// Everything the SSH installer needs (installerOptionsFrom() in wiring.h
+/// builds it from a Config), plus the client key.
 struct SshInstallerOptions {
     SshSettings ssh{};
     /// Our private key (OpenSSH or PEM text). Secret.
@@ -85,10 +119,6 @@ struct SshInstallerOptions {
     std::chrono::milliseconds drainGrace{3600000};
 };
 
-/// Options from a parsed Config and the client key pair (see ssh.h).
-/// `envFileLines` is left empty: the caller reads DRONE_AGENT_ENV_FILE.
-SshInstallerOptions installerOptionsFrom(const Config& config, std::string clientPrivateKey);
-
 /// Reads a dotenv file into KEY=VALUE lines (comments and blank lines
 /// dropped, `export ` and matching quotes removed). Errc::Io when unreadable,
 /// Errc::Parse naming the line when a line is not KEY=VALUE.
@@ -109,17 +139,6 @@ struct UserDataValues {
     std::string image{};          ///< {{ .Image }}: DRONE_AGENT_IMAGE.
     std::string pool{};           ///< {{ .Pool }}: the pool's name.
 };
-
-/// The values for one server: its name and, in pinned mode, its host key
-/// pair (Server::hostKey / hostPrivateKey); in tofu mode the host key
-/// variables stay empty. `clientPublicKey` is our key's public line.
-UserDataValues userDataValuesFor(const Server& server, const Config& config,
-                                 const std::string& clientPublicKey);
-
-/// The template to render: DRONE_AMAZON_USERDATA's text, else the file
-/// DRONE_AMAZON_USERDATA_FILE names, else defaultUserDataTemplate().
-/// Errc::Io when the file cannot be read.
-Result<std::string> userDataTemplateFor(const AmazonSettings& amazon);
 
 /// The built-in cloud-init template (`#cloud-config`): Docker from the
 /// distribution's docker.io package (any architecture), our key authorised

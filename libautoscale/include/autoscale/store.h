@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,5 +59,25 @@ public:
 protected:
     Store() = default;
 };
+
+/// Which store DRONE_DATABASE_DRIVER and DRONE_DATABASE_DATASOURCE name.
+struct StoreSettings {
+    std::string driver = "sqlite3"; ///< "sqlite3" or "postgres".
+    /// A SQLite path (drone/autoscaler's "?cache=..." suffix is ignored) or a libpq string.
+    std::string datasource = "database.sqlite";
+
+    friend bool operator==(const StoreSettings&, const StoreSettings&) = default;
+};
+
+/// How openStore opens the store.
+enum class StoreAccess {
+    ReadWrite, ///< Creates and migrates the database if needed.
+    ReadOnly,  ///< Never writes; an absent database is an empty store.
+};
+
+/// Opens the store the settings name. Errc::InvalidArgument naming
+/// DRONE_DATABASE_DRIVER when that driver is not available in this build
+/// (postgres, today); the store's own errors otherwise.
+Result<std::unique_ptr<Store>> openStore(const StoreSettings& settings, StoreAccess access);
 
 } // namespace autoscale

@@ -14,9 +14,9 @@
 #include <array>
 #include <atomic>
 
-#include <autoscale/config.h>
 #include <autoscale/dispatch.h>
 #include <autoscale/planner.h>
+#include <autoscale/values.h>
 
 #include "engine/engine_impl.h"
 

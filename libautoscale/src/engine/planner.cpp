@@ -8,8 +8,9 @@
 #include <cmath>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 
-#include <autoscale/config.h>
+#include <autoscale/values.h>
 
 #include "engine/busy_tracker.h"
 

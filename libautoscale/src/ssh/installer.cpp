@@ -13,21 +13,6 @@ namespace autoscale {
 
 Installer::~Installer() = default;
 
-SshInstallerOptions installerOptionsFrom(const Config& config, std::string clientPrivateKey) {
-    SshInstallerOptions options;
-    options.ssh = config.ssh;
-    options.clientPrivateKey = std::move(clientPrivateKey);
-    options.agent = config.agent;
-    options.rpcProto = config.drone.proto;
-    options.rpcHost = config.drone.host;
-    options.labels = config.pool.labels;
-    options.concurrency = config.pool.concurrency;
-    options.checkInterval = config.installCheckInterval;
-    options.checkDeadline = config.installCheckDeadline;
-    options.drainGrace = config.timeoutStop;
-    return options;
-}
-
 Result<std::vector<std::string>> readEnvFile(const std::string& path) {
     std::ifstream in(path);
     if (!in) {

@@ -6,14 +6,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
 #include <autoscale/installer.h>
@@ -204,36 +200,6 @@ Result<std::string> evaluate(const std::string& expression,
 }
 
 } // namespace
-
-UserDataValues userDataValuesFor(const Server& server, const Config& config,
-                                 const std::string& clientPublicKey) {
-    UserDataValues values;
-    values.name = server.name;
-    values.sshUser = config.ssh.user;
-    values.sshPublicKey = clientPublicKey;
-    if (config.ssh.hostKeyCheck == HostKeyCheck::Pinned) {
-        values.hostPublicKey = server.hostKey;
-        values.hostPrivateKey = server.hostPrivateKey;
-    }
-    values.image = config.agent.image;
-    values.pool = config.pool.name;
-    return values;
-}
-
-Result<std::string> userDataTemplateFor(const AmazonSettings& amazon) {
-    if (!amazon.userData.empty())
-        return amazon.userData;
-    if (amazon.userDataFile.empty())
-        return defaultUserDataTemplate();
-    std::ifstream in(amazon.userDataFile, std::ios::binary);
-    if (!in) {
-        return makeError(Errc::Io, "cannot read DRONE_AMAZON_USERDATA_FILE " + amazon.userDataFile +
-                                           ": " + std::generic_category().message(errno));
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 const std::string& defaultUserDataTemplate() {
     static const std::string text(kDefaultTemplate);
