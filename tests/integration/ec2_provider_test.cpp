@@ -13,12 +13,17 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <autoscale/ec2_provider.h>
+#include <autoscale/engine.h>
+#include <autoscale/sqlite_store.h>
 
 #include "doctest_support.h"
 #include "fake_clock.h"
 #include "fake_ec2.h"
+#include "fakes.h"
+#include "temp_dir.h"
 
 namespace autoscale {
 namespace {
@@ -606,6 +611,84 @@ TEST_CASE("user data over 16 KiB is refused before any call") {
     REQUIRE((*made)->create({.serverName = "a",
                              .clientToken = "t",
                              .userData = std::string(std::size_t{16} * 1024, 'x')}));
+}
+
+// drone/autoscaler's instances carry only `Name` and the user's tags, so our
+// tagged listing never shows them: the row must not be closed as vanished
+// while the instance runs on, unmanaged and billed.
+TEST_CASE("an adopted drone/autoscaler instance without our tags is drained and terminated, "
+          "never vanished") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock, test::FakeEc2Options{.pendingFor = 30s, .terminatingFor = 20s}};
+    const auto ids = ec2.addInstances(1, {{"Name", "agent-legacy01"}, {"team", "ci"}});
+    REQUIRE(ids.size() == 1);
+    const std::string legacyId = ids[0];
+
+    test::TempDir dir;
+    const std::string path = dir.file("database.sqlite");
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    const std::string created = std::to_string(
+            std::chrono::duration_cast<std::chrono::seconds>((kT0 - 24h).time_since_epoch())
+                    .count());
+    const std::string legacy =
+            "CREATE TABLE servers (server_name TEXT PRIMARY KEY, server_id TEXT,"
+            " server_provider TEXT, server_state TEXT, server_image TEXT, server_region TEXT,"
+            " server_size TEXT, server_platform TEXT, server_address TEXT,"
+            " server_capacity INTEGER, server_secret TEXT, server_error TEXT,"
+            " server_ca_key TEXT, server_ca_cert TEXT, server_tls_key TEXT,"
+            " server_tls_cert TEXT, server_created INTEGER, server_updated INTEGER,"
+            " server_started INTEGER, server_stopped INTEGER);"
+            "INSERT INTO servers VALUES ('agent-legacy01', '" +
+            legacyId +
+            "', 'amazon', 'running', 'ami-1', 'us-east-1a', 't3.medium', '', '10.0.0.7', 2, '',"
+            " '', '', '', '', '', " +
+            created + ", " + created + ", " + created + ", 0);";
+    REQUIRE(sqlite3_exec(db, legacy.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+
+    auto store = openSqliteStore({.path = path});
+    REQUIRE(store);
+    REQUIRE((*store)->find("agent-legacy01")->state == ServerState::Draining);
+
+    MemorySink log;
+    auto provider = makeEc2Provider(
+            baseOptions(ec2.endpoint()),
+            std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())), clock, {},
+            &log);
+    REQUIRE(provider);
+    // The premise: our tagged listing does not see drone/autoscaler's instance.
+    REQUIRE((*provider)->list()->empty());
+
+    test::FakeQueue queue;
+    test::FakeInstaller installer;
+    EngineOptions options;
+    options.pool.min = 0;
+    options.pool.max = 4;
+    options.pool.concurrency = 2;
+    options.interval = 10s;
+    options.workers = 0;
+    options.timeoutStop = 1h;
+    Engine engine(options, **store, **provider, queue, installer, clock,
+                  Logger(log, clock, "engine", LogLevel::Debug));
+    for (int i = 0; i < 6; ++i) {
+        REQUIRE(engine.cycle());
+        clock.advance(options.interval);
+    }
+
+    const auto row = (*store)->find("agent-legacy01");
+    REQUIRE(row);
+    CHECK(row->state == ServerState::Terminated);
+    CHECK(row->error.find("vanished") == std::string::npos);
+    CHECK(engine.metrics().vanished == 0);
+    const auto instance = ec2.instances().at(legacyId);
+    CHECK((instance.state == "shutting-down" || instance.state == "terminated"));
+    bool terminatedIt = false;
+    for (const auto& call : ec2.calls("TerminateInstances")) {
+        for (const auto& [key, value] : call.params)
+            terminatedIt = terminatedIt || (key.starts_with("InstanceId.") && value == legacyId);
+    }
+    CHECK(terminatedIt);
 }
 
 } // namespace

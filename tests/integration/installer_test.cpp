@@ -88,7 +88,11 @@ struct InstallerFixture {
 };
 
 TEST_CASE_FIXTURE(InstallerFixture, "install writes the env file over stdin and starts one agent") {
-    auto installer = make(options());
+    auto o = options();
+    o.arch = "arm64";
+    o.variant = "v8";
+    o.kernel = "6.1";
+    auto installer = make(o);
     Server s = server();
     const auto installed = installer->install(s, {});
     REQUIRE_MESSAGE(installed, (installed ? "" : installed.error().message));
@@ -106,6 +110,11 @@ TEST_CASE_FIXTURE(InstallerFixture, "install writes the env file over stdin and 
     CHECK(env.find("DRONE_RUNNER_CAPACITY=2\n") != std::string::npos);
     CHECK(env.find("DRONE_RUNNER_LABELS=team:infra\n") != std::string::npos);
     CHECK(env.find("DRONE_DEBUG=true\n") != std::string::npos);
+    // The platform the pool plans for, so Drone routes those stages here.
+    CHECK(env.find("DRONE_PLATFORM_OS=linux\n") != std::string::npos);
+    CHECK(env.find("DRONE_PLATFORM_ARCH=arm64\n") != std::string::npos);
+    CHECK(env.find("DRONE_PLATFORM_VARIANT=v8\n") != std::string::npos);
+    CHECK(env.find("DRONE_PLATFORM_KERNEL=6.1\n") != std::string::npos);
 
     // The secret reached the instance on stdin only.
     const auto commands = sshd->commands();

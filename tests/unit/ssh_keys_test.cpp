@@ -130,6 +130,8 @@ TEST_CASE("the env file holds the runner settings, ours winning") {
                   "DRONE_RUNNER_CAPACITY=4\n"
                   "DRONE_RUNNER_NAME=agent-abc\n"
                   "DRONE_RUNNER_LABELS=a:1,b:2\n"
+                  "DRONE_PLATFORM_OS=linux\n"
+                  "DRONE_PLATFORM_ARCH=amd64\n"
                   "DRONE_RUNNER_VOLUMES=/tmp:/tmp\n");
     auto bad = sampleOptions();
     bad.agent.environ = {"X=line\nbreak"};
@@ -248,6 +250,33 @@ TEST_CASE("makeSshInstaller rejects options that cannot work") {
     CHECK(makeSshInstaller(zeroInterval, clock, logger).error().code == Errc::InvalidArgument);
 }
 
+// Drone gives a stage with a variant or kernel only to a runner advertising
+// the same; drone-runner-docker advertises DRONE_PLATFORM_* (linux/amd64 by
+// default), so the pool's platform must reach it or its stages never do.
+TEST_CASE("the env file tells the runner the pool's platform, variant and kernel when set") {
+    auto o = sampleOptions();
+    o.os = "linux";
+    o.arch = "arm64";
+    o.variant = "v8";
+    o.kernel = "6.1";
+    o.agent.environ = {"DRONE_PLATFORM_ARCH=amd64", "DRONE_PLATFORM_VARIANT=v7"};
+    const auto env = detail::renderEnvFile(o, sampleServer());
+    REQUIRE(env);
+    CHECK(env->find("DRONE_PLATFORM_OS=linux\n") != std::string::npos);
+    CHECK(env->find("DRONE_PLATFORM_ARCH=arm64\n") != std::string::npos);
+    CHECK(env->find("DRONE_PLATFORM_VARIANT=v8\n") != std::string::npos);
+    CHECK(env->find("DRONE_PLATFORM_KERNEL=6.1\n") != std::string::npos);
+    CHECK(env->find("amd64") == std::string::npos);
+    CHECK(env->find("v7") == std::string::npos);
+
+    // Unset variant and kernel are not written: the runner then matches
+    // stages that set none (and, per Drone's rule, those that set them).
+    const auto plain = detail::renderEnvFile(sampleOptions(), sampleServer());
+    REQUIRE(plain);
+    CHECK(plain->find("DRONE_PLATFORM_VARIANT") == std::string::npos);
+    CHECK(plain->find("DRONE_PLATFORM_KERNEL") == std::string::npos);
+}
+
 TEST_CASE("installer options come from the config") {
     Config config;
     config.ssh.user = "admin";
@@ -257,6 +286,10 @@ TEST_CASE("installer options come from the config") {
     config.agent.token = "rpc";
     config.pool.labels = {{"k", "v"}};
     config.pool.concurrency = 5;
+    config.pool.os = "windows";
+    config.pool.arch = "arm64";
+    config.pool.variant = "v8";
+    config.pool.kernel = "1809";
     config.installCheckInterval = 3s;
     config.installCheckDeadline = 5min;
     config.timeoutStop = 20min;
@@ -268,6 +301,10 @@ TEST_CASE("installer options come from the config") {
     CHECK(o.agent.token == "rpc");
     CHECK(o.labels.at("k") == "v");
     CHECK(o.concurrency == 5);
+    CHECK(o.os == "windows");
+    CHECK(o.arch == "arm64");
+    CHECK(o.variant == "v8");
+    CHECK(o.kernel == "1809");
     CHECK(o.checkInterval == 3s);
     CHECK(o.checkDeadline == 5min);
     CHECK(o.drainGrace == 20min);

@@ -105,6 +105,12 @@ struct SshInstallerOptions {
     std::string rpcHost{};                       ///< DRONE_SERVER_HOST, as DRONE_RPC_HOST.
     std::map<std::string, std::string> labels{}; ///< DRONE_AGENT_LABELS.
     int concurrency = 2;                         ///< Used when Server::capacity is 0.
+    /// The pool's platform (DRONE_AGENT_OS, _ARCH, _VERSION, _KERNEL), told to
+    /// the runner as DRONE_PLATFORM_*; variant and kernel only when set.
+    std::string os = "linux";
+    std::string arch = "amd64";
+    std::string variant{};
+    std::string kernel{};
     /// KEY=VALUE lines of DRONE_AGENT_ENV_FILE, already read by the caller.
     std::vector<std::string> envFileLines{};
     std::chrono::milliseconds checkInterval{2000};   ///< DRONE_INSTALL_CHECK_INTERVAL.

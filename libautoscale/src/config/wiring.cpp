@@ -66,6 +66,10 @@ SshInstallerOptions installerOptionsFrom(const Config& config, std::string clien
     options.rpcHost = config.drone.host;
     options.labels = config.pool.labels;
     options.concurrency = config.pool.concurrency;
+    options.os = config.pool.os;
+    options.arch = config.pool.arch;
+    options.variant = config.pool.variant;
+    options.kernel = config.pool.kernel;
     options.checkInterval = config.installCheckInterval;
     options.checkDeadline = config.installCheckDeadline;
     options.drainGrace = config.timeoutStop;

@@ -37,6 +37,8 @@ struct CloudFindings {
     std::vector<Instance> unknown{};
     /// Rows in booting..draining, older than the grace, whose instance the
     /// listing lacks or shows shutting down or terminated (spot reclaim, a human).
+    /// Candidates only: an instance without our tags (adopted from
+    /// drone/autoscaler) is never listed, so the sweep asks for a missing id.
     std::vector<std::string> vanished{};
     /// Creating rows, and error rows with a client token, that have no
     /// instance id but an instance tagged with their name.

@@ -386,6 +386,31 @@ Millis Engine::Impl::bootTime(const std::vector<Server>& rows) const {
 
 // ---- orphans and vanished instances ---------------------------------------
 
+namespace {
+
+/// Whether instance `id`, which the tagged listing lacks or shows going, is
+/// really gone. An instance our tags do not mark (one adopted from
+/// drone/autoscaler) is absent from the listing while it runs: ask for it by id.
+bool confirmGone(Provider& provider, const Logger& log, const std::string& id,
+                 const std::vector<Instance>& listed) {
+    const auto seen = std::find_if(listed.begin(), listed.end(),
+                                   [&](const Instance& i) { return i.id == id; });
+    if (seen != listed.end())
+        return true; // Listed, shutting down or terminated.
+    auto described = provider.describe(id);
+    if (!described) {
+        if (described.error().code == Errc::NotFound)
+            return true;
+        log.warn("cannot confirm that an instance vanished; will ask again",
+                 {{"instance", id}, {"error", described.error().message}});
+        return false;
+    }
+    return described->state == InstanceState::ShuttingDown ||
+           described->state == InstanceState::Terminated;
+}
+
+} // namespace
+
 void Engine::Impl::sweep(const std::vector<Server>& rows, WallTime now) {
     auto listed = provider_.list();
     if (!listed) {
@@ -426,6 +451,8 @@ void Engine::Impl::sweep(const std::vector<Server>& rows, WallTime now) {
                                      [&](const Server& s) { return s.name == name; });
         Server gone = *it;
         const std::string instance = gone.instanceId;
+        if (!confirmGone(provider_, log_, instance, *listed))
+            continue;
         if (moveTo(gone, ServerState::Terminated,
                    "instance " + instance +
                            " vanished (spot reclaim or terminated outside the autoscaler)")) {

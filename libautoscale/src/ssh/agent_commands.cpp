@@ -81,6 +81,14 @@ Result<std::string> renderEnvFile(const SshInstallerOptions& options, const Serv
         }
         set("DRONE_RUNNER_LABELS", labels);
     }
+    // drone-runner-docker advertises these to Drone (linux/amd64 when unset);
+    // a stage that sets a variant or kernel goes only to a runner with the same.
+    set("DRONE_PLATFORM_OS", options.os);
+    set("DRONE_PLATFORM_ARCH", options.arch);
+    if (!options.variant.empty())
+        set("DRONE_PLATFORM_VARIANT", options.variant);
+    if (!options.kernel.empty())
+        set("DRONE_PLATFORM_KERNEL", options.kernel);
     const std::array<std::pair<const char*, const std::string*>, 4> passThrough{{
             {"DRONE_RUNNER_VOLUMES", &options.agent.runnerVolumes},
             {"DRONE_RUNNER_DEVICES", &options.agent.runnerDevices},

@@ -32,7 +32,7 @@ std::string shellQuote(std::string_view word);
 std::string shellJoin(const std::vector<std::string>& words);
 
 /// The runner's env file (KEY=VALUE lines): DRONE_AGENT_ENV_FILE's lines,
-/// DRONE_AGENT_ENVIRON, then ours (DRONE_RPC_*, DRONE_RUNNER_*), a later key
+/// DRONE_AGENT_ENVIRON, then ours (DRONE_RPC_*, DRONE_RUNNER_*, DRONE_PLATFORM_*), a later key
 /// replacing an earlier one. Errc::InvalidArgument naming the key of a value
 /// with a newline. Holds the RPC secret.
 Result<std::string> renderEnvFile(const SshInstallerOptions& options, const Server& server);
