@@ -193,7 +193,7 @@ fi
 
 # ---- docker build -----------------------------------------------------------
 step "docker build (cold: no layer cache)"
-proxy_args=()
+proxy_args=(--build-arg "COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || true)")
 for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
     [ -n "${!v:-}" ] && proxy_args+=(--build-arg "$v=${!v}")
 done
@@ -271,6 +271,7 @@ version="$(python3 -c "import urllib.request
 print(urllib.request.urlopen('$api/version', timeout=5).read().decode())")"
 echo "image-test: /version $version"
 echo "$version" | grep -q '"version":"' || fail "(a) /version: $version"
+echo "$version" | grep -q '"commit":"[0-9a-f]' || fail "(a) /version has no commit: $version"
 "$docker" exec fresh /usr/local/bin/autoscaler healthcheck ||
     fail "(a) the HEALTHCHECK command failed"
 [ -f "$fresh/database.sqlite" ] || fail "(a) /data/database.sqlite was not created"
