@@ -8,25 +8,12 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/text.h"
+
 namespace autoscale::detail {
 
-namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-} // namespace
-
 std::string trimmed(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0)
-        text.remove_prefix(1);
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0)
-        text.remove_suffix(1);
-    return std::string(text);
+    return std::string(trim(text));
 }
 
 Field::Field(const VariableSpec& spec, const Environment& env, const ConfigNeeds& needs,

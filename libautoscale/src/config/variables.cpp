@@ -11,6 +11,7 @@
 
 #include <autoscale/config.h>
 
+#include "core/text.h"
 #include "field.h"
 
 namespace autoscale::detail {
@@ -23,13 +24,6 @@ constexpr auto kGlobal = VariableScope::Global;
 constexpr auto kPool = VariableScope::Pool;
 constexpr bool kSecret = true;
 constexpr bool kPlain = false;
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 /// A variable we read.
 constexpr Variable read(std::string_view name, std::string_view defaultValue,
