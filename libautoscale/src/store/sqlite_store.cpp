@@ -401,7 +401,7 @@ private:
         s.name = columnText(stmt, 0);
         s.instanceId = columnText(stmt, 1);
         s.provider = columnText(stmt, 2);
-        s.state = parseServerState(columnText(stmt, 3)).value_or(ServerState::Error);
+        restoreState(s, parseServerState(columnText(stmt, 3)).value_or(ServerState::Error));
         s.image = columnText(stmt, 4);
         s.region = columnText(stmt, 5);
         s.size = columnText(stmt, 6);
