@@ -72,7 +72,9 @@ TEST_CASE("server states round-trip through their names") {
             {ServerState::Error, "error"},
     }};
     for (const auto& [state, name] : drone) {
-        CAPTURE(name);
+        // clang 14 cannot capture a structured binding in CAPTURE's lambda.
+        const auto& droneName = name;
+        CAPTURE(droneName);
         CHECK(droneStateOf(state) == name);
         CHECK(parseAnyServerState(name) == state);
         CHECK(parseAnyServerState(nameOf(state)) == state);
