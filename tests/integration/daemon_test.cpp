@@ -210,6 +210,8 @@ TEST_CASE("the daemon scales up on demand, installs over SSH, scales down idle s
     const auto metrics = d.api("GET", "/metrics", "");
     REQUIRE(metrics);
     CHECK(metrics->body.find("drone_server_count 2") != std::string::npos);
+    CHECK(metrics->body.find("autoscaler_reaction_time_seconds_bucket{le=\"30\"} ") !=
+          std::string::npos);
     CHECK(metrics->body.find("autoscaler_ec2_calls_total{action=\"RunInstances\",code=\"ok\"} 3") !=
           std::string::npos);
     const auto planned = d.api("GET", "/api/plan");

@@ -72,7 +72,9 @@ TEST_CASE("server states round-trip through their names") {
             {ServerState::Error, "error"},
     }};
     for (const auto& [state, name] : drone) {
-        CAPTURE(name);
+        // clang 14 cannot capture a structured binding in CAPTURE's lambda.
+        const auto& droneName = name;
+        CAPTURE(droneName);
         CHECK(droneStateOf(state) == name);
         CHECK(parseAnyServerState(name) == state);
         CHECK(parseAnyServerState(nameOf(state)) == state);
@@ -106,6 +108,7 @@ TEST_CASE("dates format and parse in ISO-8601 and SigV4 forms") {
 TEST_CASE("JSON quoting escapes control characters and repairs bad UTF-8") {
     CHECK(detail::jsonQuote("a\"b\\c\n") == "\"a\\\"b\\\\c\\n\"");
     CHECK(detail::jsonQuote(std::string("\x01", 1)) == "\"\\u0001\"");
+    CHECK(detail::jsonQuote("\x1f") == "\"\\u001f\"");
     CHECK(detail::jsonQuote("caf\xC3\xA9") == "\"caf\xC3\xA9\"");
     CHECK(detail::jsonQuote("bad\xFF") == "\"bad\xEF\xBF\xBD\"");
 }

@@ -75,7 +75,9 @@ constexpr std::array<std::tuple<ServerState, const char*, const char*>, 9> kWire
 
 TEST_CASE("a server's JSON says state in drone/autoscaler's words and phase in ours") {
     for (const auto& [state, drone, phase] : kWireStates) {
-        CAPTURE(phase);
+        // clang 14 cannot capture a structured binding in CAPTURE's lambda.
+        const auto& phaseName = phase;
+        CAPTURE(phaseName);
         const std::string json = serverToJson(Server{.name = "agent-1", .state = state});
         CHECK(json.find("\"state\":\"" + std::string(drone) + "\"") != std::string::npos);
         CHECK(json.find("\"phase\":\"" + std::string(phase) + "\"") != std::string::npos);
@@ -96,7 +98,9 @@ TEST_CASE("a terminated server reads stopped, so `drone server ls` hides it") {
 
 TEST_CASE("a server's state parses from either vocabulary, with or without a phase") {
     for (const auto& [state, drone, phase] : kWireStates) {
-        CAPTURE(phase);
+        // clang 14 cannot capture a structured binding in CAPTURE's lambda.
+        const auto& phaseName = phase;
+        CAPTURE(phaseName);
         const auto byDrone =
                 parseServerJson(R"({"name":"a","state":")" + std::string(drone) + R"("})");
         REQUIRE(byDrone);

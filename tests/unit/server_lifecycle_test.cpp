@@ -184,6 +184,20 @@ TEST_CASE_FIXTURE(Fixture, "save writes other fields without touching the state 
     CHECK(saved.version == s.version + 1);
 }
 
+TEST_CASE("restoreState sets a decoded server's saved state, any state, and nothing else") {
+    for (const S from : kAll) {
+        for (const S saved : kAll) {
+            Server s{.name = "agent-r", .state = from, .error = "kept", .version = 7};
+            s.updated = WallTime{} + 3s;
+            Server expected = s;
+            restoreState(s, saved);
+            CHECK(s.state == saved);
+            expected.state = saved;
+            CHECK(s == expected);
+        }
+    }
+}
+
 TEST_CASE_FIXTURE(Fixture, "insertPending makes a pending row whatever state it is given") {
     const Server s = lifecycle.insertPending({.name = "agent-x", .state = S::Running}).value();
     CHECK(s.state == S::Pending);

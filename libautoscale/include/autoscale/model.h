@@ -79,6 +79,12 @@ struct Server {
     friend bool operator==(const Server&, const Server&) = default;
 };
 
+/// Gives a server being decoded (a store row, a JSON document) the state it
+/// was saved in. Not a transition: nothing is checked or stamped. With
+/// ServerLifecycle (engine/server_lifecycle.cpp, where it is defined next to
+/// the transition table) it is the only writer of `Server::state`.
+void restoreState(Server& server, ServerState saved);
+
 /// A Drone pipeline stage as GET /api/queue returns it (the fields we read;
 /// Drone's core.Stage JSON names in the comments).
 struct Stage {

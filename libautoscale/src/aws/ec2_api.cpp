@@ -362,10 +362,11 @@ Result<DescribeInstancesPage> parseDescribeInstances(std::string_view xml) {
     forEachItem(*root, "reservationSet", [&](const pugi::xml_node& reservation) {
         forEachItem(reservation, "instancesSet", [&](const pugi::xml_node& item) {
             auto instance = parseInstance(item);
-            if (instance)
+            if (instance) {
                 page.instances.push_back(std::move(*instance));
-            else if (!failed)
+            } else if (!failed) {
                 failed = instance.error();
+            }
         });
     });
     if (failed)
@@ -382,10 +383,11 @@ Result<std::vector<Ec2Instance>> parseRunInstances(std::string_view xml) {
     std::optional<Error> failed;
     forEachItem(*root, "instancesSet", [&](const pugi::xml_node& item) {
         auto instance = parseInstance(item);
-        if (instance)
+        if (instance) {
             out.push_back(std::move(*instance));
-        else if (!failed)
+        } else if (!failed) {
             failed = instance.error();
+        }
     });
     if (failed)
         return *failed;

@@ -77,13 +77,13 @@ Result<Server> readServer(const Value& o, std::size_t index) {
     s.name = detail::jsonString(o, "name");
     if (s.name.empty())
         return makeError(Errc::Parse, "server " + std::to_string(index) + " has no name");
-    const std::string state = detail::jsonString(o, "state");
-    const auto mapped = mapState(state, detail::jsonString(o, "phase"));
+    const std::string stateName = detail::jsonString(o, "state");
+    const auto mapped = mapState(stateName, detail::jsonString(o, "phase"));
     if (!mapped) {
         return makeError(Errc::Parse,
-                         "server " + s.name + " has an unknown state \"" + state + "\"");
+                         "server " + s.name + " has an unknown state \"" + stateName + "\"");
     }
-    s.state = *mapped;
+    restoreState(s, *mapped);
     s.instanceId = detail::jsonString(o, "id");
     s.provider = detail::jsonString(o, "provider");
     s.image = detail::jsonString(o, "image");

@@ -4,8 +4,7 @@
 
 #include "json_text.h"
 
-#include <array>
-#include <cstdio>
+#include <string_view>
 
 namespace autoscale::detail {
 
@@ -17,14 +16,15 @@ std::size_t utf8Length(std::string_view s, std::size_t i) {
     std::size_t n = 0;
     if (c < 0x80)
         return 1;
-    if ((c & 0xE0U) == 0xC0U && c >= 0xC2)
+    if ((c & 0xE0U) == 0xC0U && c >= 0xC2) {
         n = 2;
-    else if ((c & 0xF0U) == 0xE0U)
+    } else if ((c & 0xF0U) == 0xE0U) {
         n = 3;
-    else if ((c & 0xF8U) == 0xF0U && c <= 0xF4)
+    } else if ((c & 0xF8U) == 0xF0U && c <= 0xF4) {
         n = 4;
-    else
+    } else {
         return 0;
+    }
     if (i + n > s.size())
         return 0;
     for (std::size_t k = 1; k < n; ++k) {
@@ -68,9 +68,11 @@ std::string jsonQuote(std::string_view text) {
         }
         const auto uc = static_cast<unsigned char>(c);
         if (uc < 0x20) {
-            std::array<char, 8> buf{};
-            std::snprintf(buf.data(), buf.size(), "\\u%04x", static_cast<unsigned>(uc));
-            out += buf.data();
+            // A control character: backslash, u, then four lower-case hex digits.
+            constexpr std::string_view kHex = "0123456789abcdef";
+            out += "\\u00";
+            out += kHex[uc >> 4U];
+            out += kHex[uc & 0xFU];
             ++i;
             continue;
         }

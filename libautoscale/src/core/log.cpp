@@ -65,8 +65,9 @@ public:
         std::string line = pretty_ ? formatPrettyLine(record) : formatJsonLine(record);
         line += '\n';
         const std::lock_guard lock(mutex_);
-        std::fwrite(line.data(), 1, line.size(), stderr);
-        std::fflush(stderr);
+        // A log line that stderr refuses has nowhere else to be reported.
+        (void)std::fwrite(line.data(), 1, line.size(), stderr);
+        (void)std::fflush(stderr);
     }
 
 private:
@@ -108,7 +109,7 @@ Logger::Logger(LogSink& sink, const Clock& clock, std::string component, LogLeve
 }
 
 Logger Logger::child(std::string component) const {
-    return Logger(*sink_, *clock_, std::move(component), minLevel_);
+    return {*sink_, *clock_, std::move(component), minLevel_};
 }
 
 void Logger::log(LogLevel level, std::string_view message, std::vector<LogField> fields) const {

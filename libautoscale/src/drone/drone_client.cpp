@@ -28,54 +28,56 @@ public:
     std::string problem;
     bool sawNull = false;
 
-    bool Default() { return scalar(); } // NOLINT(readability-identifier-naming)
-    bool Null() {                       // NOLINT(readability-identifier-naming)
+    // NOLINTBEGIN(readability-identifier-naming): RapidJSON's handler concept names these.
+    bool Default() { return scalar(); }
+    bool Null() {
         if (depth_ == 0) {
             sawNull = true;
             return true;
         }
         return scalar();
     }
-    bool Int(int v) { return integer(v); }            // NOLINT(readability-identifier-naming)
-    bool Uint(unsigned v) { return integer(v); }      // NOLINT(readability-identifier-naming)
-    bool Int64(std::int64_t v) { return integer(v); } // NOLINT(readability-identifier-naming)
-    bool Uint64(std::uint64_t v) {                    // NOLINT(readability-identifier-naming)
+    bool Int(int v) { return integer(v); }
+    bool Uint(unsigned v) { return integer(v); }
+    bool Int64(std::int64_t v) { return integer(v); }
+    bool Uint64(std::uint64_t v) {
         return integer(v > static_cast<std::uint64_t>(INT64_MAX) ? 0
                                                                  : static_cast<std::int64_t>(v));
     }
-    bool String(const char* text, rapidjson::SizeType length, bool /*copy*/) { // NOLINT
+    bool String(const char* text, rapidjson::SizeType length, bool /*copy*/) {
         if (!topLevel())
             return false;
         if (depth_ == 2) {
             const std::string_view v(text, length);
-            if (key_ == "status")
+            if (key_ == "status") {
                 current().status = v;
-            else if (key_ == "machine")
+            } else if (key_ == "machine") {
                 current().machine = v;
-            else if (key_ == "os")
+            } else if (key_ == "os") {
                 current().os = v;
-            else if (key_ == "arch")
+            } else if (key_ == "arch") {
                 current().arch = v;
-            else if (key_ == "variant")
+            } else if (key_ == "variant") {
                 current().variant = v;
-            else if (key_ == "kernel")
+            } else if (key_ == "kernel") {
                 current().kernel = v;
-            else if (key_ == "type")
+            } else if (key_ == "type") {
                 current().type = v;
-            else if (key_ == "kind")
+            } else if (key_ == "kind") {
                 current().kind = v;
-            else if (key_ == "name")
+            } else if (key_ == "name") {
                 current().name = v;
+            }
         } else if (depth_ == 3 && inLabels_) {
             current().labels[key_] = std::string(text, length);
         }
         return true;
     }
-    bool Key(const char* text, rapidjson::SizeType length, bool /*copy*/) { // NOLINT
+    bool Key(const char* text, rapidjson::SizeType length, bool /*copy*/) {
         key_.assign(text, length);
         return true;
     }
-    bool StartObject() { // NOLINT(readability-identifier-naming)
+    bool StartObject() {
         if (depth_ == 0) {
             problem = "the Drone queue is not a JSON list of stages";
             return false;
@@ -87,22 +89,23 @@ public:
         ++depth_;
         return true;
     }
-    bool EndObject(rapidjson::SizeType /*count*/) { // NOLINT(readability-identifier-naming)
+    bool EndObject(rapidjson::SizeType /*count*/) {
         --depth_;
         if (depth_ == 2)
             inLabels_ = false;
         return true;
     }
-    bool StartArray() { // NOLINT(readability-identifier-naming)
+    bool StartArray() {
         if (depth_ == 1)
             return notObject();
         ++depth_;
         return true;
     }
-    bool EndArray(rapidjson::SizeType /*count*/) { // NOLINT(readability-identifier-naming)
+    bool EndArray(rapidjson::SizeType /*count*/) {
         --depth_;
         return true;
     }
+    // NOLINTEND(readability-identifier-naming)
 
 private:
     bool topLevel() {
@@ -124,18 +127,19 @@ private:
             return false;
         if (depth_ != 2)
             return true;
-        if (key_ == "id")
+        if (key_ == "id") {
             current().id = v;
-        else if (key_ == "build_id")
+        } else if (key_ == "build_id") {
             current().buildId = v;
-        else if (key_ == "created")
+        } else if (key_ == "created") {
             current().created = v;
-        else if (key_ == "repo_id")
+        } else if (key_ == "repo_id") {
             current().repoId = v;
-        else if (key_ == "limit")
+        } else if (key_ == "limit") {
             current().limit = clampToInt(v);
-        else if (key_ == "throttle")
+        } else if (key_ == "throttle") {
             current().throttle = clampToInt(v);
+        }
         return true;
     }
     Stage& current() { return stages.back(); }

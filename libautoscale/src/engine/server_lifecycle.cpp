@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
 /// ServerLifecycle: the transition table of SPEC §4 and the one write path
-/// for state changes.
+/// for state changes; restoreState, the decoders' way to set a saved state.
 
 #include "engine/server_lifecycle.h"
 
 #include <utility>
 
 namespace autoscale {
+
+void restoreState(Server& server, ServerState saved) {
+    server.state = saved;
+}
 
 bool isLostRace(const Error& error) {
     return error.code == Errc::Conflict;

@@ -5,7 +5,8 @@
 
 #include "autoscale/api_server.h"
 
-#include <cstdio>
+#include <array>
+#include <charconv>
 #include <fcntl.h>
 #include <httplib.h>
 #include <sys/file.h>
@@ -91,9 +92,11 @@ std::map<std::pair<std::string, std::string>, std::int64_t> CountingProvider::co
 namespace {
 
 std::string number(double v) {
+    // As printf's "%.17g" would print it; 64 characters always suffice.
     std::array<char, 64> buf{};
-    std::snprintf(buf.data(), buf.size(), "%.17g", v);
-    return buf.data();
+    const auto written =
+            std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::general, 17);
+    return {buf.data(), written.ptr};
 }
 
 void histogram(std::string& out, const std::string& name, const std::string& help,
@@ -168,16 +171,18 @@ std::string renderMetrics(const EngineMetrics& m, const EngineStatus& status,
            std::to_string(m.runningStages));
     out += "# HELP autoscaler_servers Servers by state.\n# TYPE autoscaler_servers gauge\n";
     for (const char* state : {"pending", "creating", "booting", "installing", "running", "draining",
-                              "terminating", "terminated", "error"})
+                              "terminating", "terminated", "error"}) {
         out += std::string("autoscaler_servers{state=\"") + state + "\"} " +
                std::to_string(count(state)) + "\n";
+    }
     histogram(out, "autoscaler_reaction_time_seconds",
               "From a stage first seen pending to capacity requested for it.", m.reaction);
     out += "# HELP autoscaler_ec2_calls_total EC2 calls by action and outcome.\n"
            "# TYPE autoscaler_ec2_calls_total counter\n";
-    for (const auto& [key, n] : ec2)
+    for (const auto& [key, n] : ec2) {
         out += "autoscaler_ec2_calls_total{action=\"" + labelValue(key.first) + "\",code=\"" +
                labelValue(key.second) + "\"} " + std::to_string(n) + "\n";
+    }
     scalar(out, "autoscaler_orphans_terminated_total", "counter",
            "Instances tagged as ours that the store did not know, terminated.",
            std::to_string(m.orphansTerminated));
@@ -341,19 +346,19 @@ private:
     }
 
     void routes() {
-        server_.set_exception_handler(
-                [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-                    std::string what = "unknown";
-                    try {
-                        if (ep)
-                            std::rethrow_exception(ep);
-                    } catch (const std::exception& e) {
-                        what = e.what();
-                    } catch (...) {
-                    }
-                    log_.error("API handler failed", {{"error", what}});
-                    message(res, 500, "internal error");
-                });
+        server_.set_exception_handler([this](const httplib::Request&, httplib::Response& res,
+                                             const std::exception_ptr& ep) {
+            std::string what = "unknown";
+            try {
+                if (ep)
+                    std::rethrow_exception(ep);
+            } catch (const std::exception& e) {
+                what = e.what();
+            } catch (...) {
+            }
+            log_.error("API handler failed", {{"error", what}});
+            message(res, 500, "internal error");
+        });
         server_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
             if (res.body.empty())
                 message(res, res.status, res.status == 404 ? "not found" : "bad request");
@@ -381,7 +386,7 @@ private:
         });
         server_.Get("/version", [this](const httplib::Request&, httplib::Response& res) {
             json(res, 200,
-                 "{\"source\":\"https://github.com/autoscale/autoscale\",\"version\":" +
+                 R"({"source":"https://github.com/autoscale/autoscale","version":)" +
                          detail::jsonQuote(options_.version) +
                          ",\"commit\":" + detail::jsonQuote(options_.commit) + "}");
         });

@@ -64,7 +64,7 @@ runcmd:
 /// Rendering stops as soon as the output or one value grows past it: filters
 /// compound (each `| json` can double a value), so a short template could
 /// otherwise ask for gigabytes.
-constexpr std::size_t kMaxUserDataBytes = 16 * 1024;
+constexpr std::size_t kMaxUserDataBytes = std::size_t{16} * 1024;
 
 bool validUser(std::string_view user) {
     if (user.empty() || user.size() > 32)

@@ -6,6 +6,7 @@
 
 #include "autoscale/sqlite_store.h"
 
+#include <array>
 #include <fcntl.h>
 #include <mutex>
 #include <sys/stat.h>
@@ -64,7 +65,7 @@ struct Migration {
     const char* sql;
 };
 
-constexpr Migration kMigrations[] = {
+constexpr auto kMigrations = std::to_array<Migration>({
         {"001_create_servers",
          "CREATE TABLE autoscale_servers ("
          " server_name TEXT PRIMARY KEY,"
@@ -109,7 +110,7 @@ constexpr Migration kMigrations[] = {
          " COALESCE(server_created, 0) * 1000, COALESCE(server_updated, 0) * 1000,"
          " COALESCE(server_started, 0) * 1000, COALESCE(server_stopped, 0) * 1000, 1"
          " FROM servers"},
-};
+});
 
 std::int64_t toMillis(WallTime t) {
     if (t == WallTime{})
@@ -401,7 +402,7 @@ private:
         s.name = columnText(stmt, 0);
         s.instanceId = columnText(stmt, 1);
         s.provider = columnText(stmt, 2);
-        s.state = parseServerState(columnText(stmt, 3)).value_or(ServerState::Error);
+        restoreState(s, parseServerState(columnText(stmt, 3)).value_or(ServerState::Error));
         s.image = columnText(stmt, 4);
         s.region = columnText(stmt, 5);
         s.size = columnText(stmt, 6);
@@ -433,14 +434,16 @@ private:
 class EmptyStore final : public Store {
 public:
     explicit EmptyStore(std::string path) : path_(std::move(path)) {}
-    Result<Server> insert(const Server&) override { return denied(); }
+    Result<Server> insert(const Server& /*server*/) override { return denied(); }
     Result<Server> find(const std::string& name) override {
         return makeError(Errc::NotFound, "no server named " + name);
     }
     Result<std::vector<Server>> list() override { return std::vector<Server>{}; }
-    Result<Server> update(const Server&) override { return denied(); }
-    Result<void> remove(const std::string&, std::int64_t) override { return denied(); }
-    Result<int> purge(WallTime) override { return denied(); }
+    Result<Server> update(const Server& /*server*/) override { return denied(); }
+    Result<void> remove(const std::string& /*name*/, std::int64_t /*version*/) override {
+        return denied();
+    }
+    Result<int> purge(WallTime /*before*/) override { return denied(); }
 
 private:
     Error denied() const {
