@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/text.h"
+
 namespace autoscale {
 
 namespace {
@@ -101,21 +103,6 @@ private:
     std::uint64_t remainderNs_ = 0;
 };
 
-std::string trim(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0)
-        text.remove_prefix(1);
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0)
-        text.remove_suffix(1);
-    return std::string(text);
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
 } // namespace
 
 std::optional<std::chrono::milliseconds> parseGoDuration(std::string_view text) {
@@ -196,7 +183,7 @@ std::string formatGoDuration(std::chrono::milliseconds duration) {
 }
 
 std::optional<bool> parseBool(std::string_view text) {
-    const std::string v = lower(text);
+    const std::string v = detail::lower(text);
     if (v == "true" || v == "1" || v == "yes" || v == "t" || v == "on")
         return true;
     if (v == "false" || v == "0" || v == "no" || v == "f" || v == "off")
@@ -208,7 +195,7 @@ std::vector<std::string> parseList(std::string_view text) {
     std::vector<std::string> out;
     while (true) {
         const auto comma = text.find(',');
-        std::string item = trim(text.substr(0, comma));
+        std::string item(detail::trim(text.substr(0, comma)));
         if (!item.empty())
             out.push_back(std::move(item));
         if (comma == std::string_view::npos)
@@ -224,10 +211,10 @@ std::optional<std::map<std::string, std::string>> parseMap(std::string_view text
         const auto colon = item.find(':');
         if (colon == std::string::npos)
             return std::nullopt;
-        std::string key = trim(std::string_view(item).substr(0, colon));
+        std::string key(detail::trim(std::string_view(item).substr(0, colon)));
         if (key.empty())
             return std::nullopt;
-        out[std::move(key)] = trim(std::string_view(item).substr(colon + 1));
+        out[std::move(key)] = std::string(detail::trim(std::string_view(item).substr(colon + 1)));
     }
     return out;
 }
