@@ -5,14 +5,11 @@
 #include "cli_common.h"
 
 #include <string>
+#include <unistd.h> // environ (g++ and clang++ define _GNU_SOURCE, which declares it)
 
 #include <curl/curl.h>
 
 #include <autoscale/version.h>
-
-extern "C" {
-extern char** environ; // NOLINT(readability-identifier-naming): POSIX name.
-}
 
 namespace autoscale::tools {
 
