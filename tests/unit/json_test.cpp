@@ -5,10 +5,12 @@
 #include <tuple>
 
 #include <doctest/doctest.h>
+#include <rapidjson/document.h>
 
 #include <autoscale/json.h>
 
 #include "doctest_support.h"
+#include "json_value.h"
 
 namespace autoscale {
 namespace {
@@ -153,6 +155,49 @@ TEST_CASE("the plan JSON carries SPEC's keys and round-trips") {
     REQUIRE(back);
     CHECK(*back == p);
     CHECK(messageJson("no \"such\" server") == R"({"message":"no \"such\" server"})");
+}
+
+TEST_CASE(
+        "server JSON decodes into drone-go's Server: every field of its type, state in its words") {
+    // drone-go's drone.Server (what `drone server ls|info|create|destroy` decode):
+    // strings, an int capacity, int64 Unix times; []byte key fields may be absent.
+    const std::array<std::pair<ServerState, const char*>, 9> states = {{
+            {ServerState::Pending, "pending"},
+            {ServerState::Creating, "creating"},
+            {ServerState::Booting, "created"},
+            {ServerState::Installing, "staging"},
+            {ServerState::Running, "running"},
+            {ServerState::Draining, "shutdown"},
+            {ServerState::Terminating, "stopping"},
+            {ServerState::Terminated, "stopped"},
+            {ServerState::Error, "error"},
+    }};
+    for (const auto& [state, wire] : states) {
+        const std::string expected = wire;
+        Server s{.name = "agent-Ab3dE5gH", .instanceId = "i-0abc", .state = state, .capacity = 2};
+        s.created = WallTime{std::chrono::seconds{1700000000}};
+        const std::string json = serverToJson(s);
+        CAPTURE(json);
+        auto doc = detail::parseJsonDocument(json, "server");
+        REQUIRE(doc);
+        const rapidjson::Value& o = *doc;
+        for (const char* field : {"id", "provider", "state", "name", "image", "region", "size",
+                                  "platform", "address", "secret", "error"}) {
+            const auto it = o.FindMember(field);
+            REQUIRE_MESSAGE(it != o.MemberEnd(), field);
+            CHECK_MESSAGE(it->value.IsString(), field);
+        }
+        for (const char* field : {"capacity", "created", "updated", "started", "stopped"}) {
+            const auto it = o.FindMember(field);
+            REQUIRE_MESSAGE(it != o.MemberEnd(), field);
+            CHECK_MESSAGE(it->value.IsInt64(), field);
+        }
+        for (const char* key : {"ca_key", "ca_cert", "tls_key", "tls_cert"})
+            CHECK_MESSAGE(o.FindMember(key) == o.MemberEnd(), key); // No key is ever served.
+        CHECK(std::string(o.FindMember("state")->value.GetString()) == expected);
+        CHECK(o.FindMember("created")->value.GetInt64() == 1700000000);
+        CHECK(std::string(o.FindMember("secret")->value.GetString()).empty());
+    }
 }
 
 } // namespace
