@@ -223,6 +223,39 @@ TEST_CASE("the daemon scales up on demand, installs over SSH, scales down idle s
     CHECK(second->wait(20s) == 1);
     CHECK(second->output().find("another autoscaler is already running") != std::string::npos);
 
+    // `drone server destroy` on a busy server: drone/autoscaler's words on the
+    // wire, shutdown while its stage runs, then stopping, then stopped.
+    const auto destroyed = d.api("DELETE", "/api/servers/" + up[0].name);
+    REQUIRE(destroyed);
+    CHECK(destroyed->status == 200);
+    CHECK(destroyed->body.find(R"("state":"shutdown")") != std::string::npos);
+    const auto wireState = [&] {
+        const auto r = d.api("GET", "/api/servers/" + up[0].name);
+        if (!r || r->status != 200)
+            return std::string("?");
+        const auto row = parseServerJson(r->body);
+        return row ? std::string(droneStateOf(row->state)) : std::string("?");
+    };
+    CHECK(wireState() == "shutdown"); // Its stage still runs: drained, not terminated.
+    d.drone.setStages({Stage{
+            .id = 2, .status = "running", .machine = up[1].name, .os = "linux", .arch = "amd64"}});
+    std::vector<std::string> seen{"shutdown"};
+    REQUIRE(test::waitFor(
+            [&] {
+                const std::string now = wireState();
+                if (now != seen.back())
+                    seen.push_back(now);
+                return now == "stopped";
+            },
+            30s));
+    const std::vector<std::string> order{"shutdown", "stopping", "stopped"};
+    std::size_t at = 0;
+    for (const auto& state : seen) { // In order, nothing else, possibly too quick to see.
+        while (at < order.size() && order[at] != state)
+            ++at;
+        CHECK_MESSAGE(at < order.size(), "unexpected or out-of-order state " << state);
+    }
+
     // An empty queue: everything goes.
     d.drone.setStages({});
     REQUIRE(test::waitFor([&] { return d.inState(ServerState::Terminated) == 3; }, 30s));
