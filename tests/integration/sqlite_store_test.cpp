@@ -169,9 +169,49 @@ TEST_CASE("migrations run once and reopening is harmless") {
     REQUIRE(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM autoscale_migrations", -1, &stmt,
                                nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-    CHECK(sqlite3_column_int(stmt, 0) == 2);
+    CHECK(sqlite3_column_int(stmt, 0) == 3);
     sqlite3_finalize(stmt);
     sqlite3_close(db);
+}
+
+TEST_CASE("a database from before pools: read-only reads it as it is, read-write migrates its "
+          "rows into the first pool") {
+    test::TempDir dir;
+    const std::string path = dir.file("db.sqlite");
+    open(path)->insert(sample("old")).value();
+    // Undo migration 003 as an older version left the file.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    for (const char* sql : {"DROP INDEX ix_autoscale_servers_pool",
+                            "ALTER TABLE autoscale_servers DROP COLUMN server_pool",
+                            "ALTER TABLE autoscale_servers DROP COLUMN server_market",
+                            "ALTER TABLE autoscale_servers DROP COLUMN server_reclaim_notice",
+                            "ALTER TABLE autoscale_servers DROP COLUMN server_lost_builds",
+                            "DROP TABLE autoscale_values",
+                            "DELETE FROM autoscale_migrations WHERE name = '003_pools_markets'"}) {
+        INFO(sql);
+        REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+    sqlite3_close(db);
+
+    auto ro = open(path, true);
+    const auto rows = ro->list();
+    REQUIRE(rows);
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->front().name == "old");
+    CHECK(rows->front().pool.empty());
+    CHECK(ro->find("old")->name == "old");
+    CHECK_FALSE(ro->getValue("paused")->has_value());
+    ro.reset();
+
+    auto rw = open(path);
+    REQUIRE(rw->find("old"));
+    CHECK(rw->find("old")->pool.empty());
+    Server row = *rw->find("old");
+    row.pool = "amd64";
+    REQUIRE(rw->update(row));
+    CHECK(rw->find("old")->pool == "amd64");
+    REQUIRE(rw->putValue("paused", "true"));
 }
 
 TEST_CASE("a drone/autoscaler database in the same file is adopted, keys left behind") {

@@ -256,9 +256,9 @@ private:
 class CrashingStore final : public Store {
 public:
     CrashingStore(Store& inner, CrashSwitch& crash) : inner_(inner), crash_(crash) {}
-    Result<Server> insert(const Server& s) override {
+    Result<Server> insertWithin(const Server& s, const InsertCaps& caps) override {
         crash_.tick();
-        return inner_.insert(s);
+        return inner_.insertWithin(s, caps);
     }
     Result<Server> find(const std::string& name) override { return inner_.find(name); }
     Result<std::vector<Server>> list() override { return inner_.list(); }
@@ -271,6 +271,13 @@ public:
         return inner_.remove(name, version);
     }
     Result<int> purge(WallTime before) override { return inner_.purge(before); }
+    Result<std::optional<std::string>> getValue(const std::string& key) override {
+        return inner_.getValue(key);
+    }
+    Result<void> putValue(const std::string& key, const std::string& value) override {
+        crash_.tick();
+        return inner_.putValue(key, value);
+    }
 
 private:
     Store& inner_;

@@ -61,6 +61,7 @@ inline const WallTime kNow = WallTime{std::chrono::seconds{1'800'000'000}};
 inline Server fullServer(const std::string& name) {
     using namespace std::chrono_literals;
     return Server{.name = name,
+                  .pool = "arm64-large",
                   .instanceId = "i-0123456789abcdef0",
                   .provider = "amazon-test",
                   .state = ServerState::Installing,
@@ -79,6 +80,14 @@ inline Server fullServer(const std::string& name) {
                   .stopped = kNow + 3s,
                   .lastBusy = kNow + 4500ms,
                   .drainStarted = kNow + 5s,
+                  .market = "spot",
+                  .reclaimNotice = kNow + 6s,
+                  .lostBuilds = {LostBuild{.repo = "octo/hello",
+                                           .number = 42,
+                                           .stage = 7,
+                                           .outcome = "restarted",
+                                           .restartedAs = 43},
+                                 LostBuild{.repo = "octo/w\"orld", .number = 5, .stage = 9}},
                   .version = 0};
 }
 
@@ -350,6 +359,112 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: writers in two processes on one datab
     MESSAGE("lost compare-and-swaps retried here: " << lostHere << "; " << other.output());
 }
 
+TEST_CASE_TEMPLATE_DEFINE("store contract: an insert within caps counts live rows of its pool "
+                          "and of the fleet in the same transaction",
+                          Backend, storeContractCaps) {
+    auto under = Backend::open();
+    Store& store = *under.store;
+    auto row = [](const std::string& name, const std::string& pool) {
+        return Server{.name = name, .pool = pool, .created = contract::kNow};
+    };
+    const InsertCaps caps{.poolMax = 2, .fleetMax = 3};
+    REQUIRE(store.insertWithin(row("a1", "a"), caps));
+    REQUIRE(store.insertWithin(row("a2", "a"), caps));
+    const auto third = store.insertWithin(row("a3", "a"), caps);
+    REQUIRE_FALSE(third);
+    CHECK(third.error().code == Errc::LimitReached);
+    CHECK_FALSE(third.error().retryable());
+    CHECK(third.error().message.find("pool a") != std::string::npos);
+    REQUIRE(store.insertWithin(row("b1", "b"), caps));
+    const auto fleet = store.insertWithin(row("b2", "b"), caps);
+    REQUIRE_FALSE(fleet);
+    CHECK(fleet.error().code == Errc::LimitReached);
+    CHECK(fleet.error().message.find("fleet") != std::string::npos);
+    CHECK(store.find("a3").error().code == Errc::NotFound);
+    CHECK(store.find("b2").error().code == Errc::NotFound);
+
+    // A terminated row and a row under a reclaim notice no longer count.
+    Server a1 = *store.find("a1");
+    a1.state = ServerState::Terminated;
+    REQUIRE(store.update(a1));
+    Server a2 = *store.find("a2");
+    a2.reclaimNotice = contract::kNow;
+    REQUIRE(store.update(a2));
+    REQUIRE(store.insertWithin(row("a3", "a"), caps));
+    REQUIRE(store.insertWithin(row("a4", "a"), caps));
+    CHECK(store.insertWithin(row("a5", "a"), caps).error().code == Errc::LimitReached);
+    // Without caps, nothing is counted.
+    REQUIRE(store.insert(row("a5", "a")));
+    // A taken name is still AlreadyExists under caps.
+    CHECK(store.insertWithin(row("a5", "a"), InsertCaps{.poolMax = 100}).error().code ==
+          Errc::AlreadyExists);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: racing capped inserts never exceed the caps", Backend,
+                          storeContractCapsRace) {
+    constexpr int kThreads = 6;
+    constexpr int kEach = 10;
+    auto under = Backend::open();
+    std::vector<std::unique_ptr<Store>> connections;
+    for (int t = 0; t < kThreads; ++t)
+        connections.push_back(under.connect ? under.connect() : nullptr);
+    std::atomic<int> inserted{0};
+    std::atomic<int> failures{0};
+    const InsertCaps caps{.poolMax = 5, .fleetMax = 7};
+    {
+        std::vector<std::jthread> writers;
+        for (int t = 0; t < kThreads; ++t) {
+            Store& store = connections[static_cast<std::size_t>(t)]
+                                   ? *connections[static_cast<std::size_t>(t)]
+                                   : *under.store;
+            writers.emplace_back([&store, &inserted, &failures, &caps, t] {
+                for (int i = 0; i < kEach; ++i) {
+                    const std::string pool = t % 2 == 0 ? "even" : "odd";
+                    auto r = store.insertWithin(
+                            Server{.name = "s-" + std::to_string(t) + "-" + std::to_string(i),
+                                   .pool = pool},
+                            caps);
+                    if (r) {
+                        ++inserted;
+                    } else if (r.error().code != Errc::LimitReached &&
+                               r.error().code != Errc::Unavailable) {
+                        ++failures;
+                    }
+                }
+            });
+        }
+    }
+    CHECK(failures == 0);
+    const auto rows = under.store->list();
+    REQUIRE(rows);
+    const auto even = std::count_if(rows->begin(), rows->end(),
+                                    [](const Server& s) { return s.pool == "even"; });
+    CHECK(even <= 5);
+    CHECK(static_cast<int>(rows->size()) - even <= 5);
+    CHECK(rows->size() == 7);
+    CHECK(inserted == 7);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("store contract: named values are absent until written, then the "
+                          "last write",
+                          Backend, storeContractValues) {
+    auto under = Backend::open();
+    Store& store = *under.store;
+    const auto absent = store.getValue("paused");
+    REQUIRE(absent);
+    CHECK_FALSE(absent->has_value());
+    REQUIRE(store.putValue("paused", "true"));
+    REQUIRE(store.putValue("backoff/amd64", "{\"failures\":2}"));
+    REQUIRE(store.putValue("paused", "false"));
+    CHECK(store.getValue("paused")->value_or("") == "false");
+    CHECK(store.getValue("backoff/amd64")->value_or("") == "{\"failures\":2}");
+    CHECK_FALSE(store.getValue("backoff/arm64")->has_value());
+    if (under.connect) {
+        auto other = under.connect();
+        CHECK(other->getValue("paused")->value_or("") == "false");
+    }
+}
+
 // NOLINTEND(readability-function-cognitive-complexity)
 
 } // namespace autoscale::test
@@ -367,4 +482,7 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: writers in two processes on one datab
     TEST_CASE_TEMPLATE_INVOKE(storeContractPurge, Backend);                                        \
     TEST_CASE_TEMPLATE_INVOKE(storeContractThreads, Backend);                                      \
     TEST_CASE_TEMPLATE_INVOKE(storeContractProcesses, Backend);                                    \
+    TEST_CASE_TEMPLATE_INVOKE(storeContractCaps, Backend);                                         \
+    TEST_CASE_TEMPLATE_INVOKE(storeContractCapsRace, Backend);                                     \
+    TEST_CASE_TEMPLATE_INVOKE(storeContractValues, Backend);                                       \
     }

@@ -18,7 +18,9 @@ namespace autoscale {
 /// One server as drone/autoscaler's API shows it (`drone server ls` reads
 /// this): id, provider, state, name, image, region, size, platform, address,
 /// capacity, secret (always ""), error, created, updated, started, stopped
-/// (Unix seconds), plus our own last_busy, version and phase. `state` is
+/// (Unix seconds), plus our own last_busy, version, phase, pool, market,
+/// reclaim_notice (Unix seconds, 0 for none) and lost_builds ([{"repo",
+/// "number", "stage", "outcome", "restarted_as"}]). `state` is
 /// drone/autoscaler's name (droneStateOf: created, staging, shutdown, stopping,
 /// stopped, ...), `phase` ours (nameOf: booting, installing, draining, ...).
 /// No keys, ever.
@@ -32,6 +34,11 @@ std::string serversToJson(const std::vector<Server>& servers);
 /// consistent with `state`, gives the finer phase.
 Result<std::vector<Server>> parseServersJson(std::string_view body);
 Result<Server> parseServerJson(std::string_view body);
+
+/// Server::lostBuilds as a JSON list (how the stores keep it), and back; an
+/// empty text is an empty list.
+std::string lostBuildsToJson(const std::vector<LostBuild>& builds);
+Result<std::vector<LostBuild>> parseLostBuildsJson(std::string_view body);
 
 /// `plan --json`: {"pool","policy","pending","running","servers","live",
 /// "capacity","wanted","create","left_out":{"kind","platform","labels","limit",

@@ -52,10 +52,25 @@ bool providesCapacity(ServerState state);
 /// (everything but Terminated; Error rows too, until they are terminated).
 bool mayHoldInstance(ServerState state);
 
+/// A build whose stage ran on a server that was reclaimed or vanished, and
+/// what was done about it (SPEC §8, DRONE_RESTART_LOST_BUILDS).
+struct LostBuild {
+    std::string repo{};           ///< "owner/name".
+    std::int64_t number = 0;      ///< The build's number in that repository.
+    std::int64_t stage = 0;       ///< The stage's id.
+    std::string outcome{};        ///< "" not handled yet; "restarted", "not restarted: <why>".
+    std::int64_t restartedAs = 0; ///< The new build's number once restarted.
+
+    friend bool operator==(const LostBuild&, const LostBuild&) = default;
+};
+
 /// One build machine as the store keeps it. `version` increases with every
 /// write; writes are compare-and-swap on it.
 struct Server {
-    std::string name{};       ///< Unique, e.g. "agent-Ab3dE5gH"; the runner's DRONE_RUNNER_NAME.
+    std::string name{}; ///< Unique, e.g. "agent-Ab3dE5gH"; the runner's DRONE_RUNNER_NAME.
+    /// The pool it belongs to. Rows written before pools existed have none:
+    /// they belong to the first pool.
+    std::string pool{};
     std::string instanceId{}; ///< Cloud instance id; empty until known.
     std::string provider = "amazon";
     ServerState state = ServerState::Pending;
@@ -74,6 +89,12 @@ struct Server {
     WallTime stopped{};      ///< When it was terminated.
     WallTime lastBusy{};     ///< Last time a pending or running stage named this server.
     WallTime drainStarted{}; ///< When the server was told to drain.
+    std::string market{};    ///< "spot" or "on-demand" once launched; empty before.
+    /// When the cloud announced it will reclaim the instance (a spot
+    /// interruption warning). Such a server is drained and replaced at once and
+    /// no longer counts against any max (SPEC §4, invariant 5).
+    WallTime reclaimNotice{};
+    std::vector<LostBuild> lostBuilds{}; ///< Builds whose stages it ran when it was lost.
     std::int64_t version = 0;
 
     friend bool operator==(const Server&, const Server&) = default;

@@ -26,6 +26,7 @@ enum class Errc {
     Throttled,       ///< The peer asked us to slow down (429, 503, RequestLimitExceeded).
     Unavailable,     ///< The peer failed on its side (5xx) or is temporarily unable.
     Capacity,        ///< The cloud has no capacity or quota for this request.
+    LimitReached,    ///< A pool's or the fleet's max refused a new server.
     Parse,           ///< A reply or file could not be parsed.
     Io,              ///< A local file or database operation failed.
     HostKey,         ///< An SSH host presented a key other than the one we expect.

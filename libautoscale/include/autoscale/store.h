@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,20 @@
 #include <autoscale/result.h>
 
 namespace autoscale {
+
+/// The caps an insert checks in the same transaction as it writes: live rows
+/// (every state but `terminated`, less rows under a reclaim notice) of the new
+/// row's pool, and of all pools, stay within these counts, the new row
+/// included. Unset: no cap.
+struct InsertCaps {
+    std::optional<int> poolMax{};
+    std::optional<int> fleetMax{};
+
+    friend bool operator==(const InsertCaps&, const InsertCaps&) = default;
+};
+
+/// Whether a row counts against InsertCaps.
+bool countsAgainstCaps(const Server& server);
 
 /// Persistent server rows. Implementations: SQLite (the embedded default, also
 /// `:memory:` for tests). Thread-safe: one instance may be shared by the
@@ -25,14 +40,22 @@ namespace autoscale {
 /// (no such row), Errc::NotLeader (a store that fences writers refused this
 /// deposed leader's write; never retried), Errc::Unavailable (the database was
 /// busy; retryable), Errc::InvalidArgument (a write to a read-only store),
-/// Errc::Io (anything else the database reported).
+/// Errc::Io (anything else the database reported), Errc::LimitReached (an
+/// insert refused by its caps).
 class Store {
 public:
     virtual ~Store();
 
     /// Adds a new row with version 1 (whatever `server.version` says) and returns
     /// it as stored. Errc::AlreadyExists when the name is taken.
-    [[nodiscard]] virtual Result<Server> insert(const Server& server) = 0;
+    [[nodiscard]] Result<Server> insert(const Server& server) { return insertWithin(server, {}); }
+
+    /// As insert(), refused with Errc::LimitReached when the row would take its
+    /// pool or the fleet over `caps`: the count and the write are one
+    /// transaction, so racing writers (threads, processes, daemons) never
+    /// together exceed a cap.
+    [[nodiscard]] virtual Result<Server> insertWithin(const Server& server,
+                                                      const InsertCaps& caps) = 0;
 
     /// One row. Errc::NotFound when there is none.
     [[nodiscard]] virtual Result<Server> find(const std::string& name) = 0;
@@ -52,6 +75,14 @@ public:
     /// Deletes terminated rows stopped strictly before `before`; returns how
     /// many. Rows in any other state are kept, however old.
     [[nodiscard]] virtual Result<int> purge(WallTime before) = 0;
+
+    /// A named value of shared state (pause, back-off, the last plan: what a
+    /// new leader or a restarted daemon needs); nullopt when never written.
+    [[nodiscard]] virtual Result<std::optional<std::string>> getValue(const std::string& key) = 0;
+
+    /// Writes a named value, replacing any earlier one.
+    [[nodiscard]] virtual Result<void> putValue(const std::string& key,
+                                                const std::string& value) = 0;
 
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;

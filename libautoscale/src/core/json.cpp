@@ -34,6 +34,38 @@ void num(Writer& w, const char* name, std::int64_t value) {
     w.Int64(value);
 }
 
+void writeLostBuilds(Writer& w, const std::vector<LostBuild>& builds) {
+    w.StartArray();
+    for (const auto& b : builds) {
+        w.StartObject();
+        str(w, "repo", b.repo);
+        num(w, "number", b.number);
+        num(w, "stage", b.stage);
+        str(w, "outcome", b.outcome);
+        num(w, "restarted_as", b.restartedAs);
+        w.EndObject();
+    }
+    w.EndArray();
+}
+
+Result<std::vector<LostBuild>> readLostBuilds(const Value& list, const std::string& where) {
+    std::vector<LostBuild> builds;
+    if (list.IsNull())
+        return builds;
+    if (!list.IsArray())
+        return makeError(Errc::Parse, where + ": \"lost_builds\" is not a list");
+    for (const auto& item : list.GetArray()) {
+        if (!item.IsObject())
+            return makeError(Errc::Parse, where + ": a lost build is not an object");
+        builds.push_back(LostBuild{.repo = detail::jsonString(item, "repo"),
+                                   .number = detail::jsonInt64(item, "number"),
+                                   .stage = detail::jsonInt64(item, "stage"),
+                                   .outcome = detail::jsonString(item, "outcome"),
+                                   .restartedAs = detail::jsonInt64(item, "restarted_as")});
+    }
+    return builds;
+}
+
 void writeServer(Writer& w, const Server& s) {
     w.StartObject();
     str(w, "id", s.instanceId);
@@ -55,6 +87,11 @@ void writeServer(Writer& w, const Server& s) {
     num(w, "last_busy", detail::toUnixSeconds(s.lastBusy));
     num(w, "version", s.version);
     str(w, "phase", std::string(nameOf(s.state)));
+    str(w, "pool", s.pool);
+    str(w, "market", s.market);
+    num(w, "reclaim_notice", detail::toUnixSeconds(s.reclaimNotice));
+    w.Key("lost_builds");
+    writeLostBuilds(w, s.lostBuilds);
     w.EndObject();
 }
 
@@ -92,10 +129,19 @@ Result<Server> readServer(const Value& o, std::size_t index) {
     s.address = detail::jsonString(o, "address");
     s.capacity = static_cast<int>(detail::jsonInt64(o, "capacity"));
     s.error = detail::jsonString(o, "error");
+    s.pool = detail::jsonString(o, "pool");
+    s.market = detail::jsonString(o, "market");
+    if (const auto lost = o.FindMember("lost_builds"); lost != o.MemberEnd()) {
+        auto builds = readLostBuilds(lost->value, "server " + s.name);
+        if (!builds)
+            return builds.error();
+        s.lostBuilds = std::move(*builds);
+    }
     for (const auto& [name, field] :
          {std::pair{"created", &Server::created}, std::pair{"updated", &Server::updated},
           std::pair{"started", &Server::started}, std::pair{"stopped", &Server::stopped},
-          std::pair{"last_busy", &Server::lastBusy}}) {
+          std::pair{"last_busy", &Server::lastBusy},
+          std::pair{"reclaim_notice", &Server::reclaimNotice}}) {
         const std::int64_t seconds = detail::jsonInt64(o, name);
         if (!detail::inUnixSecondsRange(seconds)) {
             return makeError(Errc::Parse, "server " + s.name + " has \"" + name + "\": " +
@@ -173,6 +219,22 @@ std::string serverToJson(const Server& server) {
     Writer w(buffer);
     writeServer(w, server);
     return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string lostBuildsToJson(const std::vector<LostBuild>& builds) {
+    rapidjson::StringBuffer buffer;
+    Writer w(buffer);
+    writeLostBuilds(w, builds);
+    return {buffer.GetString(), buffer.GetSize()};
+}
+
+Result<std::vector<LostBuild>> parseLostBuildsJson(std::string_view body) {
+    if (body.empty())
+        return std::vector<LostBuild>{};
+    auto doc = detail::parseJsonDocument(body, "the lost builds");
+    if (!doc)
+        return doc.error();
+    return readLostBuilds(*doc, "the lost builds");
 }
 
 std::string serversToJson(const std::vector<Server>& servers) {

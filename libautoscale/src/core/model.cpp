@@ -19,6 +19,10 @@ Provider::~Provider() = default;
 Queue::~Queue() = default;
 Store::~Store() = default;
 
+bool countsAgainstCaps(const Server& server) {
+    return server.state != ServerState::Terminated && server.reclaimNotice == WallTime{};
+}
+
 namespace {
 
 constexpr std::array<std::pair<ServerState, std::string_view>, 9> kStateNames{{

@@ -32,6 +32,8 @@ std::string_view nameOf(Errc code) {
         return "unavailable";
     case Errc::Capacity:
         return "capacity";
+    case Errc::LimitReached:
+        return "limit_reached";
     case Errc::Parse:
         return "parse";
     case Errc::Io:
@@ -59,6 +61,7 @@ bool Error::retryable() const {
     case Errc::Conflict:
     case Errc::NotLeader:
     case Errc::Capacity:
+    case Errc::LimitReached:
     case Errc::Parse:
     case Errc::Io:
     case Errc::HostKey:

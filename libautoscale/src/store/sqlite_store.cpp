@@ -16,6 +16,8 @@
 
 #include <sqlite3.h>
 
+#include <autoscale/json.h>
+
 #include "time_format.h"
 
 namespace autoscale {
@@ -58,7 +60,17 @@ constexpr const char* kColumns =
         "server_name, server_id, server_provider, server_state, server_image, server_region, "
         "server_size, server_address, server_capacity, server_error, server_client_token, "
         "server_host_key, server_host_private_key, server_created, server_updated, "
-        "server_started, server_stopped, server_last_busy, server_drain_started, server_version";
+        "server_started, server_stopped, server_last_busy, server_drain_started, server_version, "
+        "server_pool, server_market, server_reclaim_notice, server_lost_builds";
+
+/// kColumns for reading a database opened read-only that an older version
+/// wrote (before 003_pools_markets): the new columns read as their defaults.
+constexpr const char* kColumnsBeforePools =
+        "server_name, server_id, server_provider, server_state, server_image, server_region, "
+        "server_size, server_address, server_capacity, server_error, server_client_token, "
+        "server_host_key, server_host_private_key, server_created, server_updated, "
+        "server_started, server_stopped, server_last_busy, server_drain_started, server_version, "
+        "'', '', 0, ''";
 
 struct Migration {
     const char* name;
@@ -110,7 +122,21 @@ constexpr auto kMigrations = std::to_array<Migration>({
          " COALESCE(server_created, 0) * 1000, COALESCE(server_updated, 0) * 1000,"
          " COALESCE(server_started, 0) * 1000, COALESCE(server_stopped, 0) * 1000, 1"
          " FROM servers"},
+        // Pools, markets, reclaim notices and lost builds; rows from before
+        // pools have an empty pool: they belong to the first pool.
+        {"003_pools_markets",
+         "ALTER TABLE autoscale_servers ADD COLUMN server_pool TEXT NOT NULL DEFAULT '';"
+         "ALTER TABLE autoscale_servers ADD COLUMN server_market TEXT NOT NULL DEFAULT '';"
+         "ALTER TABLE autoscale_servers ADD COLUMN server_reclaim_notice INTEGER NOT NULL"
+         " DEFAULT 0;"
+         "ALTER TABLE autoscale_servers ADD COLUMN server_lost_builds TEXT NOT NULL DEFAULT '';"
+         "CREATE INDEX ix_autoscale_servers_pool ON autoscale_servers(server_pool);"
+         "CREATE TABLE autoscale_values (value_key TEXT PRIMARY KEY,"
+         " value_text TEXT NOT NULL);"},
 });
+
+/// Live rows that count against the caps (countsAgainstCaps()).
+constexpr const char* kCountedRows = "server_state <> 'terminated' AND server_reclaim_notice = 0";
 
 std::int64_t toMillis(WallTime t) {
     if (t == WallTime{})
@@ -181,23 +207,29 @@ public:
         return {};
     }
 
-    Result<Server> insert(const Server& server) override {
+    Result<Server> insertWithin(const Server& server, const InsertCaps& caps) override {
         if (readOnly_)
             return readOnlyError();
         const std::lock_guard lock(mutex_);
-        Server row = server;
-        row.version = 1;
-        auto stmt = cached(std::string("INSERT INTO autoscale_servers (") + kColumns +
-                           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        if (!stmt)
-            return stmt.error();
-        bindServer(stmt->get(), row);
-        const int rc = sqlite3_step(stmt->get());
-        if (rc == SQLITE_CONSTRAINT)
-            return makeError(Errc::AlreadyExists, "a server named " + row.name + " already exists");
-        if (rc != SQLITE_DONE)
-            return dbError("insert " + row.name);
-        return row;
+        const bool capped = caps.poolMax || caps.fleetMax;
+        // The count and the insert are one transaction: BEGIN IMMEDIATE takes
+        // the write lock first, so another process cannot insert in between.
+        if (capped) {
+            if (auto r = execWith("BEGIN IMMEDIATE", "insert " + server.name); !r)
+                return r.error();
+        }
+        auto inserted = insertLocked(server, caps);
+        if (capped) {
+            if (inserted) {
+                if (auto r = execWith("COMMIT", "insert " + server.name); !r) {
+                    (void)exec("ROLLBACK");
+                    return r.error();
+                }
+            } else {
+                (void)exec("ROLLBACK");
+            }
+        }
+        return inserted;
     }
 
     Result<Server> find(const std::string& name) override {
@@ -210,7 +242,7 @@ public:
         std::vector<Server> rows;
         if (!hasSchema_)
             return rows;
-        auto stmt = cached(std::string("SELECT ") + kColumns +
+        auto stmt = cached(std::string("SELECT ") + readColumns() +
                            " FROM autoscale_servers ORDER BY server_created, server_name");
         if (!stmt)
             return stmt.error();
@@ -234,12 +266,14 @@ public:
                 " server_capacity=?9, server_error=?10, server_client_token=?11,"
                 " server_host_key=?12, server_host_private_key=?13, server_created=?14,"
                 " server_updated=?15, server_started=?16, server_stopped=?17,"
-                " server_last_busy=?18, server_drain_started=?19, server_version=?20"
-                " WHERE server_name=?1 AND server_version=?21");
+                " server_last_busy=?18, server_drain_started=?19, server_version=?20,"
+                " server_pool=?21, server_market=?22, server_reclaim_notice=?23,"
+                " server_lost_builds=?24"
+                " WHERE server_name=?1 AND server_version=?25");
         if (!stmt)
             return stmt.error();
         bindServer(stmt->get(), row);
-        sqlite3_bind_int64(stmt->get(), 21, server.version);
+        sqlite3_bind_int64(stmt->get(), 25, server.version);
         if (sqlite3_step(stmt->get()) != SQLITE_DONE)
             return dbError("update " + row.name);
         if (sqlite3_changes(db_.get()) == 1)
@@ -288,7 +322,41 @@ public:
         return sqlite3_changes(db_.get());
     }
 
+    Result<std::optional<std::string>> getValue(const std::string& key) override {
+        const std::lock_guard lock(mutex_);
+        if (!hasSchema_ || beforePools_)
+            return std::optional<std::string>{};
+        auto stmt = cached("SELECT value_text FROM autoscale_values WHERE value_key = ?");
+        if (!stmt)
+            return stmt.error();
+        bindText(stmt->get(), 1, key);
+        const int rc = sqlite3_step(stmt->get());
+        if (rc == SQLITE_DONE)
+            return std::optional<std::string>{};
+        if (rc != SQLITE_ROW)
+            return dbError("read " + key);
+        return std::optional<std::string>(columnText(stmt->get(), 0));
+    }
+
+    Result<void> putValue(const std::string& key, const std::string& value) override {
+        if (readOnly_)
+            return readOnlyError();
+        const std::lock_guard lock(mutex_);
+        auto stmt =
+                cached("INSERT INTO autoscale_values (value_key, value_text) VALUES (?, ?)"
+                       " ON CONFLICT(value_key) DO UPDATE SET value_text = excluded.value_text");
+        if (!stmt)
+            return stmt.error();
+        bindText(stmt->get(), 1, key);
+        bindText(stmt->get(), 2, value);
+        if (sqlite3_step(stmt->get()) != SQLITE_DONE)
+            return dbError("write " + key);
+        return {};
+    }
+
     void setHasSchema(bool has) { hasSchema_ = has; }
+    /// A read-only database an older version wrote: no pool columns, no values.
+    void setBeforePools(bool before) { beforePools_ = before; }
 
     Result<std::int64_t> scalarInt(const char* sql, const char* arg) {
         auto stmt = prepare(sql);
@@ -311,6 +379,10 @@ public:
     }
 
 private:
+    [[nodiscard]] const char* readColumns() const {
+        return beforePools_ ? kColumnsBeforePools : kColumns;
+    }
+
     Error readOnlyError() const {
         return makeError(Errc::InvalidArgument, path_ + ": the store is open read-only");
     }
@@ -352,10 +424,67 @@ private:
         return {};
     }
 
+    Result<Server> insertLocked(const Server& server, const InsertCaps& caps) {
+        if (caps.poolMax) {
+            auto n = countLive("server_pool = ?", server.pool);
+            if (!n)
+                return n.error();
+            if (*n + 1 > *caps.poolMax) {
+                return makeError(Errc::LimitReached, "pool " + server.pool + " has " +
+                                                             std::to_string(*n) +
+                                                             " live servers, its max is " +
+                                                             std::to_string(*caps.poolMax));
+            }
+        }
+        if (caps.fleetMax) {
+            auto n = countLive("1 = 1", {});
+            if (!n)
+                return n.error();
+            if (*n + 1 > *caps.fleetMax) {
+                return makeError(Errc::LimitReached, "the fleet has " + std::to_string(*n) +
+                                                             " live servers, its max is " +
+                                                             std::to_string(*caps.fleetMax));
+            }
+        }
+        Server row = server;
+        row.version = 1;
+        auto stmt = cached(std::string("INSERT INTO autoscale_servers (") + kColumns +
+                           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        if (!stmt)
+            return stmt.error();
+        bindServer(stmt->get(), row);
+        const int rc = sqlite3_step(stmt->get());
+        if (rc == SQLITE_CONSTRAINT)
+            return makeError(Errc::AlreadyExists, "a server named " + row.name + " already exists");
+        if (rc != SQLITE_DONE)
+            return dbError("insert " + row.name);
+        return row;
+    }
+
+    /// Rows counted against the caps that also satisfy `where` (one `?`
+    /// bound to `arg` when it is not empty).
+    Result<std::int64_t> countLive(const char* where, const std::string& arg) {
+        auto stmt = cached(std::string("SELECT COUNT(*) FROM autoscale_servers WHERE ") +
+                           kCountedRows + " AND " + where);
+        if (!stmt)
+            return stmt.error();
+        if (!arg.empty() || std::string_view(where).find('?') != std::string_view::npos)
+            bindText(stmt->get(), 1, arg);
+        if (sqlite3_step(stmt->get()) != SQLITE_ROW)
+            return dbError("count servers");
+        return sqlite3_column_int64(stmt->get(), 0);
+    }
+
+    Result<void> execWith(const char* sql, const std::string& what) {
+        if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+            return dbError(what);
+        return {};
+    }
+
     Result<Server> findLocked(const std::string& name) {
         if (!hasSchema_)
             return makeError(Errc::NotFound, "no server named " + name);
-        auto stmt = cached(std::string("SELECT ") + kColumns +
+        auto stmt = cached(std::string("SELECT ") + readColumns() +
                            " FROM autoscale_servers WHERE server_name = ?");
         if (!stmt)
             return stmt.error();
@@ -395,6 +524,10 @@ private:
         sqlite3_bind_int64(stmt, 18, toMillis(s.lastBusy));
         sqlite3_bind_int64(stmt, 19, toMillis(s.drainStarted));
         sqlite3_bind_int64(stmt, 20, s.version);
+        bindText(stmt, 21, s.pool);
+        bindText(stmt, 22, s.market);
+        sqlite3_bind_int64(stmt, 23, toMillis(s.reclaimNotice));
+        bindText(stmt, 24, s.lostBuilds.empty() ? std::string() : lostBuildsToJson(s.lostBuilds));
     }
 
     static Server readServer(sqlite3_stmt* stmt) {
@@ -419,6 +552,12 @@ private:
         s.lastBusy = fromMillis(sqlite3_column_int64(stmt, 17));
         s.drainStarted = fromMillis(sqlite3_column_int64(stmt, 18));
         s.version = sqlite3_column_int64(stmt, 19);
+        s.pool = columnText(stmt, 20);
+        s.market = columnText(stmt, 21);
+        s.reclaimNotice = fromMillis(sqlite3_column_int64(stmt, 22));
+        // A list this process wrote; an unreadable one reads as empty rather
+        // than hiding the whole row.
+        s.lostBuilds = parseLostBuildsJson(columnText(stmt, 23)).value_or(std::vector<LostBuild>{});
         return s;
     }
 
@@ -426,6 +565,7 @@ private:
     std::string path_;
     bool readOnly_;
     bool hasSchema_ = true;
+    bool beforePools_ = false;
     std::mutex mutex_;
     std::unordered_map<std::string, Stmt> cache_; ///< Finalized before db_ closes.
 };
@@ -434,7 +574,9 @@ private:
 class EmptyStore final : public Store {
 public:
     explicit EmptyStore(std::string path) : path_(std::move(path)) {}
-    Result<Server> insert(const Server& /*server*/) override { return denied(); }
+    Result<Server> insertWithin(const Server& /*server*/, const InsertCaps& /*caps*/) override {
+        return denied();
+    }
     Result<Server> find(const std::string& name) override {
         return makeError(Errc::NotFound, "no server named " + name);
     }
@@ -444,6 +586,12 @@ public:
         return denied();
     }
     Result<int> purge(WallTime /*before*/) override { return denied(); }
+    Result<std::optional<std::string>> getValue(const std::string& /*key*/) override {
+        return std::optional<std::string>{};
+    }
+    Result<void> putValue(const std::string& /*key*/, const std::string& /*value*/) override {
+        return denied();
+    }
 
 private:
     Error denied() const {
@@ -500,6 +648,14 @@ Result<std::unique_ptr<Store>> openSqliteStore(const SqliteOptions& options) {
         if (!has)
             return has.error();
         store->setHasSchema(*has > 0);
+        if (*has > 0) {
+            auto pools =
+                    store->scalarInt("SELECT COUNT(*) FROM autoscale_migrations WHERE name = ?",
+                                     "003_pools_markets");
+            if (!pools)
+                return pools.error();
+            store->setBeforePools(*pools == 0);
+        }
         return std::unique_ptr<Store>(std::move(store));
     }
     if (!memory) {
