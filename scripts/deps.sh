@@ -7,8 +7,9 @@ set -eu
 
 PACKAGES="g++ make meson ninja-build pkg-config cmake python3
 libcurl4-openssl-dev libssl-dev libsqlite3-dev libssh2-1-dev rapidjson-dev
-libcli11-dev doctest-dev libpugixml-dev libcpp-httplib-dev libpq-dev
-openssh-server openssh-client python3-botocore python3-boto3 clang-format libyaml-dev chromium"
+libcli11-dev doctest-dev libpugixml-dev libcpp-httplib-dev libpq-dev libyaml-cpp-dev
+postgresql-15 postgresql-client-15
+openssh-server openssh-client python3-botocore python3-boto3 clang-format chromium"
 
 missing=""
 for p in $PACKAGES; do
