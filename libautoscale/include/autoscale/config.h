@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,17 @@ namespace autoscale {
 
 /// Variable name → value, as the process environment holds them.
 using Environment = std::map<std::string, std::string>;
+
+/// One pool of the fleet: the settings a pool may set for itself (SPEC §3, the
+/// pool file). Each starts from the environment's value (DRONE_*), then the
+/// pool file's key.
+struct PoolConfig {
+    PoolSettings pool{};     ///< Name, platform, labels, min, max, concurrency, timings.
+    AgentSettings agent{};   ///< The runner: image, environ, env file, volumes, name prefix.
+    AmazonSettings amazon{}; ///< Image, types, subnets, groups, volume, tags, market.
+
+    friend bool operator==(const PoolConfig&, const PoolConfig&) = default;
+};
 
 /// Everything SPEC §3's variables configure, composed of each concern's settings.
 struct Config {
@@ -56,9 +68,21 @@ struct Config {
     bool logsPretty = false;
     /// Non-fatal findings: unknown DRONE_* variables, accepted-but-ignored ones.
     std::vector<std::string> warnings{};
+    /// DRONE_POOL_FILE: the YAML file describing several pools; empty for none.
+    std::string poolFile{};
+    /// The pool file's fleet-wide `max` on live servers across pools; unset: none.
+    std::optional<int> fleetMax{};
+    /// The pools, in the order stages are routed to them (file order). Without
+    /// a pool file: one pool named "default" made of `pool`, `agent` and
+    /// `amazon` above, exactly as the environment describes it.
+    std::vector<PoolConfig> pools{};
 
     friend bool operator==(const Config&, const Config&) = default;
 };
+
+/// `config` with one pool's settings in place of the environment's (`pool`,
+/// `agent`, `amazon`): what the wiring functions are given for that pool.
+Config configForPool(const Config& config, const PoolConfig& pool);
 
 /// Which variables a command needs.
 struct ConfigNeeds {

@@ -52,7 +52,12 @@ struct AmazonSettings {
     std::string deviceName = "/dev/sda1";
     std::string iamProfileArn{};
     std::string iamProfileName{};
-    std::string marketType{};
+    std::string marketType{}; ///< "spot" for spot; "" for on-demand.
+    /// With spot: launch on-demand when no spot (type, subnet) has capacity.
+    bool spotFallback = true;
+    /// With spot and its fallback: at most this many live on-demand servers in
+    /// the pool (the pool file's on_demand_max); unset: no cap.
+    std::optional<int> onDemandMax{};
     std::string imdsTokens = "required";
     std::string userData{};     ///< Template text from DRONE_AMAZON_USERDATA. Secret.
     std::string userDataFile{}; ///< DRONE_AMAZON_USERDATA_FILE's path; read by the caller.

@@ -115,6 +115,15 @@ std::string_view closestName(std::string_view name, std::span<const std::string_
     return best;
 }
 
+Config configForPool(const Config& config, const PoolConfig& pool) {
+    Config c = config;
+    c.pool = pool.pool;
+    c.agent = pool.agent;
+    c.amazon = pool.amazon;
+    c.pools = {pool};
+    return c;
+}
+
 Result<Config> parseConfig(const Environment& env, ConfigNeeds needs) {
     Config c;
     std::vector<std::string> problems;
@@ -125,6 +134,7 @@ Result<Config> parseConfig(const Environment& env, ConfigNeeds needs) {
         variable.bind(field, c);
     }
     checkCombinations(c, problems);
+    c.pools = {PoolConfig{.pool = c.pool, .agent = c.agent, .amazon = c.amazon}};
     if (const auto home = env.find("HOME"); home != env.end())
         c.aws.home = home->second;
     c.warnings = warningsFor(env);
