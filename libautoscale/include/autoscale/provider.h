@@ -4,6 +4,7 @@
 
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <span>
 #include <string>
@@ -31,6 +32,11 @@ struct Instance {
     std::string publicIp{};
     WallTime launchTime{};
     std::map<std::string, std::string> tags{};
+    std::string market{}; ///< "spot" or "on-demand" (EC2's instanceLifecycle); empty if unknown.
+    /// Why the instance stopped or is going, as EC2 says (StateReason code), e.g.
+    /// "Server.SpotInstanceTermination" for a spot reclaim; empty while it runs.
+    std::string stateReason{};
+    std::string stateReasonMessage{}; ///< StateReason message.
 
     friend bool operator==(const Instance&, const Instance&) = default;
 };
@@ -41,6 +47,12 @@ struct CreateRequest {
     std::string serverName{};
     std::string clientToken{};
     std::string userData{}; ///< Rendered cloud-init, not yet base64-encoded.
+    /// With a spot pool's fallback: whether an on-demand launch is allowed now
+    /// (the pool's on-demand cap has room).
+    bool onDemandAllowed = true;
+    /// The leadership term that launched it (tagged drone-autoscaler:epoch);
+    /// 0: no leadership (one daemon).
+    std::int64_t epoch = 0;
 
     friend bool operator==(const CreateRequest&, const CreateRequest&) = default;
 };
