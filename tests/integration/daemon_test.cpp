@@ -209,11 +209,12 @@ TEST_CASE("the daemon scales up on demand, installs over SSH, scales down idle s
     CHECK(d.api("GET", "/varz", "")->body.find("\"paused\":false") != std::string::npos);
     const auto metrics = d.api("GET", "/metrics", "");
     REQUIRE(metrics);
-    CHECK(metrics->body.find("drone_server_count 2") != std::string::npos);
-    CHECK(metrics->body.find("autoscaler_reaction_time_seconds_bucket{le=\"30\"} ") !=
+    CHECK(metrics->body.find("drone_server_count{pool=\"default\"} 2") != std::string::npos);
+    CHECK(metrics->body.find(
+                  "autoscaler_reaction_time_seconds_bucket{pool=\"default\",le=\"30\"} ") !=
           std::string::npos);
-    CHECK(metrics->body.find("autoscaler_ec2_calls_total{action=\"RunInstances\",code=\"ok\"} 3") !=
-          std::string::npos);
+    CHECK(metrics->body.find("autoscaler_ec2_calls_total{pool=\"default\",action=\"RunInstances\","
+                             "code=\"ok\"} 3") != std::string::npos);
     const auto planned = d.api("GET", "/api/plan");
     REQUIRE(planned);
     CHECK(planned->body.find("\"running\":2") != std::string::npos);

@@ -16,6 +16,7 @@
 
 #include <autoscale/api_server.h>
 #include <autoscale/engine.h>
+#include <autoscale/fleet.h>
 #include <autoscale/http.h>
 #include <autoscale/log.h>
 #include <autoscale/sqlite_store.h>
@@ -46,7 +47,8 @@ struct UiHarness {
     MemorySink stderrStandIn;
     LogRing ring{stderrStandIn};
     std::unique_ptr<Store> store = openSqliteStore({.path = ":memory:"}).value();
-    std::unique_ptr<Engine> engine;
+    std::unique_ptr<Fleet> fleet;
+    Engine* engine = nullptr; ///< The fleet's one pool.
     AllowAllAuthorizer authorizer;
     std::unique_ptr<ApiServer> api;
     std::unique_ptr<HttpClient> http =
@@ -66,8 +68,11 @@ struct UiHarness {
         o.interval = std::chrono::seconds{10};
         o.workers = 0;
         o.instanceType = "c7i.large";
-        engine = std::make_unique<Engine>(o, *store, provider, queue, installer, clock,
-                                          Logger(ring, clock, "engine", LogLevel::Info));
+        std::vector<FleetPool> pools{
+                {.options = o, .provider = &provider, .installer = &installer}};
+        fleet = std::make_unique<Fleet>(std::move(pools), std::nullopt, *store, queue, clock,
+                                        Logger(ring, clock, "engine", LogLevel::Info), o.interval);
+        engine = &fleet->engine(0);
         ApiOptions options;
         options.address = "127.0.0.1";
         options.port = 0;
@@ -76,8 +81,8 @@ struct UiHarness {
         options.version = "9.9.9-test";
         options.uiLog = &ring;
         options.uiSampleEvery = std::chrono::milliseconds{0};
-        auto started = ApiServer::start(std::move(options), *engine, *store, authorizer, nullptr,
-                                        clock, Logger(ring, clock, "api", LogLevel::Info));
+        auto started = ApiServer::start(std::move(options), *fleet, *store, authorizer, {}, clock,
+                                        Logger(ring, clock, "api", LogLevel::Info));
         REQUIRE(started);
         api = std::move(*started);
     }

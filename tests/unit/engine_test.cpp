@@ -612,7 +612,7 @@ TEST_CASE_FIXTURE(Harness, "the API cannot push the pool past MAX, also racing t
         api.emplace_back([&] {
             for (int i = 0; i < 5; ++i) {
                 auto r = engine->createServer();
-                if (!r && r.error().code == Errc::Conflict)
+                if (!r && r.error().code == Errc::LimitReached)
                     ++refused;
             }
         });

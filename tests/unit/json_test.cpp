@@ -137,7 +137,7 @@ TEST_CASE("the plan JSON carries SPEC's keys and round-trips") {
     const Plan p{.pool = "default",
                  .pending = 5,
                  .running = 1,
-                 .leftOut = {.kind = 3, .platform = 2, .limit = 3, .throttle = 1},
+                 .leftOut = {.kind = 3, .platform = 2, .limit = 3, .throttle = 1, .routed = 4},
                  .servers = 2,
                  .capacity = 4,
                  .create = 1,
@@ -147,7 +147,7 @@ TEST_CASE("the plan JSON carries SPEC's keys and round-trips") {
     for (const char* key :
          {"\"pool\":", "\"pending\":5", "\"running\":1", "\"servers\":2", "\"capacity\":4",
           "\"create\":1", "\"drain\":[\"agent-2\"]", "\"reasons\":[",
-          R"("left_out":{"kind":3,"platform":2,"labels":0,"limit":3,"throttle":1,"status":0})"}) {
+          R"("left_out":{"kind":3,"platform":2,"labels":0,"limit":3,"throttle":1,"status":0,"routed":4})"}) {
         CAPTURE(key);
         CHECK(json.find(key) != std::string::npos);
     }

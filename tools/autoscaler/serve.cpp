@@ -11,6 +11,7 @@
 #include <memory>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include <autoscale/admin_client.h>
 #include <autoscale/api_server.h>
@@ -18,6 +19,7 @@
 #include <autoscale/drone.h>
 #include <autoscale/ec2_provider.h>
 #include <autoscale/engine.h>
+#include <autoscale/fleet.h>
 #include <autoscale/installer.h>
 #include <autoscale/store.h>
 #include <autoscale/wiring.h>
@@ -60,10 +62,16 @@ int serve() {
     const auto dbPath = databasePathOf(*config);
     if (!dbPath)
         return badConfiguration(dbPath.error());
-    const auto files = readInstallFiles(*config, *dbPath);
-    if (!files) {
-        badConfiguration(files.error());
-        return files.error().code == Errc::InvalidArgument ? kExitUsage : kExitFailure;
+    std::vector<Config> poolConfigs;
+    std::vector<InstallFiles> poolFiles;
+    for (const auto& pool : config->pools) {
+        poolConfigs.push_back(configForPool(*config, pool));
+        auto files = readInstallFiles(poolConfigs.back(), *dbPath);
+        if (!files) {
+            badConfiguration(files.error());
+            return files.error().code == Errc::InvalidArgument ? kExitUsage : kExitFailure;
+        }
+        poolFiles.push_back(std::move(*files));
     }
 
     auto lock = ProcessLock::acquire(*dbPath);
@@ -88,33 +96,53 @@ int serve() {
     DroneClient queue(config->drone, **queueHttp);
     DroneAuthorizer authorizer(std::move(*authHttp), config->drone, *clock);
 
-    auto ec2Provider =
-            makeEc2Provider(ec2OptionsFrom(*config), config->aws, *clock, {}, sink.get());
-    if (!ec2Provider) {
-        log.error("cannot set up EC2", {{"error", ec2Provider.error().message}});
-        return kExitFailure;
-    }
-    CountingProvider provider(**ec2Provider);
+    // One provider and one installer per pool: each has its own image, types,
+    // subnets, tags and runner.
+    std::vector<std::unique_ptr<Provider>> ec2Providers;
+    std::vector<std::unique_ptr<CountingProvider>> providers;
+    std::vector<std::unique_ptr<Installer>> installers;
+    std::vector<FleetPool> pools;
+    for (std::size_t i = 0; i < poolConfigs.size(); ++i) {
+        const Config& poolConfig = poolConfigs[i];
+        const Logger poolLog = log.with({{"pool", poolConfig.pool.name}});
+        auto ec2Provider =
+                makeEc2Provider(ec2OptionsFrom(poolConfig), config->aws, *clock, {}, sink.get());
+        if (!ec2Provider) {
+            poolLog.error("cannot set up EC2", {{"error", ec2Provider.error().message}});
+            return kExitFailure;
+        }
+        ec2Providers.push_back(std::move(*ec2Provider));
+        providers.push_back(std::make_unique<CountingProvider>(*ec2Providers.back()));
 
-    SshInstallerOptions installerOptions =
-            installerOptionsFrom(*config, files->clientKey.privateKey);
-    installerOptions.envFileLines = files->envFileLines;
-    auto installer = makeSshInstaller(std::move(installerOptions), *clock, log.child("ssh"));
-    if (!installer) {
-        log.error("cannot set up the SSH installer", {{"error", installer.error().message}});
-        return kExitFailure;
-    }
+        SshInstallerOptions installerOptions =
+                installerOptionsFrom(poolConfig, poolFiles[i].clientKey.privateKey);
+        installerOptions.envFileLines = poolFiles[i].envFileLines;
+        auto installer =
+                makeSshInstaller(std::move(installerOptions), *clock, poolLog.child("ssh"));
+        if (!installer) {
+            poolLog.error("cannot set up the SSH installer",
+                          {{"error", installer.error().message}});
+            return kExitFailure;
+        }
+        installers.push_back(std::move(*installer));
 
-    EngineOptions engineOptions = engineOptionsFrom(*config);
-    engineOptions.userData =
-            userDataFunction(*config, files->userDataTemplate, files->clientKey.publicKey);
-    Engine engine(std::move(engineOptions), **store, provider, queue, **installer, *clock,
-                  log.child("engine"));
+        EngineOptions engineOptions = engineOptionsFrom(poolConfig);
+        engineOptions.userData = userDataFunction(poolConfig, poolFiles[i].userDataTemplate,
+                                                  poolFiles[i].clientKey.publicKey);
+        pools.push_back(FleetPool{.options = std::move(engineOptions),
+                                  .provider = providers.back().get(),
+                                  .installer = installers.back().get()});
+    }
+    Fleet fleet(std::move(pools), config->fleetMax, **store, queue, *clock, log.child("engine"),
+                config->interval);
 
     ApiOptions apiOptions = apiOptionsFrom(*config);
     apiOptions.uiLog = sink.get();
-    auto api = ApiServer::start(std::move(apiOptions), engine, **store, authorizer, &provider,
-                                *clock, log.child("api"));
+    std::vector<const CountingProvider*> counting;
+    for (const auto& p : providers)
+        counting.push_back(p.get());
+    auto api = ApiServer::start(std::move(apiOptions), fleet, **store, authorizer,
+                                std::move(counting), *clock, log.child("api"));
     if (!api) {
         log.error("cannot start the API", {{"error", api.error().message}});
         return kExitFailure;
@@ -122,8 +150,8 @@ int serve() {
 
     std::stop_source stop;
     const StopOnSignal signals(stop, log, kShutdownLimit);
-    engine.run(stop.get_token());
-    if (!engine.waitIdleFor(kShutdownGrace)) {
+    fleet.run(stop.get_token());
+    if (!fleet.waitIdleFor(kShutdownGrace)) {
         log.warn("in-flight work still running after " + std::to_string(kShutdownGrace.count()) +
                  "s: abandoned; it resumes at the next start");
     }

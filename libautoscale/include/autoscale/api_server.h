@@ -14,12 +14,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <autoscale/clock.h>
 #include <autoscale/drone.h>
 #include <autoscale/engine.h>
+#include <autoscale/fleet.h>
 #include <autoscale/log.h>
 #include <autoscale/store.h>
 #include <autoscale/version.h>
@@ -124,18 +126,29 @@ struct ApiOptions : ApiSettings {
     std::chrono::milliseconds uiSampleEvery{60000};
 };
 
-/// Renders the Prometheus text exposition of the engine's metrics.
-std::string renderMetrics(const EngineMetrics& metrics, const EngineStatus& status,
-                          const std::map<std::pair<std::string, std::string>, std::int64_t>& ec2);
+/// One pool's numbers for /metrics.
+struct PoolMetrics {
+    std::string pool{};
+    EngineMetrics metrics{};
+    /// EC2 calls by (action, outcome), from the pool's CountingProvider.
+    std::map<std::pair<std::string, std::string>, std::int64_t> ec2{};
+};
+
+/// Renders the Prometheus text exposition: every series about servers,
+/// stages, reaction, back-off and EC2 calls once per pool, with a `pool`
+/// label; `unroutable` pending stages that no pool serves.
+std::string renderMetrics(std::span<const PoolMetrics> pools, const EngineStatus& status,
+                          int unroutable);
 
 /// Serves the API on its own threads until stopped or destroyed. Borrows
 /// everything: it must outlive nothing it was given.
 class ApiServer {
 public:
     /// Binds and starts serving. Errc::Io when the address cannot be bound.
-    static Result<std::unique_ptr<ApiServer>> start(ApiOptions options, Engine& engine,
-                                                    Store& store, TokenAuthorizer& authorizer,
-                                                    const CountingProvider* counting,
+    /// `counting`: each pool's EC2 call counter, in pool order (entries may be null).
+    static Result<std::unique_ptr<ApiServer>> start(ApiOptions options, Fleet& fleet, Store& store,
+                                                    TokenAuthorizer& authorizer,
+                                                    std::vector<const CountingProvider*> counting,
                                                     const Clock& clock, Logger logger);
     ~ApiServer();
     ApiServer(const ApiServer&) = delete;

@@ -63,6 +63,26 @@ Dispatch runnerMatch(const Stage& stage, const PoolSettings& runner);
 /// `queue`. O(n) when no stage has a limit or throttle, O(n log n) otherwise.
 std::vector<Dispatch> classifyQueue(std::span<const Stage> queue, const PoolSettings& runner);
 
+/// Drone's rule over the pools of a fleet, in routing order (the pool file's).
+struct RoutedQueue {
+    /// Per stage of the queue: the index of the first pool whose runners Drone
+    /// would give it to (kind/type, platform, labels), or -1 when none would.
+    std::vector<int> pool{};
+    /// Per stage: Given when it is demand for its pool; Limit or Throttle when
+    /// it is routed but held back; Status for a stage neither pending nor
+    /// running; for a stage no pool takes, why the first pool does not.
+    std::vector<Dispatch> verdict{};
+};
+
+/// Routes every stage of the whole queue: each goes to the first pool, in
+/// order, that Drone's dispatch rule would give it to; hold-backs count
+/// siblings across the whole queue. O(n × pools) plus the hold-back pass.
+RoutedQueue routeQueue(std::span<const Stage> queue, std::span<const PoolSettings> pools);
+
+/// A pending stage of our kind that no pool serves (its platform or labels
+/// match none): reported as unroutable, never silently ignored.
+bool isUnroutable(const Stage& stage, Dispatch verdict, int pool);
+
 /// Adds one stage's verdict to the counts (Given adds nothing).
 void countLeftOut(StagesLeftOut& counts, Dispatch reason);
 

@@ -74,6 +74,24 @@ struct EngineOptions {
     /// Names new servers; a random name (namePrefix + 8 characters) when empty. The
     /// simulation gives deterministic names so that a run repeats exactly.
     std::function<std::string()> serverName{};
+    /// The fleet-wide cap on live servers across all pools (the pool file's
+    /// `max`), checked by the store with every insert; unset: none.
+    std::optional<int> fleetMax{};
+    /// Rows of no pool (from before pools existed) or of a pool that is not in
+    /// `fleetPools` (removed from the pool file) belong to this pool: it claims
+    /// them, drains and terminates them as its own, so nothing is left behind.
+    /// True for the first pool, false for the others.
+    bool claimsUnpooled = true;
+    /// The names of every pool of the fleet; empty: this pool alone.
+    std::vector<std::string> fleetPools{};
+};
+
+/// The stages of the queue that are demand for one pool (Drone's dispatch
+/// rule applied, routed among the fleet's pools), and how many stages of the
+/// queue are not, by reason.
+struct PoolQueue {
+    std::vector<Stage> stages{};
+    StagesLeftOut leftOut{};
 };
 
 /// A Prometheus-style histogram: cumulative counts per upper bound.
@@ -135,11 +153,21 @@ public:
     /// Returns the plan it decided on, or why it could not plan.
     Result<Plan> cycle();
 
+    /// The same on this pool's part of a queue the caller read and routed (a
+    /// Fleet reads the queue once for all pools). `share`, when set, is how many
+    /// live servers the fleet's max leaves this pool this cycle: the planner
+    /// creates none beyond it.
+    Result<Plan> cycleWith(Result<PoolQueue> queue, std::optional<int> share);
+
     /// Cycles every interval until `stop`; the first cycle runs at once. On
     /// stop, no new decision is made and in-flight work is asked to stop: an
     /// install ends at its next check without writing, so its server stays
     /// `installing` and the next start resumes it. Call once per engine.
     void run(const std::stop_token& stop);
+
+    /// Asks in-flight work to stop at its next check (what run() does when it
+    /// stops); for a caller that runs the cycles itself (Fleet).
+    void interrupt();
 
     /// Blocks until no worker task is in flight (tests, shutdown).
     void waitIdle();
@@ -154,9 +182,11 @@ public:
     [[nodiscard]] Plan lastPlan() const;
     [[nodiscard]] EngineStatus status() const;
     [[nodiscard]] EngineMetrics metrics() const;
+    /// The pool this engine serves.
+    [[nodiscard]] const PoolSettings& pool() const;
 
-    /// POST /api/servers: one more server, refused (Errc::Conflict) when it
-    /// would exceed DRONE_POOL_MAX.
+    /// POST /api/servers: one more server, refused (Errc::LimitReached) when it
+    /// would exceed the pool's max or the fleet's.
     Result<Server> createServer();
 
     /// DELETE /api/servers/{name}: drains a running server; a server that has

@@ -42,9 +42,14 @@ Result<std::vector<LostBuild>> parseLostBuildsJson(std::string_view body);
 
 /// `plan --json`: {"pool","policy","pending","running","servers","live",
 /// "capacity","wanted","create","left_out":{"kind","platform","labels","limit",
-/// "throttle","status"},"drain":[names],"reasons":[strings]}.
+/// "throttle","status","routed"},"drain":[names],"reasons":[strings]}.
 std::string planToJson(const Plan& plan);
 Result<Plan> parsePlanJson(std::string_view body);
+
+/// Several pools: {"pools": [planToJson objects, each with "pool" set],
+/// "unroutable": N, "unroutable_stages": [{"id","build_id","os","arch",
+/// "variant","labels"}]}.
+std::string fleetPlanToJson(const std::vector<Plan>& plans, const std::vector<Stage>& unroutable);
 
 /// {"message": text}
 std::string messageJson(std::string_view text);

@@ -83,6 +83,9 @@ public:
     Logger(LogSink& sink, const Clock& clock, std::string component, LogLevel minLevel);
 
     [[nodiscard]] Logger child(std::string component) const;
+    /// The same logger, adding `fields` (e.g. the pool) to every record after
+    /// the record's own.
+    [[nodiscard]] Logger with(std::vector<LogField> fields) const;
     [[nodiscard]] bool enabled(LogLevel level) const { return level >= minLevel_; }
 
     void log(LogLevel level, std::string_view message, std::vector<LogField> fields = {}) const;
@@ -107,6 +110,7 @@ private:
     const Clock* clock_;
     std::string component_;
     LogLevel minLevel_;
+    std::vector<LogField> context_{};
 };
 
 } // namespace autoscale

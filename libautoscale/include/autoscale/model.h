@@ -169,15 +169,20 @@ std::vector<Stage> matchingStages(const std::vector<Stage>& stages, const PoolSe
 /// How many stages of the queue are not demand for a pool, by reason (Drone's
 /// dispatch rule, dispatch.h).
 struct StagesLeftOut {
-    int status = 0;   ///< Neither pending nor running.
-    int kind = 0;     ///< Not kind `pipeline` type `docker` (exec, kubernetes, ssh, ...).
-    int platform = 0; ///< os/arch differ, or the stage asks for a variant or kernel we lack.
-    int labels = 0;   ///< Labels not exactly the pool's.
+    int status = 0; ///< Neither pending nor running.
+    int kind = 0;   ///< Not kind `pipeline` type `docker` (exec, kubernetes, ssh, ...).
+    /// os/arch differ, or the stage asks for a variant or kernel we lack (in a
+    /// fleet: no pool has the platform).
+    int platform = 0;
+    int labels = 0;   ///< Labels not exactly the pool's (in a fleet: no pool's).
     int limit = 0;    ///< Held back by the pipeline's concurrency limit.
     int throttle = 0; ///< Held back by the repository's throttle.
+    int routed = 0;   ///< Demand for another pool of the fleet (routed there).
 
     /// The sum of all reasons.
-    [[nodiscard]] int total() const { return status + kind + platform + labels + limit + throttle; }
+    [[nodiscard]] int total() const {
+        return status + kind + platform + labels + limit + throttle + routed;
+    }
 
     friend bool operator==(const StagesLeftOut&, const StagesLeftOut&) = default;
 };

@@ -274,9 +274,9 @@ Result<Server> parseServerJson(std::string_view body) {
     return readServer(*doc, 0);
 }
 
-std::string planToJson(const Plan& plan) {
-    rapidjson::StringBuffer buffer;
-    Writer w(buffer);
+namespace {
+
+void writePlan(Writer& w, const Plan& plan) {
     w.StartObject();
     str(w, "pool", plan.pool);
     str(w, "policy", std::string(nameOf(plan.policy)));
@@ -295,6 +295,7 @@ std::string planToJson(const Plan& plan) {
     num(w, "limit", plan.leftOut.limit);
     num(w, "throttle", plan.leftOut.throttle);
     num(w, "status", plan.leftOut.status);
+    num(w, "routed", plan.leftOut.routed);
     w.EndObject();
     key(w, "drain");
     w.StartArray();
@@ -305,6 +306,45 @@ std::string planToJson(const Plan& plan) {
     w.StartArray();
     for (const auto& reason : plan.reasons)
         w.String(reason.c_str(), static_cast<rapidjson::SizeType>(reason.size()));
+    w.EndArray();
+    w.EndObject();
+}
+
+} // namespace
+
+std::string planToJson(const Plan& plan) {
+    rapidjson::StringBuffer buffer;
+    Writer w(buffer);
+    writePlan(w, plan);
+    return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string fleetPlanToJson(const std::vector<Plan>& plans, const std::vector<Stage>& unroutable) {
+    rapidjson::StringBuffer buffer;
+    Writer w(buffer);
+    w.StartObject();
+    key(w, "pools");
+    w.StartArray();
+    for (const auto& plan : plans)
+        writePlan(w, plan);
+    w.EndArray();
+    num(w, "unroutable", static_cast<std::int64_t>(unroutable.size()));
+    key(w, "unroutable_stages");
+    w.StartArray();
+    for (const auto& stage : unroutable) {
+        w.StartObject();
+        num(w, "id", stage.id);
+        num(w, "build_id", stage.buildId);
+        str(w, "os", stage.os);
+        str(w, "arch", stage.arch);
+        str(w, "variant", stage.variant);
+        key(w, "labels");
+        w.StartObject();
+        for (const auto& [k, v] : stage.labels)
+            str(w, k.c_str(), v);
+        w.EndObject();
+        w.EndObject();
+    }
     w.EndArray();
     w.EndObject();
     return {buffer.GetString(), buffer.GetSize()};
@@ -337,7 +377,8 @@ Result<Plan> parsePlanJson(std::string_view body) {
                      .platform = count("platform"),
                      .labels = count("labels"),
                      .limit = count("limit"),
-                     .throttle = count("throttle")};
+                     .throttle = count("throttle"),
+                     .routed = count("routed")};
     }
     for (const char* name : {"drain", "reasons"}) {
         const auto it = root.FindMember(name);

@@ -109,12 +109,23 @@ Logger::Logger(LogSink& sink, const Clock& clock, std::string component, LogLeve
 }
 
 Logger Logger::child(std::string component) const {
-    return {*sink_, *clock_, std::move(component), minLevel_};
+    Logger out{*sink_, *clock_, std::move(component), minLevel_};
+    out.context_ = context_;
+    return out;
+}
+
+Logger Logger::with(std::vector<LogField> fields) const {
+    Logger out = *this;
+    out.context_.insert(out.context_.end(), std::make_move_iterator(fields.begin()),
+                        std::make_move_iterator(fields.end()));
+    return out;
 }
 
 void Logger::log(LogLevel level, std::string_view message, std::vector<LogField> fields) const {
     if (!enabled(level))
         return;
+    if (!context_.empty())
+        fields.insert(fields.end(), context_.begin(), context_.end());
     sink_->write(LogRecord{.time = clock_->now(),
                            .level = level,
                            .component = component_,

@@ -110,18 +110,12 @@ Dispatch runnerMatch(const Stage& stage, const PoolSettings& runner) {
     return Dispatch::Given;
 }
 
-std::vector<Dispatch> classifyQueue(std::span<const Stage> queue, const PoolSettings& runner) {
-    std::vector<Dispatch> out;
-    out.reserve(queue.size());
-    bool anyHeld = false;
-    for (const auto& stage : queue) {
-        const Dispatch d = isIncomplete(stage) ? runnerMatch(stage, runner) : Dispatch::Status;
-        anyHeld = anyHeld || mayBeHeld(stage, d);
-        out.push_back(d);
-    }
-    if (!anyHeld)
-        return out;
+namespace {
 
+/// The second half of the rule: turns Given into Limit or Throttle for the
+/// pending stages held back by their siblings (every incomplete stage of the
+/// queue, whatever runner it is for).
+void holdBack(std::span<const Stage> queue, std::vector<Dispatch>& out) {
     // Drone counts siblings among every incomplete stage of the queue.
     std::map<std::pair<std::int64_t, std::string_view>, Group> byName;
     std::map<std::int64_t, Group> byRepo;
@@ -155,7 +149,54 @@ std::vector<Dispatch> classifyQueue(std::span<const Stage> queue, const PoolSett
         if (stage.throttle > 0 && byRepo.at(stage.repoId).before(stage.id) >= stage.throttle)
             out[i] = Dispatch::Throttle;
     }
+}
+
+} // namespace
+
+std::vector<Dispatch> classifyQueue(std::span<const Stage> queue, const PoolSettings& runner) {
+    std::vector<Dispatch> out;
+    out.reserve(queue.size());
+    bool anyHeld = false;
+    for (const auto& stage : queue) {
+        const Dispatch d = isIncomplete(stage) ? runnerMatch(stage, runner) : Dispatch::Status;
+        anyHeld = anyHeld || mayBeHeld(stage, d);
+        out.push_back(d);
+    }
+    if (anyHeld)
+        holdBack(queue, out);
     return out;
+}
+
+RoutedQueue routeQueue(std::span<const Stage> queue, std::span<const PoolSettings> pools) {
+    RoutedQueue routed;
+    routed.pool.assign(queue.size(), -1);
+    routed.verdict.reserve(queue.size());
+    bool anyHeld = false;
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+        const Stage& stage = queue[i];
+        Dispatch d = Dispatch::Status;
+        if (isIncomplete(stage)) {
+            d = pools.empty() ? Dispatch::Platform : runnerMatch(stage, pools.front());
+            for (std::size_t p = 0; p < pools.size(); ++p) {
+                const Dispatch match = p == 0 ? d : runnerMatch(stage, pools[p]);
+                if (match == Dispatch::Given) {
+                    d = match;
+                    routed.pool[i] = static_cast<int>(p);
+                    break;
+                }
+            }
+        }
+        anyHeld = anyHeld || mayBeHeld(stage, d);
+        routed.verdict.push_back(d);
+    }
+    if (anyHeld)
+        holdBack(queue, routed.verdict);
+    return routed;
+}
+
+bool isUnroutable(const Stage& stage, Dispatch verdict, int pool) {
+    return pool < 0 && stage.status == "pending" &&
+           (verdict == Dispatch::Platform || verdict == Dispatch::Labels);
 }
 
 void countLeftOut(StagesLeftOut& counts, Dispatch reason) {
@@ -187,13 +228,14 @@ std::string formatLeftOut(const StagesLeftOut& counts) {
     if (counts.total() == 0)
         return "none left out";
     std::string out = std::to_string(counts.total()) + " left out by Drone's dispatch rule:";
-    const std::array<std::pair<int, const char*>, 6> reasons{{
+    const std::array<std::pair<int, const char*>, 7> reasons{{
             {counts.kind, "kind/type (not docker)"},
             {counts.platform, "platform"},
             {counts.labels, "labels"},
             {counts.limit, "limit"},
             {counts.throttle, "throttle"},
             {counts.status, "not pending or running"},
+            {counts.routed, "for another pool"},
     }};
     bool first = true;
     for (const auto& [n, why] : reasons) {

@@ -82,6 +82,47 @@ Engine::Impl::~Impl() {
 // ---- the cycle ------------------------------------------------------------
 
 Result<Plan> Engine::Impl::cycle() {
+    auto queue = queue_.stages();
+    if (!queue)
+        return cycleWith(queue.error(), std::nullopt);
+    PoolQueue mine{.stages = std::move(*queue)}; // Filtered in place: the queue may be large.
+    mine.leftOut = keepDispatched(mine.stages, options_.pool);
+    return cycleWith(std::move(mine), std::nullopt);
+}
+
+Result<std::vector<Server>> Engine::Impl::listOwn() {
+    auto rows = store_.list();
+    if (!rows)
+        return rows;
+    std::erase_if(*rows, [this](const Server& s) { return !isOwn(s); });
+    return rows;
+}
+
+bool Engine::Impl::isOwn(const Server& row) const {
+    if (row.pool == options_.pool.name)
+        return true;
+    if (!options_.claimsUnpooled)
+        return false;
+    const auto& fleet = options_.fleetPools;
+    return row.pool.empty() || std::find(fleet.begin(), fleet.end(), row.pool) == fleet.end();
+}
+
+void Engine::Impl::claimUnpooled(const std::vector<Server>& rows) {
+    for (const auto& row : rows) {
+        if (row.pool == options_.pool.name || inFlight_.contains(row.name))
+            continue;
+        Server claimed = row;
+        claimed.pool = options_.pool.name;
+        if (auto saved = lifecycle_.save(claimed); saved) {
+            log_.info(row.pool.empty() ? "server from before pools given to the first pool"
+                                       : "server of a pool no longer configured given to the "
+                                         "first pool",
+                      {{"server", row.name}, {"pool", options_.pool.name}, {"was", row.pool}});
+        }
+    }
+}
+
+Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int> share) {
     const std::lock_guard cycleLock(cycleMutex_);
     const WallTime now = clock_.now();
     {
@@ -90,18 +131,19 @@ Result<Plan> Engine::Impl::cycle() {
     }
 
     const std::uint64_t generation = insertGeneration_.load();
-    auto rows = store_.list();
+    auto rows = listOwn();
     if (!rows) {
         noteCycleError("cannot read the store: " + rows.error().message);
         return rows.error();
     }
-    auto queue = queue_.stages();
+    if (options_.claimsUnpooled)
+        claimUnpooled(*rows);
     const bool queueOk = queue.has_value();
     std::vector<Stage> stages;
     StagesLeftOut leftOut;
     if (queueOk) {
-        stages = std::move(*queue); // Filtered in place: the queue may be large.
-        leftOut = keepDispatched(stages, options_.pool);
+        stages = std::move(queue->stages);
+        leftOut = queue->leftOut;
     } else {
         log_.warn("cannot read the Drone queue; nothing is drained or terminated and no "
                   "server is created beyond the minimum",
@@ -123,7 +165,7 @@ Result<Plan> Engine::Impl::cycle() {
     if (!lastSweep_ || steady - *lastSweep_ >= options_.orphanSweepInterval) {
         lastSweep_ = steady;
         sweep(*rows, now);
-        rows = store_.list();
+        rows = listOwn();
         if (!rows) {
             noteCycleError("cannot read the store: " + rows.error().message);
             return rows.error();
@@ -135,7 +177,7 @@ Result<Plan> Engine::Impl::cycle() {
     const bool planning = planDue(steady);
     if (planning) {
         decided = decide(*rows, generation, stages, queueOk, queue ? "" : queue.error().message,
-                         now, youngPending);
+                         now, youngPending, share);
         if (!decided) {
             noteCycleError("cannot read the store: " + decided.error().message);
             return decided.error();
@@ -146,7 +188,7 @@ Result<Plan> Engine::Impl::cycle() {
     }
 
     // Advance every server one step.
-    rows = store_.list();
+    rows = listOwn();
     if (!rows) {
         noteCycleError("cannot read the store: " + rows.error().message);
         return rows.error();
@@ -273,7 +315,8 @@ Plan Engine::Impl::notDue(std::span<const Stage> stages) const {
 
 Result<Plan> Engine::Impl::decide(const std::vector<Server>& listedBefore, std::uint64_t generation,
                                   std::span<const Stage> stages, bool queueOk,
-                                  const std::string& queueError, WallTime now, int youngPending) {
+                                  const std::string& queueError, WallTime now, int youngPending,
+                                  std::optional<int> share) {
     // Counting live servers and inserting new ones happen under one lock,
     // shared with the API's createServer: MAX holds under races. Rows are
     // only ever added under this lock (the generation counts them), and
@@ -282,14 +325,23 @@ Result<Plan> Engine::Impl::decide(const std::vector<Server>& listedBefore, std::
     const std::lock_guard createLock(createMutex_);
     std::optional<std::vector<Server>> relisted;
     if (insertGeneration_.load() != generation) {
-        auto listed = store_.list();
+        auto listed = listOwn();
         if (!listed)
             return listed.error();
         relisted = std::move(*listed);
     }
     const std::vector<Server>& rows = relisted ? *relisted : listedBefore;
     const PlanHistory history{.burstReserve = burstReserve(rows), .youngPending = youngPending};
-    Plan p = plan(options_.pool, rows, stages, now, history);
+    PoolSettings pool = options_.pool;
+    const bool shareBinds = share && *share < pool.max;
+    if (shareBinds)
+        pool.max = std::max(*share, pool.min);
+    Plan p = plan(pool, rows, stages, now, history);
+    if (shareBinds) {
+        p.reasons.push_back("the fleet's max leaves this pool " + std::to_string(pool.max) +
+                            " live servers this cycle (its own max is " +
+                            std::to_string(options_.pool.max) + ")");
+    }
     if (!queueOk) {
         // Unknown demand: keep MIN, nothing more, nothing drained.
         p.drain.clear();
@@ -326,6 +378,14 @@ Result<Plan> Engine::Impl::decide(const std::vector<Server>& listedBefore, std::
         stages_.served(p.create * std::max(options_.pool.concurrency, 1), now);
     for (int i = 0; i < p.create; ++i) {
         auto row = insertPending("planned");
+        if (!row && row.error().code == Errc::LimitReached) {
+            // Another pool (or the API) took the room first: the store's caps hold.
+            p.reasons.push_back("no more room: " + row.error().message);
+            log_.info("cap reached",
+                      {{"pool", options_.pool.name}, {"reason", row.error().message}});
+            p.create = i;
+            break;
+        }
         if (!row) {
             log_.error("cannot record a new server", {{"error", row.error().message}});
             break;
@@ -476,8 +536,17 @@ Engine::~Engine() = default;
 Result<Plan> Engine::cycle() {
     return impl_->cycle();
 }
+Result<Plan> Engine::cycleWith(Result<PoolQueue> queue, std::optional<int> share) {
+    return impl_->cycleWith(std::move(queue), share);
+}
+const PoolSettings& Engine::pool() const {
+    return impl_->pool();
+}
 void Engine::run(const std::stop_token& stop) {
     impl_->run(stop);
+}
+void Engine::interrupt() {
+    impl_->interrupt();
 }
 void Engine::waitIdle() {
     impl_->waitIdle();

@@ -40,8 +40,11 @@ public:
 
     // engine.cpp: the cycle.
     Result<Plan> cycle();
+    Result<Plan> cycleWith(Result<PoolQueue> queue, std::optional<int> share);
+    const PoolSettings& pool() const { return options_.pool; }
     void run(const std::stop_token& stop);
     void waitIdle() { inFlight_.waitIdle(); }
+    void interrupt() { executor_->interrupt(); }
     bool waitIdleFor(std::chrono::milliseconds limit) { return inFlight_.waitIdleFor(limit); }
     Plan lastPlan() const;
     EngineStatus status() const;
@@ -60,7 +63,14 @@ private:
     Plan notDue(std::span<const Stage> stages) const;
     Result<Plan> decide(const std::vector<Server>& listedBefore, std::uint64_t generation,
                         std::span<const Stage> stages, bool queueOk, const std::string& queueError,
-                        WallTime now, int youngPending);
+                        WallTime now, int youngPending, std::optional<int> share);
+    /// This pool's rows (and, for the pool that claims them, rows without a pool).
+    Result<std::vector<Server>> listOwn();
+    /// Whether this engine manages the row (EngineOptions::claimsUnpooled).
+    bool isOwn(const Server& row) const;
+    /// Gives the rows it claims to this pool.
+    void claimUnpooled(const std::vector<Server>& rows);
+
     std::optional<int> burstReserve(const std::vector<Server>& rows) const;
     std::chrono::milliseconds bootTime(const std::vector<Server>& rows) const;
     void sweep(const std::vector<Server>& rows, WallTime now);

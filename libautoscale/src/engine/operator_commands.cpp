@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
 /// What an operator asks through the API: pause and resume decisions, one
-/// more server (within DRONE_POOL_MAX), destroy a server. Each runs on the
+/// more server (within its pool's and the fleet's max), destroy a server. Each runs on the
 /// API's thread, beside the cycle.
 
 #include <algorithm>
@@ -24,16 +24,8 @@ void Engine::Impl::resume() {
 
 Result<Server> Engine::Impl::createServer() {
     const std::lock_guard createLock(createMutex_);
-    auto rows = store_.list();
-    if (!rows)
-        return rows.error();
-    const int live = static_cast<int>(std::count_if(
-            rows->begin(), rows->end(), [](const auto& s) { return mayHoldInstance(s.state); }));
-    if (live >= options_.pool.max) {
-        return makeError(Errc::Conflict,
-                         "the pool is at DRONE_POOL_MAX=" + std::to_string(options_.pool.max) +
-                                 " (" + std::to_string(live) + " live servers)");
-    }
+    // The store counts the pool's and the fleet's live servers in the same
+    // transaction as it inserts: Errc::LimitReached when either is full.
     auto row = insertPending("requested through the API");
     if (!row)
         return row.error();
@@ -47,11 +39,13 @@ Result<Server> Engine::Impl::insertPending(const char* why) {
         auto row = lifecycle_.insertPending(
                 Server{.name = options_.serverName ? options_.serverName()
                                                    : detail::randomServerName(options_.namePrefix),
+                       .pool = options_.pool.name,
                        .provider = options_.provider,
                        .image = options_.image,
                        .size = options_.instanceType,
                        .capacity = options_.pool.concurrency,
-                       .clientToken = detail::randomClientToken()});
+                       .clientToken = detail::randomClientToken()},
+                InsertCaps{.poolMax = options_.pool.max, .fleetMax = options_.fleetMax});
         ++insertGeneration_;
         if (row) {
             log_.info("server planned", {{"server", row->name}, {"why", why}});

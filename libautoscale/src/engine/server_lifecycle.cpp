@@ -94,13 +94,13 @@ Result<Server> ServerLifecycle::save(const Server& server) const {
     return store_.update(server);
 }
 
-Result<Server> ServerLifecycle::insertPending(Server fields) const {
+Result<Server> ServerLifecycle::insertPending(Server fields, const InsertCaps& caps) const {
     const WallTime now = clock_.now();
     fields.state = ServerState::Pending;
     fields.created = now;
     fields.updated = now;
     fields.version = 0;
-    return store_.insert(fields);
+    return store_.insertWithin(fields, caps);
 }
 
 } // namespace autoscale

@@ -57,7 +57,7 @@ public:
     /// Inserts a new row in state pending, created and updated now, from
     /// `fields` (name, client token, image, ...; their state is ignored).
     /// isNameTaken when the name is in use.
-    [[nodiscard]] Result<Server> insertPending(Server fields) const;
+    [[nodiscard]] Result<Server> insertPending(Server fields, const InsertCaps& caps = {}) const;
 
 private:
     Store& store_;

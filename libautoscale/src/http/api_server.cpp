@@ -99,26 +99,6 @@ std::string number(double v) {
     return {buf.data(), written.ptr};
 }
 
-void histogram(std::string& out, const std::string& name, const std::string& help,
-               const Histogram& h) {
-    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
-    std::int64_t cumulative = 0;
-    for (std::size_t i = 0; i < h.bounds.size(); ++i) {
-        cumulative += h.counts[i];
-        out += name + "_bucket{le=\"" + number(h.bounds[i]) + "\"} " + std::to_string(cumulative) +
-               "\n";
-    }
-    out += name + "_bucket{le=\"+Inf\"} " + std::to_string(h.count) + "\n";
-    out += name + "_sum " + number(h.sum) + "\n";
-    out += name + "_count " + std::to_string(h.count) + "\n";
-}
-
-void scalar(std::string& out, const std::string& name, const char* type, const std::string& help,
-            const std::string& value) {
-    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-           value + "\n";
-}
-
 std::string labelValue(const std::string& v) {
     std::string out;
     for (const char c : v) {
@@ -135,83 +115,160 @@ std::string labelValue(const std::string& v) {
 
 } // namespace
 
-std::string renderMetrics(const EngineMetrics& m, const EngineStatus& status,
-                          const std::map<std::pair<std::string, std::string>, std::int64_t>& ec2) {
-    std::string out;
-    const auto count = [&](const char* state) {
-        const auto it = m.serversByState.find(state);
-        return it == m.serversByState.end() ? 0 : it->second;
+namespace {
+
+/// The Prometheus text format, one family at a time, one series per pool.
+class MetricsText {
+public:
+    explicit MetricsText(std::span<const PoolMetrics> pools) : pools_(pools) {}
+
+    /// A counter or gauge with one series per pool.
+    template <typename Value>
+    void perPool(const std::string& name, const char* type, const std::string& help, Value value) {
+        header(name, type, help);
+        for (const auto& p : pools_)
+            out_ += name + "{pool=\"" + labelValue(p.pool) + "\"} " + value(p) + "\n";
+    }
+
+    /// A histogram with one set of series per pool.
+    void histogram(const std::string& name, const std::string& help,
+                   Histogram EngineMetrics::*field) {
+        header(name, "histogram", help);
+        for (const auto& p : pools_) {
+            const Histogram& h = p.metrics.*field;
+            const std::string pool = "pool=\"" + labelValue(p.pool) + "\"";
+            std::int64_t cumulative = 0;
+            for (std::size_t i = 0; i < h.bounds.size(); ++i) {
+                cumulative += h.counts[i];
+                out_ += name + "_bucket{" + pool + ",le=\"" + number(h.bounds[i]) + "\"} " +
+                        std::to_string(cumulative) + "\n";
+            }
+            out_ += name + "_bucket{" + pool + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+            out_ += name + "_sum{" + pool + "} " + number(h.sum) + "\n";
+            out_ += name + "_count{" + pool + "} " + std::to_string(h.count) + "\n";
+        }
+    }
+
+    /// One series without labels (about the whole process).
+    void single(const std::string& name, const char* type, const std::string& help,
+                const std::string& value) {
+        header(name, type, help);
+        out_ += name + " " + value + "\n";
+    }
+
+    void header(const std::string& name, const char* type, const std::string& help) {
+        out_ += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    }
+    void line(const std::string& text) { out_ += text + "\n"; }
+
+    std::string take() { return std::move(out_); }
+
+private:
+    std::span<const PoolMetrics> pools_;
+    std::string out_;
+};
+
+int stateCount(const EngineMetrics& m, const char* state) {
+    const auto it = m.serversByState.find(state);
+    return it == m.serversByState.end() ? 0 : it->second;
+}
+
+template <typename Field>
+auto counter(Field EngineMetrics::*field) {
+    return [field](const PoolMetrics& p) {
+        return std::to_string(p.metrics.*field);
     };
-    // drone/autoscaler's names.
-    histogram(out, "drone_server_create_time_seconds", "Time to create a server.", m.createTime);
-    histogram(out, "drone_server_boot_time_seconds", "Time from creation until reachable.",
-              m.bootTime);
-    histogram(out, "drone_server_install_time_seconds", "Time to install the runner.",
-              m.installTime);
-    scalar(out, "drone_server_create_errors_total", "counter", "Server creation errors.",
-           std::to_string(m.createErrors));
-    scalar(out, "drone_server_boot_errors_total", "counter", "Server boot errors.",
-           std::to_string(m.bootErrors));
-    scalar(out, "drone_server_install_errors_total", "counter", "Runner install errors.",
-           std::to_string(m.installErrors));
-    scalar(out, "drone_servers_created", "counter", "Servers created.",
-           std::to_string(m.serversCreated));
-    scalar(out, "drone_servers_created_err", "counter", "Servers that failed to create.",
-           std::to_string(m.createErrors));
-    scalar(out, "drone_servers_deleted", "counter", "Servers terminated.",
-           std::to_string(m.serversTerminated));
-    scalar(out, "drone_servers_deleted_err", "counter", "Failed terminations.",
-           std::to_string(m.terminateErrors));
-    scalar(out, "drone_server_count", "gauge", "Servers in state running.",
-           std::to_string(count("running")));
+}
+
+} // namespace
+
+std::string renderMetrics(std::span<const PoolMetrics> pools, const EngineStatus& status,
+                          int unroutable) {
+    MetricsText t(pools);
+    // drone/autoscaler's names (with a pool label; a selector without it still matches).
+    t.histogram("drone_server_create_time_seconds", "Time to create a server.",
+                &EngineMetrics::createTime);
+    t.histogram("drone_server_boot_time_seconds", "Time from creation until reachable.",
+                &EngineMetrics::bootTime);
+    t.histogram("drone_server_install_time_seconds", "Time to install the runner.",
+                &EngineMetrics::installTime);
+    t.perPool("drone_server_create_errors_total", "counter", "Server creation errors.",
+              counter(&EngineMetrics::createErrors));
+    t.perPool("drone_server_boot_errors_total", "counter", "Server boot errors.",
+              counter(&EngineMetrics::bootErrors));
+    t.perPool("drone_server_install_errors_total", "counter", "Runner install errors.",
+              counter(&EngineMetrics::installErrors));
+    t.perPool("drone_servers_created", "counter", "Servers created.",
+              counter(&EngineMetrics::serversCreated));
+    t.perPool("drone_servers_created_err", "counter", "Servers that failed to create.",
+              counter(&EngineMetrics::createErrors));
+    t.perPool("drone_servers_deleted", "counter", "Servers terminated.",
+              counter(&EngineMetrics::serversTerminated));
+    t.perPool("drone_servers_deleted_err", "counter", "Failed terminations.",
+              counter(&EngineMetrics::terminateErrors));
+    t.perPool("drone_server_count", "gauge", "Servers in state running.", [](const PoolMetrics& p) {
+        return std::to_string(stateCount(p.metrics, "running"));
+    });
     // Ours.
-    scalar(out, "autoscaler_pending_stages", "gauge", "Matching stages waiting.",
-           std::to_string(m.pendingStages));
-    scalar(out, "autoscaler_running_stages", "gauge", "Matching stages running.",
-           std::to_string(m.runningStages));
-    out += "# HELP autoscaler_servers Servers by state.\n# TYPE autoscaler_servers gauge\n";
-    for (const char* state : {"pending", "creating", "booting", "installing", "running", "draining",
-                              "terminating", "terminated", "error"}) {
-        out += std::string("autoscaler_servers{state=\"") + state + "\"} " +
-               std::to_string(count(state)) + "\n";
+    t.perPool("autoscaler_pending_stages", "gauge", "Stages routed to the pool, waiting.",
+              counter(&EngineMetrics::pendingStages));
+    t.perPool("autoscaler_running_stages", "gauge", "Stages routed to the pool, running.",
+              counter(&EngineMetrics::runningStages));
+    t.single("autoscaler_unroutable_stages", "gauge",
+             "Pending stages no pool serves (their platform or labels match none).",
+             std::to_string(unroutable));
+    t.header("autoscaler_servers", "gauge", "Servers by pool and state.");
+    for (const auto& p : pools) {
+        for (const char* state : {"pending", "creating", "booting", "installing", "running",
+                                  "draining", "terminating", "terminated", "error"}) {
+            t.line(std::string("autoscaler_servers{pool=\"") + labelValue(p.pool) + "\",state=\"" +
+                   state + "\"} " + std::to_string(stateCount(p.metrics, state)));
+        }
     }
-    histogram(out, "autoscaler_reaction_time_seconds",
-              "From a stage first seen pending to capacity requested for it.", m.reaction);
-    out += "# HELP autoscaler_ec2_calls_total EC2 calls by action and outcome.\n"
-           "# TYPE autoscaler_ec2_calls_total counter\n";
-    for (const auto& [key, n] : ec2) {
-        out += "autoscaler_ec2_calls_total{action=\"" + labelValue(key.first) + "\",code=\"" +
-               labelValue(key.second) + "\"} " + std::to_string(n) + "\n";
+    t.histogram("autoscaler_reaction_time_seconds",
+                "From a stage first seen pending to capacity requested for it.",
+                &EngineMetrics::reaction);
+    t.header("autoscaler_ec2_calls_total", "counter", "EC2 calls by pool, action and outcome.");
+    for (const auto& p : pools) {
+        for (const auto& [key, n] : p.ec2) {
+            t.line("autoscaler_ec2_calls_total{pool=\"" + labelValue(p.pool) + "\",action=\"" +
+                   labelValue(key.first) + "\",code=\"" + labelValue(key.second) + "\"} " +
+                   std::to_string(n));
+        }
     }
-    scalar(out, "autoscaler_orphans_terminated_total", "counter",
-           "Instances tagged as ours that the store did not know, terminated.",
-           std::to_string(m.orphansTerminated));
-    scalar(out, "autoscaler_instances_vanished_total", "counter",
-           "Instances that disappeared outside the autoscaler (spot reclaim, manual).",
-           std::to_string(m.vanished));
-    scalar(out, "autoscaler_consecutive_failures", "gauge",
-           "Consecutive server failures (creation back-off).",
-           std::to_string(m.consecutiveFailures));
-    scalar(out, "autoscaler_backoff_seconds", "gauge", "Seconds until creation may resume.",
-           number(static_cast<double>(m.backoffRemaining.count()) / 1000.0));
-    scalar(out, "autoscaler_paused", "gauge", "1 while paused.", status.paused ? "1" : "0");
-    scalar(out, "autoscaler_cycles_total", "counter", "Planning cycles.", std::to_string(m.cycles));
-    scalar(out, "autoscaler_cycle_errors_total", "counter",
-           "Cycles that could not read the queue or the store.", std::to_string(m.cycleErrors));
-    return out;
+    t.perPool("autoscaler_orphans_terminated_total", "counter",
+              "Instances tagged as ours that the store did not know, terminated.",
+              counter(&EngineMetrics::orphansTerminated));
+    t.perPool("autoscaler_instances_vanished_total", "counter",
+              "Instances that disappeared outside the autoscaler (spot reclaim, manual).",
+              counter(&EngineMetrics::vanished));
+    t.perPool("autoscaler_consecutive_failures", "gauge",
+              "Consecutive server failures (creation back-off).",
+              counter(&EngineMetrics::consecutiveFailures));
+    t.perPool("autoscaler_backoff_seconds", "gauge", "Seconds until creation may resume.",
+              [](const PoolMetrics& p) {
+                  return number(static_cast<double>(p.metrics.backoffRemaining.count()) / 1000.0);
+              });
+    t.single("autoscaler_paused", "gauge", "1 while paused.", status.paused ? "1" : "0");
+    t.perPool("autoscaler_cycles_total", "counter", "Planning cycles.",
+              counter(&EngineMetrics::cycles));
+    t.perPool("autoscaler_cycle_errors_total", "counter",
+              "Cycles that could not read the queue or the store.",
+              counter(&EngineMetrics::cycleErrors));
+    return t.take();
 }
 
 // ---- the server ----------------------------------------------------------
 
 class ApiServer::Impl {
 public:
-    Impl(ApiOptions options, Engine& engine, Store& store, TokenAuthorizer& authorizer,
-         const CountingProvider* counting, const Clock& clock, Logger logger)
+    Impl(ApiOptions options, Fleet& fleet, Store& store, TokenAuthorizer& authorizer,
+         std::vector<const CountingProvider*> counting, const Clock& clock, Logger logger)
         : options_(std::move(options))
-        , engine_(engine)
+        , fleet_(fleet)
         , store_(store)
         , authorizer_(authorizer)
-        , counting_(counting)
+        , counting_(std::move(counting))
         , clock_(clock)
         , log_(std::move(logger)) {}
 
@@ -271,14 +328,55 @@ private:
 
     [[nodiscard]] bool uiEnabled() const { return !options_.uiPassword.empty(); }
 
-    /// One chart sample and the current decision, from the last plan.
+    /// One chart sample and the current decision, from the last plans: the
+    /// first pool's decision, the whole fleet's servers and demand.
     Plan sampleForUi() {
-        Plan plan = engine_.lastPlan();
+        const FleetPlan plans = fleet_.lastPlan();
+        Plan plan = plans.pools.front();
+        int servers = 0;
+        int demand = 0;
+        for (const auto& p : plans.pools) {
+            servers += p.servers;
+            demand += p.pending + p.running;
+        }
         const WallTime now = clock_.now();
-        history_.record(UiSample{
-                .time = now, .servers = plan.servers, .demand = plan.pending + plan.running});
+        history_.record(UiSample{.time = now, .servers = servers, .demand = demand});
         history_.recordPlan(now, plan);
         return plan;
+    }
+
+    /// The pool a request names with ?pool=NAME, or the first; nullptr (and a
+    /// 404 answered) when no pool has that name.
+    Engine* poolOf(const httplib::Request& req, httplib::Response& res) {
+        const std::string name = req.get_param_value("pool");
+        if (name.empty())
+            return &fleet_.engine(0);
+        Engine* engine = fleet_.find(name);
+        if (engine == nullptr)
+            message(res, 404, "no pool named " + name);
+        return engine;
+    }
+
+    /// The engine that manages a row: its pool's, else the first pool's
+    /// (which claims rows of no pool or of a pool no longer configured).
+    Engine& engineFor(const std::string& serverName) {
+        if (auto row = store_.find(serverName); row && !row->pool.empty()) {
+            if (Engine* engine = fleet_.find(row->pool))
+                return *engine;
+        }
+        return fleet_.engine(0);
+    }
+
+    std::vector<PoolMetrics> poolMetrics() const {
+        std::vector<PoolMetrics> out;
+        for (std::size_t i = 0; i < fleet_.size(); ++i) {
+            const Engine& engine = fleet_.engine(i);
+            PoolMetrics m{.pool = engine.pool().name, .metrics = engine.metrics()};
+            if (i < counting_.size() && counting_[i] != nullptr)
+                m.ec2 = counting_[i]->counts();
+            out.push_back(std::move(m));
+        }
+        return out;
     }
 
     void statusPage(const httplib::Request& req, httplib::Response& res) {
@@ -291,7 +389,7 @@ private:
                             "text/plain; charset=utf-8");
             return;
         }
-        const EngineStatus status = engine_.status();
+        const EngineStatus status = fleet_.status();
         UiPageData page{.now = clock_.now(),
                         .version = options_.version,
                         .paused = status.paused,
@@ -366,7 +464,7 @@ private:
         server_.set_payload_max_length(1U << 20U);
 
         server_.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-            const EngineStatus s = engine_.status();
+            const EngineStatus s = fleet_.status();
             if (auto probe = store_.find("\x01healthz");
                 !probe && probe.error().code != Errc::NotFound) {
                 res.status = 503;
@@ -391,25 +489,31 @@ private:
                          ",\"commit\":" + detail::jsonQuote(options_.commit) + "}");
         });
         server_.Get("/varz", [this](const httplib::Request&, httplib::Response& res) {
-            const EngineStatus s = engine_.status();
-            const EngineMetrics m = engine_.metrics();
+            const EngineStatus s = fleet_.status();
+            std::int64_t backoff = 0;
+            int failures = 0;
+            std::string pools;
+            for (const auto& p : poolMetrics()) {
+                backoff =
+                        std::max<std::int64_t>(backoff, p.metrics.backoffRemaining.count() / 1000);
+                failures = std::max(failures, p.metrics.consecutiveFailures);
+                pools += (pools.empty() ? "" : ",") + detail::jsonQuote(p.pool);
+            }
             json(res, 200,
                  std::string("{\"paused\":") + (s.paused ? "true" : "false") +
-                         ",\"backoff_seconds\":" +
-                         std::to_string(m.backoffRemaining.count() / 1000) +
-                         ",\"consecutive_failures\":" + std::to_string(m.consecutiveFailures) +
-                         ",\"last_error\":" + detail::jsonQuote(s.lastError) + "}");
+                         ",\"backoff_seconds\":" + std::to_string(backoff) +
+                         ",\"consecutive_failures\":" + std::to_string(failures) +
+                         ",\"last_error\":" + detail::jsonQuote(s.lastError) + ",\"pools\":[" +
+                         pools + "]}");
         });
         server_.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
             if (!options_.prometheusToken.empty() && bearer(req) != options_.prometheusToken) {
                 message(res, 401, "missing or wrong bearer token (DRONE_PROMETHEUS_AUTH_TOKEN)");
                 return;
             }
-            const auto ec2 =
-                    counting_ != nullptr
-                            ? counting_->counts()
-                            : std::map<std::pair<std::string, std::string>, std::int64_t>{};
-            res.set_content(renderMetrics(engine_.metrics(), engine_.status(), ec2),
+            const auto pools = poolMetrics();
+            res.set_content(renderMetrics(pools, fleet_.status(),
+                                          static_cast<int>(fleet_.lastPlan().unroutable.size())),
                             "text/plain; version=0.0.4");
         });
         server_.Get("/api/servers", [this](const httplib::Request& req, httplib::Response& res) {
@@ -425,10 +529,17 @@ private:
         server_.Post("/api/servers", [this](const httplib::Request& req, httplib::Response& res) {
             if (!authorized(req, res))
                 return;
-            auto row = engine_.createServer();
+            Engine* engine = poolOf(req, res);
+            if (engine == nullptr)
+                return;
+            auto row = engine->createServer();
             if (!row) {
                 const Errc code = row.error().code;
-                message(res, code == Errc::Conflict || code == Errc::AlreadyExists ? 409 : 500,
+                message(res,
+                        code == Errc::Conflict || code == Errc::AlreadyExists ||
+                                        code == Errc::LimitReached
+                                ? 409
+                                : 500,
                         row.error().message);
                 return;
             }
@@ -450,7 +561,8 @@ private:
                            if (!authorized(req, res))
                                return;
                            const bool force = req.get_param_value("force") == "true";
-                           auto r = engine_.destroyServer(req.matches[1].str(), force);
+                           const std::string name = req.matches[1].str();
+                           auto r = engineFor(name).destroyServer(name, force);
                            if (!r) {
                                const int status = r.error().code == Errc::NotFound   ? 404
                                                   : r.error().code == Errc::Conflict ? 409
@@ -467,19 +579,28 @@ private:
         server_.Post("/api/pause", [this](const httplib::Request& req, httplib::Response& res) {
             if (!authorized(req, res))
                 return;
-            engine_.pause();
+            fleet_.pause();
             res.status = 204;
         });
         server_.Post("/api/resume", [this](const httplib::Request& req, httplib::Response& res) {
             if (!authorized(req, res))
                 return;
-            engine_.resume();
+            fleet_.resume();
             res.status = 204;
         });
         server_.Get("/api/plan", [this](const httplib::Request& req, httplib::Response& res) {
             if (!authorized(req, res))
                 return;
-            json(res, 200, planToJson(engine_.lastPlan()));
+            const FleetPlan plans = fleet_.lastPlan();
+            if (req.has_param("pool")) {
+                Engine* engine = poolOf(req, res);
+                if (engine != nullptr)
+                    json(res, 200, planToJson(engine->lastPlan()));
+                return;
+            }
+            json(res, 200,
+                 plans.pools.size() == 1 ? planToJson(plans.pools.front())
+                                         : fleetPlanToJson(plans.pools, plans.unroutable));
         });
         // Without a password there is no route: /ui answers 404 like any unknown path.
         if (uiEnabled()) {
@@ -490,10 +611,10 @@ private:
     }
 
     ApiOptions options_;
-    Engine& engine_;
+    Fleet& fleet_;
     Store& store_;
     TokenAuthorizer& authorizer_;
-    const CountingProvider* counting_;
+    std::vector<const CountingProvider*> counting_;
     const Clock& clock_;
     Logger log_;
     httplib::Server server_;
@@ -511,12 +632,12 @@ ApiServer::~ApiServer() {
         impl_->stop();
 }
 
-Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiOptions options, Engine& engine,
-                                                    Store& store, TokenAuthorizer& authorizer,
-                                                    const CountingProvider* counting,
+Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiOptions options, Fleet& fleet, Store& store,
+                                                    TokenAuthorizer& authorizer,
+                                                    std::vector<const CountingProvider*> counting,
                                                     const Clock& clock, Logger logger) {
-    auto impl = std::make_unique<Impl>(std::move(options), engine, store, authorizer, counting,
-                                       clock, std::move(logger));
+    auto impl = std::make_unique<Impl>(std::move(options), fleet, store, authorizer,
+                                       std::move(counting), clock, std::move(logger));
     if (auto r = impl->start(); !r)
         return r.error();
     return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));

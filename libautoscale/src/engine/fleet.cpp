@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: Apache-2.0
+/// \file
+/// The fleet: one queue read per cycle, Drone's rule routing each stage to the
+/// first pool that takes it, the fleet's max shared among the pools, and one
+/// Engine per pool.
+
+#include "autoscale/fleet.h"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+#include <autoscale/dispatch.h>
+
+namespace autoscale {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+void addLeftOut(StagesLeftOut& to, const StagesLeftOut& from) {
+    to.status += from.status;
+    to.kind += from.kind;
+    to.platform += from.platform;
+    to.labels += from.labels;
+    to.limit += from.limit;
+    to.throttle += from.throttle;
+    to.routed += from.routed;
+}
+
+std::string describeStage(const Stage& stage) {
+    std::string labels;
+    for (const auto& [key, value] : stage.labels)
+        labels += (labels.empty() ? "" : ",") + key + ":" + value;
+    return stage.os + "/" + stage.arch + (stage.variant.empty() ? "" : "/" + stage.variant) +
+           (labels.empty() ? "" : " labels " + labels);
+}
+
+} // namespace
+
+int wantedServers(const PoolSettings& pool, const std::vector<Stage>& stages) {
+    const auto demand = static_cast<int>(std::count_if(stages.begin(), stages.end(),
+                                                       [](const Stage& s) {
+                                                           return s.status == "pending" ||
+                                                                  s.status == "running";
+                                                       })) +
+                        std::max(pool.buffer, 0);
+    const int concurrency = std::max(pool.concurrency, 1);
+    const int needed = (demand + concurrency - 1) / concurrency;
+    return std::clamp(needed, pool.min, std::max(pool.min, pool.max));
+}
+
+std::vector<std::optional<int>> fleetShares(std::span<const PoolDemand> pools,
+                                            std::optional<int> fleetMax) {
+    std::vector<std::optional<int>> out(pools.size());
+    if (!fleetMax)
+        return out;
+    const std::size_t n = pools.size();
+    std::vector<int> share(n);
+    std::vector<int> want(n);
+    int room = *fleetMax;
+    for (std::size_t i = 0; i < n; ++i) {
+        const int top = std::max(pools[i].max, 0);
+        share[i] = std::clamp(pools[i].min, 0, top);
+        want[i] = std::clamp(pools[i].wanted, share[i], top);
+        room -= share[i];
+    }
+    room = std::max(room, 0);
+    // One more for each pool that wants more, in pool order.
+    for (std::size_t i = 0; i < n && room > 0; ++i) {
+        if (want[i] > share[i]) {
+            ++share[i];
+            --room;
+        }
+    }
+    std::vector<int> unmet(n);
+    for (std::size_t i = 0; i < n; ++i)
+        unmet[i] = want[i] - share[i];
+    const int total = std::accumulate(unmet.begin(), unmet.end(), 0);
+    if (total <= room) {
+        // Everyone gets what it wants; what is left goes, in pool order, up to each max.
+        room -= total;
+        for (std::size_t i = 0; i < n; ++i) {
+            share[i] = want[i];
+            const int more = std::min(room, std::max(pools[i].max, 0) - share[i]);
+            if (more > 0) {
+                share[i] += more;
+                room -= more;
+            }
+        }
+    } else if (room > 0) {
+        // In proportion to what each still wants: largest remainder.
+        std::vector<std::pair<long long, std::size_t>> remainders;
+        int given = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const long long scaled = static_cast<long long>(room) * unmet[i];
+            const auto base = static_cast<int>(scaled / total);
+            share[i] += base;
+            given += base;
+            remainders.emplace_back(scaled % total, i);
+        }
+        std::stable_sort(remainders.begin(), remainders.end(),
+                         [](const auto& a, const auto& b) { return a.first > b.first; });
+        for (const auto& [remainder, i] : remainders) {
+            if (given >= room)
+                break;
+            if (remainder == 0)
+                continue;
+            ++share[i];
+            ++given;
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        out[i] = share[i];
+    return out;
+}
+
+class Fleet::Impl {
+public:
+    Impl(std::vector<FleetPool> pools, std::optional<int> fleetMax, Store& store, Queue& queue,
+         const Clock& clock, Logger logger, std::chrono::milliseconds interval)
+        : fleetMax_(fleetMax)
+        , queue_(queue)
+        , clock_(clock)
+        , log_(std::move(logger))
+        , interval_(interval) {
+        std::vector<std::string> names;
+        for (const auto& pool : pools)
+            names.push_back(pool.options.pool.name);
+        for (std::size_t i = 0; i < pools.size(); ++i) {
+            FleetPool& pool = pools[i];
+            pool.options.fleetMax = fleetMax;
+            pool.options.claimsUnpooled = i == 0;
+            pool.options.fleetPools = names;
+            settings_.push_back(pool.options.pool);
+            engines_.push_back(std::make_unique<Engine>(
+                    std::move(pool.options), store, *pool.provider, queue, *pool.installer, clock,
+                    log_.with({{"pool", settings_.back().name}})));
+        }
+    }
+
+    Result<FleetPlan> cycle() {
+        const std::lock_guard cycleLock(cycleMutex_);
+        const std::size_t n = engines_.size();
+        auto queue = queue_.stages();
+        std::vector<PoolQueue> parts(n);
+        std::vector<Stage> unroutable;
+        if (queue)
+            route(*queue, parts, unroutable);
+
+        std::vector<PoolDemand> demands;
+        demands.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            demands.push_back({.min = settings_[i].min,
+                               .max = settings_[i].max,
+                               .wanted = wantedServers(settings_[i], parts[i].stages)});
+        }
+        const auto shares = fleetShares(demands, fleetMax_);
+
+        FleetPlan out;
+        std::optional<Error> firstError;
+        int failed = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            Result<PoolQueue> input = queue ? Result<PoolQueue>(std::move(parts[i]))
+                                            : Result<PoolQueue>(queue.error());
+            auto decided = engines_[i]->cycleWith(std::move(input), shares[i]);
+            if (decided) {
+                out.pools.push_back(std::move(*decided));
+            } else {
+                ++failed;
+                if (!firstError)
+                    firstError = decided.error();
+                out.pools.push_back(engines_[i]->lastPlan());
+            }
+        }
+        noteUnroutable(unroutable);
+        out.unroutable = std::move(unroutable);
+        {
+            const std::lock_guard lock(reportMutex_);
+            unroutable_ = out.unroutable;
+        }
+        if (failed == static_cast<int>(n) && firstError)
+            return *firstError;
+        return out;
+    }
+
+    void run(const std::stop_token& stop) {
+        std::string names;
+        for (const auto& s : settings_)
+            names += (names.empty() ? "" : ",") + s.name;
+        log_.info("engine started",
+                  {{"interval", std::to_string(interval_.count()) + "ms"},
+                   {"pools", names},
+                   {"fleet_max", fleetMax_ ? std::to_string(*fleetMax_) : std::string("none")}});
+        while (!stop.stop_requested()) {
+            const SteadyTime started = clock_.steadyNow();
+            (void)cycle();
+            const auto spent = clock_.steadyNow() - started;
+            const auto wait =
+                    interval_ - std::chrono::duration_cast<std::chrono::milliseconds>(spent);
+            if (wait > 0ms && !clock_.sleepFor(wait, stop))
+                break;
+        }
+        for (auto& engine : engines_)
+            engine->interrupt();
+        log_.info("engine stopping: no new decisions; in-flight work asked to stop");
+    }
+
+    FleetPlan lastPlan() const {
+        FleetPlan out;
+        for (const auto& engine : engines_)
+            out.pools.push_back(engine->lastPlan());
+        const std::lock_guard lock(reportMutex_);
+        out.unroutable = unroutable_;
+        return out;
+    }
+
+    EngineStatus status() const {
+        EngineStatus out;
+        bool first = true;
+        for (const auto& engine : engines_) {
+            const EngineStatus s = engine->status();
+            out.paused = out.paused || s.paused;
+            if (first) {
+                out.lastGoodCycle = s.lastGoodCycle;
+            } else if (!s.lastGoodCycle || !out.lastGoodCycle) {
+                out.lastGoodCycle.reset();
+            } else {
+                out.lastGoodCycle = std::min(*out.lastGoodCycle, *s.lastGoodCycle);
+            }
+            if (out.lastError.empty() && !s.lastError.empty())
+                out.lastError = "pool " + engine->pool().name + ": " + s.lastError;
+            if (s.backoffUntil && (!out.backoffUntil || *s.backoffUntil > *out.backoffUntil))
+                out.backoffUntil = s.backoffUntil;
+            first = false;
+        }
+        return out;
+    }
+
+    std::vector<std::unique_ptr<Engine>>& engines() { return engines_; }
+    const std::vector<std::unique_ptr<Engine>>& engines() const { return engines_; }
+    [[nodiscard]] std::optional<int> fleetMax() const { return fleetMax_; }
+
+private:
+    /// Moves each stage the queue gives a pool into that pool's part and
+    /// counts, for every pool, the stages that are not its demand.
+    void route(std::vector<Stage>& queue, std::vector<PoolQueue>& parts,
+               std::vector<Stage>& unroutable) const {
+        const std::size_t n = parts.size();
+        const RoutedQueue routed = routeQueue(queue, settings_);
+        StagesLeftOut noPool;
+        std::vector<int> routedTo(n, 0);
+        int routedTotal = 0;
+        for (std::size_t i = 0; i < queue.size(); ++i) {
+            const int p = routed.pool[i];
+            const Dispatch verdict = routed.verdict[i];
+            if (p < 0) {
+                countLeftOut(noPool, verdict);
+                if (isUnroutable(queue[i], verdict, p))
+                    unroutable.push_back(queue[i]);
+                continue;
+            }
+            auto& part = parts[static_cast<std::size_t>(p)];
+            ++routedTo[static_cast<std::size_t>(p)];
+            ++routedTotal;
+            if (verdict == Dispatch::Given) {
+                part.stages.push_back(std::move(queue[i]));
+            } else {
+                countLeftOut(part.leftOut, verdict);
+            }
+        }
+        for (std::size_t p = 0; p < n; ++p) {
+            addLeftOut(parts[p].leftOut, noPool);
+            parts[p].leftOut.routed = routedTotal - routedTo[p];
+        }
+    }
+
+    /// One warning per unroutable stage, the first cycle it is seen.
+    void noteUnroutable(const std::vector<Stage>& stages) {
+        std::set<std::int64_t> now;
+        for (const auto& stage : stages) {
+            now.insert(stage.id);
+            if (warned_.contains(stage.id))
+                continue;
+            log_.warn("no pool serves this stage: it waits until a runner that matches it polls",
+                      {{"stage", std::to_string(stage.id)},
+                       {"build", std::to_string(stage.buildId)},
+                       {"platform", describeStage(stage)}});
+        }
+        warned_ = std::move(now);
+    }
+
+    std::optional<int> fleetMax_;
+    Queue& queue_;
+    const Clock& clock_;
+    Logger log_;
+    std::chrono::milliseconds interval_;
+    std::vector<PoolSettings> settings_;
+    std::vector<std::unique_ptr<Engine>> engines_;
+    std::mutex cycleMutex_;
+    std::set<std::int64_t> warned_; ///< Guarded by cycleMutex_.
+    mutable std::mutex reportMutex_;
+    std::vector<Stage> unroutable_; ///< Guarded by reportMutex_.
+};
+
+Fleet::Fleet(std::vector<FleetPool> pools, std::optional<int> fleetMax, Store& store, Queue& queue,
+             const Clock& clock, Logger logger, std::chrono::milliseconds interval)
+    : impl_(std::make_unique<Impl>(std::move(pools), fleetMax, store, queue, clock,
+                                   std::move(logger), interval)) {
+}
+
+Fleet::~Fleet() = default;
+
+Result<FleetPlan> Fleet::cycle() {
+    return impl_->cycle();
+}
+void Fleet::run(const std::stop_token& stop) {
+    impl_->run(stop);
+}
+void Fleet::waitIdle() {
+    for (auto& engine : impl_->engines())
+        engine->waitIdle();
+}
+bool Fleet::waitIdleFor(std::chrono::milliseconds limit) {
+    bool idle = true;
+    for (auto& engine : impl_->engines())
+        idle = engine->waitIdleFor(limit) && idle;
+    return idle;
+}
+void Fleet::pause() {
+    for (auto& engine : impl_->engines())
+        engine->pause();
+}
+void Fleet::resume() {
+    for (auto& engine : impl_->engines())
+        engine->resume();
+}
+bool Fleet::paused() const {
+    return impl_->engines().front()->paused();
+}
+std::size_t Fleet::size() const {
+    return impl_->engines().size();
+}
+Engine& Fleet::engine(std::size_t i) {
+    return *impl_->engines().at(i);
+}
+const Engine& Fleet::engine(std::size_t i) const {
+    return *impl_->engines().at(i);
+}
+Engine* Fleet::find(std::string_view name) {
+    for (auto& engine : impl_->engines()) {
+        if (engine->pool().name == name)
+            return engine.get();
+    }
+    return nullptr;
+}
+std::optional<int> Fleet::fleetMax() const {
+    return impl_->fleetMax();
+}
+FleetPlan Fleet::lastPlan() const {
+    return impl_->lastPlan();
+}
+EngineStatus Fleet::status() const {
+    return impl_->status();
+}
+
+} // namespace autoscale
