@@ -315,7 +315,12 @@ TEST_CASE("YAML syntax errors name the line and column") {
           "pools.yml: is empty; expected `version: 1` and a list `pools` (see README, \"Pools\")");
     CHECK(oneProblem("# nothing but a comment\n").starts_with("pools.yml: is empty"));
     CHECK(oneProblem("version: 1\npools: [{name: a}]\n---\nversion: 1\n") ==
-          "pools.yml:4: holds more than one YAML document; expected one");
+          "pools.yml:3: holds more than one YAML document; expected one");
+    // yaml-cpp 0.7's LoadAll() never returns on these (jbeder/yaml-cpp#1040).
+    CHECK(oneProblem(",").starts_with("pools.yml: is empty"));
+    CHECK(oneProblem(", b}").starts_with("pools.yml: is empty"));
+    CHECK(oneProblem("version: 1\npools: [{name: a}]\n---\n,\n") ==
+          "pools.yml:3: holds more than one YAML document; expected one");
 }
 
 TEST_CASE("wrong types are named with what was expected") {
@@ -400,6 +405,10 @@ TEST_CASE("names: required, [a-z0-9-]{1,32}, unique naming both lines") {
         CHECK(contains(oneProblem("version: 1\npools:\n  - name: " + bad + "\n"),
                        "pools.yml:3: pools[0].name: "));
     }
+    // A value quoted in a problem never breaks it over lines.
+    CHECK(oneProblem("version: 1\npools:\n  - name: \"a\\nb\\x01\"\n") ==
+          "pools.yml:3: pools[0].name: \"a\\nb\\x01\" is not a pool name; expected 1 to 32 "
+          "characters a-z, 0-9 or -");
     CHECK(applyOk("version: 1\npools:\n  - name: " + std::string(32, 'a') + "\n  - name: 0-x\n")
                   .pools.size() == 2);
     const auto lines =
@@ -581,6 +590,7 @@ TEST_CASE("loadConfig: the environment alone without DRONE_POOL_FILE, else the f
 }
 
 TEST_CASE("examples/pools.yml: amd64, arm64 with its own AMI, gpu; fleet max 5") {
+    REQUIRE_FALSE(test::testEnv("AUTOSCALE_EXAMPLES").empty());
     const std::string path = test::testEnv("AUTOSCALE_EXAMPLES") + "/pools.yml";
     const auto c = loadConfig(with({{"DRONE_POOL_FILE", path}}));
     REQUIRE_MESSAGE(c, c.error().message);

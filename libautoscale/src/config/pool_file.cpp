@@ -15,11 +15,13 @@
 #include <exception>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <utility>
 
 #include "core/files.h"
 #include "field.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace autoscale::detail {
@@ -173,6 +175,63 @@ bool validPoolName(std::string_view name) {
     });
 }
 
+/// `text` with control characters escaped (\n, \t, \xNN), so that a value
+/// quoted in a problem cannot break it over lines.
+std::string oneLine(std::string_view text) {
+    static constexpr std::string_view kHex = "0123456789abcdef";
+    std::string out;
+    out.reserve(text.size());
+    for (const char ch : text) {
+        const auto byte = static_cast<unsigned char>(ch);
+        if (ch == '\n') {
+            out += "\\n";
+        } else if (ch == '\t') {
+            out += "\\t";
+        } else if (byte < 0x20 || byte == 0x7f) {
+            out += "\\x";
+            out += kHex[static_cast<std::size_t>(byte >> 4)];
+            out += kHex[static_cast<std::size_t>(byte & 0xf)];
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+/// Ignores every parser event but a document's start, whose mark it keeps.
+class DocumentStarts final : public YAML::EventHandler {
+public:
+    // NOLINTBEGIN(readability-identifier-naming): yaml-cpp's EventHandler names these.
+    void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+    void OnAlias(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+    void OnScalar(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  const std::string& /*value*/) override {}
+    void OnSequenceStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/,
+                         YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/,
+                    YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
+    void OnMapEnd() override {}
+    // NOLINTEND(readability-identifier-naming)
+
+    YAML::Mark last{};
+};
+
+/// Where a second document starts, or nullopt when `text` holds at most one.
+/// Documents are counted with a bound, not with YAML::LoadAll: yaml-cpp 0.7's
+/// LoadAll never returns on some malformed input, such as a lone ","
+/// (jbeder/yaml-cpp#1040, fixed after 0.8 by pull request #1319).
+std::optional<YAML::Mark> secondDocument(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts events;
+    if (!parser.HandleNextDocument(events) || !parser.HandleNextDocument(events))
+        return std::nullopt;
+    return events.last;
+}
+
 /// One problem: the line it is on (0: none) and its text.
 struct Problem {
     int line = 0;
@@ -255,17 +314,19 @@ void Reader::read(std::string_view text, Config& config) {
         return;
     }
     try {
-        const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-        if (documents.empty() || documents.front().IsNull()) {
+        const std::string owned(text);
+        const YAML::Node root = YAML::Load(owned);
+        if (!root.IsDefined() || root.IsNull()) {
             add(0, {},
                 "is empty; expected `version: 1` and a list `pools` (see README, \"Pools\")");
             return;
         }
-        if (documents.size() > 1) {
-            add(lineOf(documents[1]), {}, "holds more than one YAML document; expected one");
+        if (const auto second = secondDocument(owned)) {
+            add(second->is_null() ? 0 : second->line + 1, {},
+                "holds more than one YAML document; expected one");
             return;
         }
-        readRoot(documents.front(), config);
+        readRoot(root, config);
     } catch (const YAML::Exception& e) {
         const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
         const std::string where = e.mark.is_null() ? "" : ":" + std::to_string(e.mark.column + 1);
@@ -776,8 +837,8 @@ void applyPoolFileTo(Config& config, std::string_view yamlText, const std::strin
     std::vector<Problem> found = reader.problems();
     std::stable_sort(found.begin(), found.end(),
                      [](const Problem& a, const Problem& b) { return a.line < b.line; });
-    for (auto& problem : found)
-        problems.push_back(std::move(problem.text));
+    for (const auto& problem : found)
+        problems.push_back(oneLine(problem.text));
 }
 
 } // namespace autoscale::detail
