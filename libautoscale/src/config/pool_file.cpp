@@ -330,7 +330,7 @@ void Reader::read(std::string_view text, Config& config) {
     } catch (const YAML::Exception& e) {
         const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
         const std::string where = e.mark.is_null() ? "" : ":" + std::to_string(e.mark.column + 1);
-        // e.msg is yaml-cpp's description, without the text it could not parse.
+        // e.msg is yaml-cpp's description: at most one character of the text is quoted.
         problems_.push_back({.line = line,
                              .text = path_ + (line > 0 ? ":" + std::to_string(line) : "") + where +
                                      ": not valid YAML: " + e.msg});
@@ -559,7 +559,8 @@ std::optional<std::string> Reader::mapText(const YAML::Node& value, const std::s
             continue;
         }
         const std::string name = trimmed(keyNode.Scalar());
-        const std::string entryLabel = label + "." + name;
+        std::string entryLabel = label;
+        entryLabel.append(".").append(name);
         if (name.empty() || name.find_first_of(",:") != std::string::npos) {
             add(keyLine, entryLabel, "is not a usable key; expected one without , or :");
             ok = false;
@@ -583,7 +584,7 @@ std::optional<std::string> Reader::mapText(const YAML::Node& value, const std::s
             ok = false;
             continue;
         }
-        text += (text.empty() ? "" : ",") + name + ":" + entryText;
+        text.append(text.empty() ? "" : ",").append(name).append(":").append(entryText);
     }
     if (!ok)
         return std::nullopt;
