@@ -172,6 +172,13 @@ TEST_CASE("every variable accepts its documented forms") {
              [](const Config& c) {
                  CHECK(c.pool.launchDelay == 0s);
              }},
+            {"DRONE_POOL_FILE", "/etc/autoscaler/pools.yml",
+             [](const Config& c) {
+                 // Named only: parseConfig reads no file (loadConfig does).
+                 CHECK(c.poolFile == "/etc/autoscaler/pools.yml");
+                 REQUIRE(c.pools.size() == 1);
+                 CHECK(c.pools[0].pool.name == "default");
+             }},
             {"DRONE_CAPACITY_BUFFER", "3",
              [](const Config& c) {
                  CHECK(c.pool.buffer == 3);

@@ -34,9 +34,10 @@ struct SimulateFlags {
     bool coldStart = false;
 };
 
-/// The configuration for a command from the environment, its warnings
-/// printed; nullopt after printing every problem.
-std::optional<Config> loadConfig(const Environment& env, ConfigNeeds needs);
+/// The configuration for a command from the environment and DRONE_POOL_FILE
+/// (autoscale::loadConfig), its warnings printed; nullopt after printing every
+/// problem.
+std::optional<Config> loadConfigOrReport(const Environment& env, ConfigNeeds needs);
 
 /// One planning cycle, changing nothing: 0, 1 when Drone, the store or EC2
 /// cannot be read, 2 on bad configuration.

@@ -16,8 +16,8 @@
 
 namespace autoscale::tools {
 
-std::optional<Config> loadConfig(const Environment& env, ConfigNeeds needs) {
-    auto config = parseConfig(env, needs);
+std::optional<Config> loadConfigOrReport(const Environment& env, ConfigNeeds needs) {
+    auto config = loadConfig(env, needs);
     if (!config) {
         (void)std::fprintf(stderr, "autoscaler-cli: bad configuration:\n%s\n",
                            config.error().message.c_str());
@@ -29,7 +29,7 @@ std::optional<Config> loadConfig(const Environment& env, ConfigNeeds needs) {
 }
 
 int runPlan(const PlanFlags& flags) {
-    auto config = loadConfig(
+    auto config = loadConfigOrReport(
             processEnvironment(),
             ConfigNeeds{.drone = flags.queueFile.empty(), .agent = false, .amazon = false});
     if (!config)

@@ -55,7 +55,7 @@ std::string render(const SimulateFlags& flags, std::size_t stages, const PoolSet
 int runSimulate(const SimulateFlags& flags) {
     const Environment env = processEnvironment();
     const auto config =
-            loadConfig(env, ConfigNeeds{.drone = false, .agent = false, .amazon = false});
+            loadConfigOrReport(env, ConfigNeeds{.drone = false, .agent = false, .amazon = false});
     if (!config)
         return kExitUsage;
     const auto boot = parseGoDuration(flags.boot);

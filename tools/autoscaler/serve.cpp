@@ -48,7 +48,7 @@ int badConfiguration(const Error& error) {
 } // namespace
 
 int serve() {
-    const auto config = parseConfig(processEnvironment());
+    const auto config = loadConfig(processEnvironment());
     if (!config)
         return badConfiguration(config.error());
     const auto clock = makeSystemClock();
@@ -163,8 +163,8 @@ int serve() {
 }
 
 int healthcheck() {
-    const auto config = parseConfig(processEnvironment(),
-                                    ConfigNeeds{.drone = false, .agent = false, .amazon = false});
+    const auto config = loadConfig(processEnvironment(),
+                                   ConfigNeeds{.drone = false, .agent = false, .amazon = false});
     if (!config)
         return badConfiguration(config.error());
     auto http = makeCurlHttpClient(HttpOptions{.totalTimeout = 5s, .protocols = "http"});

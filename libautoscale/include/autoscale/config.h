@@ -128,6 +128,34 @@ const VariableSpec* findVariable(std::string_view name);
 /// and what is expected; secret values are never quoted.
 Result<Config> parseConfig(const Environment& env, ConfigNeeds needs = {});
 
+/// Applies a pool file (SPEC §3, README "Pools") to `base`, the Config parseConfig
+/// made from the environment: `pools` becomes the file's pools, in file order,
+/// and `fleetMax` its `max`. Each key a pool leaves out (or sets to null) keeps
+/// the environment's value from `base`; each key is read by its DRONE_*
+/// variable's reader, so values are checked as that variable's are. A pool's
+/// servers are named "<name>-" + 8 characters unless it sets `name_prefix`.
+/// `base`'s own `pool`, `agent` and `amazon` are kept (the environment's).
+///
+/// Pure: no file is read; `path` only names the file in messages. `env` is the
+/// process environment, from which a bare `K` of `runner.environ` is copied.
+/// With `needs.amazon`, a pool without an image (neither `amazon.image` nor
+/// DRONE_AMAZON_IMAGE) is a problem.
+///
+/// Errc::InvalidArgument when anything is wrong: one line per problem, all of
+/// them, each "PATH:LINE: KEY: what is wrong" (KEY as `pools[1].amazon.image`),
+/// in line order; an unknown key names the closest known one. Secret values
+/// (`user_data`) are never quoted.
+Result<Config> applyPoolFile(Config base, std::string_view yamlText, const std::string& path,
+                             ConfigNeeds needs = {}, const Environment& env = {});
+
+/// What the tools call: parseConfig, then, when DRONE_POOL_FILE is set, that
+/// file read and applied by applyPoolFile (DRONE_AMAZON_IMAGE is then optional
+/// in the environment, each pool needing an image instead). Errc::InvalidArgument
+/// with the environment's problems and the file's together (an unreadable file
+/// is one line naming DRONE_POOL_FILE), then the warnings as "warning: ..."
+/// lines. Reads only that one file.
+Result<Config> loadConfig(const Environment& env, ConfigNeeds needs = {});
+
 /// Every variable parseConfig reads, in documentation order.
 const std::vector<std::string_view>& knownVariables();
 

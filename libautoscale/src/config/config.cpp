@@ -125,12 +125,22 @@ Config configForPool(const Config& config, const PoolConfig& pool) {
 }
 
 Result<Config> parseConfig(const Environment& env, ConfigNeeds needs) {
-    Config c;
     std::vector<std::string> problems;
-    for (const auto& variable : detail::variableTable()) {
+    Config c = detail::parseEnvironment(env, needs, problems);
+    if (!problems.empty())
+        return makeError(Errc::InvalidArgument, detail::problemsMessage(problems, c.warnings));
+    return c;
+}
+
+namespace detail {
+
+Config parseEnvironment(const Environment& env, const ConfigNeeds& needs,
+                        std::vector<std::string>& problems) {
+    Config c;
+    for (const auto& variable : variableTable()) {
         if (variable.bind == nullptr)
             continue;
-        detail::Field field(variable.spec, env, needs, problems);
+        Field field(variable.spec, env, needs, problems);
         variable.bind(field, c);
     }
     checkCombinations(c, problems);
@@ -138,16 +148,19 @@ Result<Config> parseConfig(const Environment& env, ConfigNeeds needs) {
     if (const auto home = env.find("HOME"); home != env.end())
         c.aws.home = home->second;
     c.warnings = warningsFor(env);
-
-    if (!problems.empty()) {
-        std::string message;
-        for (const auto& p : problems)
-            message += (message.empty() ? "" : "\n") + p;
-        for (const auto& w : c.warnings)
-            message += "\nwarning: " + w;
-        return makeError(Errc::InvalidArgument, std::move(message));
-    }
     return c;
 }
+
+std::string problemsMessage(const std::vector<std::string>& problems,
+                            const std::vector<std::string>& warnings) {
+    std::string message;
+    for (const auto& p : problems)
+        message += (message.empty() ? "" : "\n") + p;
+    for (const auto& w : warnings)
+        message += "\nwarning: " + w;
+    return message;
+}
+
+} // namespace detail
 
 } // namespace autoscale

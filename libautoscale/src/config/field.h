@@ -86,4 +86,16 @@ std::span<const Variable> variableTable();
 /// Whitespace trimmed from both ends.
 std::string trimmed(std::string_view text);
 
+/// parseConfig's reading without its verdict: every variable of the table read
+/// into a Config and the checks of two variables, each problem appended to
+/// `problems` (a rejected value leaves its default). `pools` holds the one
+/// pool "default" made of `pool`, `agent` and `amazon`; `warnings` is filled.
+Config parseEnvironment(const Environment& env, const ConfigNeeds& needs,
+                        std::vector<std::string>& problems);
+
+/// The problems, then the warnings as "warning: ..." lines, one per line: the
+/// message of a configuration error.
+std::string problemsMessage(const std::vector<std::string>& problems,
+                            const std::vector<std::string>& warnings);
+
 } // namespace autoscale::detail

@@ -183,6 +183,8 @@ constexpr std::array kTable = {
     read("DRONE_POOL_LAUNCH_DELAY", "30s",
          "how long a lone waiting stage may wait for a running one before a launch", kPlain, kPool,
          [](Field& f, Config& c) { f.duration(c.pool.launchDelay, 0ms); }),
+    read("DRONE_POOL_FILE", "", "YAML file describing several pools (README: Pools)", kPlain,
+         kGlobal, [](Field& f, Config& c) { f.string(c.poolFile); }),
     read("DRONE_CAPACITY_BUFFER", "0", "idle build slots kept ready", kPlain, kPool,
          [](Field& f, Config& c) { f.integer(c.pool.buffer, 0, 100000); }),
     read("DRONE_INTERVAL", "10s", "planning period; at least 100ms", kPlain, kGlobal,
