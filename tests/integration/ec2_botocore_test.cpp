@@ -72,6 +72,21 @@ TEST_CASE("every request the provider sends exists in botocore's EC2 model") {
     auto second = makeEc2Provider(options, creds, clock);
     REQUIRE(second);
     REQUIRE((*second)->create({.serverName = "b", .clientToken = "u"}));
+    // A spot pool whose spot walk is refused everywhere falls back to on-demand: both
+    // markets' RunInstances, with the epoch tag, go through the check.
+    options.amazon.marketType = "spot";
+    options.amazon.subnetIdsAlt = {"subnet-2"};
+    auto third = makeEc2Provider(options, creds, clock);
+    REQUIRE(third);
+    ec2.refuseCapacity({.market = "spot"});
+    const auto fellBack = (*third)->create({.serverName = "c", .clientToken = "v", .epoch = 3});
+    REQUIRE(fellBack);
+    CHECK(fellBack->market == "on-demand");
+    std::size_t spotRuns = 0;
+    for (const auto& call : ec2.calls("RunInstances"))
+        spotRuns += call.market() == "spot" ? 1U : 0U;
+    CHECK(spotRuns == 2 + 4); // The first provider's spot walk, then the refused one.
+    CHECK(ec2.signatureFailures() == 0);
     REQUIRE((*provider)->list());
     REQUIRE((*provider)->describe(created->id));
     const std::vector<std::string> ids{created->id, "i-000000000000000ff"};
@@ -144,9 +159,11 @@ TEST_CASE("boto3 drives the fake EC2 and every answer parses") {
     CHECK(output.find("paginated 12") != std::string::npos);
     CHECK(output.find("terminate_instances shutting-down") != std::string::npos);
     CHECK(output.find("error envelope ok") != std::string::npos);
+    CHECK(output.find("state_reason Client.UserInitiatedShutdown") != std::string::npos);
+    CHECK(output.find("spot spot") != std::string::npos);
     CHECK(ec2.signatureFailures() == 0);
-    CHECK(ec2.calls("RunInstances").size() == 2);
-    CHECK(ec2.instances().size() == 13);
+    CHECK(ec2.calls("RunInstances").size() == 3);
+    CHECK(ec2.instances().size() == 14);
 }
 
 } // namespace

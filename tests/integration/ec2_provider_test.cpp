@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -19,10 +21,12 @@
 #include <autoscale/engine.h>
 #include <autoscale/sqlite_store.h>
 
+#include "aws/ec2_client.h"
 #include "doctest_support.h"
 #include "fake_clock.h"
 #include "fake_ec2.h"
 #include "fakes.h"
+#include "process.h"
 #include "temp_dir.h"
 
 namespace autoscale {
@@ -1159,6 +1163,165 @@ TEST_CASE_FIXTURE(SpotFixture, "coolingDown() answers while creates run on other
     CHECK(reads > 0);
     CHECK(runs("spot") == 4); // Each spot choice once, whichever thread came first.
     CHECK(runs("on-demand") == 9);
+}
+
+TEST_CASE("the fake EC2 refuses the market options EC2 refuses") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock};
+    auto http = makeCurlHttpClient({.protocols = "http"});
+    REQUIRE(http);
+    auto creds = makeStaticCredentials(testCredentials());
+    MemorySink sink;
+    aws::Ec2Client client({.endpoint = ec2.endpoint(), .retry = {.maxAttempts = 1}}, **http, *creds,
+                          clock, Logger(sink, clock, "ec2", LogLevel::Info));
+    const aws::QueryParams base{{"ImageId", "ami-1"}, {"MinCount", "1"}, {"MaxCount", "1"}};
+    auto run = [&](const aws::QueryParams& extra) {
+        aws::QueryParams params = base;
+        params.insert(params.end(), extra.begin(), extra.end());
+        return client.call("RunInstances", params);
+    };
+    struct Case {
+        aws::QueryParams params;
+        std::string code;
+    };
+    const std::vector<Case> refused{
+            {{{"InstanceMarketOptions.MarketType", "spotty"}}, "InvalidParameterValue"},
+            {{{"InstanceMarketOptions.MarketType", "spot"},
+              {"InstanceMarketOptions.SpotOptions.SpotInstanceType", "persistent"},
+              {"InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior", "terminate"}},
+             "InvalidParameterCombination"},
+            {{{"InstanceMarketOptions.MarketType", "spot"},
+              {"InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior", "explode"}},
+             "InvalidParameterValue"},
+            {{{"InstanceMarketOptions.MarketType", "spot"},
+              {"InstanceMarketOptions.SpotOptions.MaxPrice", "0.0001"}},
+             "InvalidParameterValue"},
+            {{{"InstanceMarketOptions.MarketType", "spot"},
+              {"InstanceMarketOptions.SpotOptions.Colour", "red"}},
+             "UnknownParameter"},
+    };
+    for (const auto& c : refused) {
+        CAPTURE(c.code);
+        const auto reply = run(c.params);
+        REQUIRE_FALSE(reply);
+        CHECK(reply.error().serviceCode == c.code);
+    }
+    CHECK(ec2.instances().empty());
+    REQUIRE(run({{"InstanceMarketOptions.MarketType", "spot"},
+                 {"InstanceMarketOptions.SpotOptions.SpotInstanceType", "persistent"},
+                 {"InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior", "stop"},
+                 {"InstanceMarketOptions.SpotOptions.MaxPrice", "0.05"}}));
+    const auto launched = ec2.instances();
+    REQUIRE(launched.size() == 1);
+    CHECK(launched.begin()->second.lifecycle == "spot");
+    CHECK(launched.begin()->second.interruptionBehavior == "stop");
+    CHECK(launched.begin()->second.spotRequestId.starts_with("sir-"));
+    // Spot and on-demand are told apart by the instance-lifecycle filter.
+    REQUIRE(run({}));
+    const auto spotOnly = client.describeInstances(
+            {.filters = {{.name = "instance-lifecycle", .values = {"spot"}}}});
+    REQUIRE(spotOnly);
+    REQUIRE(spotOnly->size() == 1);
+    CHECK(spotOnly->front().lifecycle == "spot");
+}
+
+/// "http://127.0.0.1:PORT" from the fake's first line, once it is printed.
+std::string listeningUrl(const test::BackgroundProcess& process) {
+    const std::string out = process.output();
+    const auto at = out.find("listening ");
+    if (at == std::string::npos)
+        return {};
+    const auto end = out.find('\n', at);
+    if (end == std::string::npos)
+        return {};
+    return out.substr(at + 10, end - at - 10);
+}
+
+TEST_CASE("fake_ec2 as a process: --no-capacity and the control endpoints") {
+    const std::string bin = test::testEnv("AUTOSCALE_FAKE_EC2_BIN");
+    REQUIRE_FALSE(bin.empty());
+    test::TempDir dir;
+    test::BackgroundProcess fake({bin, "--no-capacity", "spot:*:*:InsufficientInstanceCapacity"},
+                                 {}, dir.file("fake_ec2.log"));
+    REQUIRE(test::waitFor([&] { return !listeningUrl(fake).empty(); }, 10s));
+    const std::string url = listeningUrl(fake);
+    REQUIRE(url.starts_with("http://127.0.0.1:"));
+
+    const auto clock = makeSystemClock(); // The process checks signatures against real time.
+    auto http = makeCurlHttpClient({.protocols = "http"});
+    REQUIRE(http);
+    auto control = [&](const std::string& method, const std::string& path,
+                       const std::string& body = {}) {
+        auto reply =
+                (*http)->send({.method = method,
+                               .url = url + path,
+                               .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
+                               .body = body});
+        REQUIRE(reply);
+        return *reply;
+    };
+    auto spotProvider = [&] {
+        auto made = makeEc2Provider(
+                spotOptions(url),
+                std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())),
+                *clock);
+        REQUIRE(made);
+        return std::move(*made);
+    };
+
+    // No spot anywhere from the start: the walk ends on-demand.
+    auto first = spotProvider()->create({.serverName = "agent-1", .clientToken = "p1"});
+    REQUIRE(first);
+    CHECK(first->market == "on-demand");
+    auto calls = control("GET", "/_fake/calls");
+    CHECK(calls.status == 200);
+    std::istringstream lines(calls.body);
+    std::vector<std::string> runLines;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.starts_with("RunInstances "))
+            runLines.push_back(line);
+    }
+    CHECK(runLines ==
+          std::vector<std::string>{
+                  "RunInstances 500 InsufficientInstanceCapacity spot t3.medium subnet-a",
+                  "RunInstances 500 InsufficientInstanceCapacity spot t3.medium subnet-b",
+                  "RunInstances 500 InsufficientInstanceCapacity spot t3a.medium subnet-a",
+                  "RunInstances 500 InsufficientInstanceCapacity spot t3a.medium subnet-b",
+                  "RunInstances 200 - on-demand t3.medium subnet-a"});
+    CHECK(control("POST", "/_fake/reclaim", "instance=" + first->id).status == 404);
+
+    // Capacity back: a fresh provider (no memory) launches spot; reclaim it.
+    CHECK(control("POST", "/_fake/capacity/restore").status == 200);
+    auto provider = spotProvider();
+    auto second = provider->create({.serverName = "agent-2", .clientToken = "p2"});
+    REQUIRE(second);
+    CHECK(second->market == "spot");
+    CHECK(control("POST", "/_fake/reclaim", "instance=" + second->id).status == 200);
+    const auto instances = control("GET", "/_fake/instances").body;
+    CHECK(instances.find(second->id + " shutting-down spot t3.medium subnet-a "
+                                      "Server.SpotInstanceTermination") != std::string::npos);
+    const auto seen = provider->describe(second->id);
+    REQUIRE(seen);
+    CHECK(seen->stateReason == "Server.SpotInstanceTermination");
+
+    // A rule added at run time: no on-demand t3.medium anywhere.
+    CHECK(control("POST", "/_fake/capacity",
+                  "market=on-demand&type=t3.medium&code=VcpuLimitExceeded")
+                  .status == 200);
+    CHECK(control("POST", "/_fake/capacity", "market=moon").status == 400);
+    auto options = spotOptions(url);
+    options.amazon.marketType.clear();
+    auto made = makeEc2Provider(
+            options, std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())),
+            *clock);
+    REQUIRE(made);
+    const auto third = (*made)->create({.serverName = "agent-3", .clientToken = "p3"});
+    REQUIRE(third);
+    CHECK(third->instanceType == "t3a.medium");
+
+    fake.signal(SIGTERM);
+    CHECK(fake.wait(10s) == 0);
+    CHECK(fake.output().find("0 signature failures") != std::string::npos);
 }
 
 } // namespace
