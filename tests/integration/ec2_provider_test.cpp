@@ -17,6 +17,7 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <autoscale/api_server.h>
 #include <autoscale/ec2_provider.h>
 #include <autoscale/engine.h>
 #include <autoscale/sqlite_store.h>
@@ -1132,6 +1133,16 @@ TEST_CASE_FIXTURE(SpotFixture, "a spot reclaim shows as Server.SpotInstanceTermi
     // An on-demand instance is not reclaimed as spot.
     ec2.restoreCapacity();
     CHECK_FALSE(ec2.reclaimSpot("i-0000000000000dead"));
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "the daemon's counting decorator passes coolingDown() through") {
+    ec2.refuseCapacity({.market = "spot", .instanceType = "t3a.medium"});
+    CountingProvider counting(*provider);
+    CHECK(counting.coolingDown().empty());
+    ec2.refuseCapacity({.market = "spot", .instanceType = "t3.medium"});
+    REQUIRE(counting.create({.serverName = "agent-1", .clientToken = "tok"}));
+    CHECK(counting.coolingDown() == provider->coolingDown());
+    CHECK(counting.coolingDown().size() == 4);
 }
 
 TEST_CASE_FIXTURE(SpotFixture, "coolingDown() answers while creates run on other threads") {
