@@ -860,10 +860,10 @@ TEST_CASE_FIXTURE(SpotFixture, "spot still refused after 3 minutes is tried once
     REQUIRE(provider->create({.serverName = "agent-1", .clientToken = "a"}));
     clock.advance(180s);
     REQUIRE(provider->create({.serverName = "agent-2", .clientToken = "b"}));
-    for (const auto& [type, subnet] : kWalk) {
-        CAPTURE(type);
-        CAPTURE(subnet);
-        CHECK(runs("spot", type, subnet) == 2);
+    for (const auto& choice : kWalk) { // Not a structured binding: clang 14, CAPTURE.
+        CAPTURE(choice.first);
+        CAPTURE(choice.second);
+        CHECK(runs("spot", choice.first, choice.second) == 2);
     }
     CHECK(runs("on-demand") == 2);
     const auto cooling = provider->coolingDown();
