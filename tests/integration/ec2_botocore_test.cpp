@@ -5,7 +5,9 @@
 /// destroying, tagging) must name only parameters that exist in the model, with values of
 /// the right type and enum. Exits 77 (SKIP) without python3-botocore.
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -16,7 +18,9 @@
 #include "core/json_text.h"
 #include "fake_clock.h"
 #include "fake_ec2.h"
+#include "process.h"
 #include "python_oracle.h"
+#include "temp_dir.h"
 
 namespace autoscale {
 namespace {
@@ -142,6 +146,75 @@ TEST_CASE("the model check rejects a misspelt parameter, a bad enum and a missin
     const std::string zeroIndex = jsonLine(
             {{"Action", "TerminateInstances"}, {"Version", "2016-11-15"}, {"InstanceId.0", "i-1"}});
     CHECK(check(zeroIndex, output) == 1);
+}
+
+TEST_CASE("the spot walk and its fallback pass botocore's own signature and model checks") {
+    test::requirePythonModuleOrSkip("botocore");
+    // The independent endpoint: botocore recomputes every signature, checks every
+    // parameter and required member, and refuses spot t3.medium in every subnet.
+    test::TempDir dir;
+    test::BackgroundProcess oracle({"/usr/bin/python3", test::toolPath("ec2_oracle_server.py"),
+                                    dir.file("calls.log"), "--cred",
+                                    "ASIAORACLESPOT:oracle-secret:oracle-token", "--no-capacity",
+                                    "spot:t3.medium"},
+                                   {{"PATH", "/usr/bin:/bin"}}, dir.file("oracle.log"));
+    REQUIRE(test::waitFor(
+            [&] { return oracle.output().find("listening http://") != std::string::npos; }, 30s));
+    const std::string out = oracle.output();
+    const auto at = out.find("http://");
+    const std::string endpoint = out.substr(at, out.find('\n', at) - at);
+
+    test::FakeClock clock;
+    auto creds = std::shared_ptr<CredentialsSource>(
+            makeStaticCredentials({.accessKeyId = "ASIAORACLESPOT",
+                                   .secretAccessKey = "oracle-secret",
+                                   .sessionToken = "oracle-token"}));
+    Ec2Options options;
+    options.endpoint = endpoint;
+    options.poolName = "spot-pool";
+    options.owner = "drone.example.com";
+    options.amazon.image = "ami-1";
+    options.amazon.instanceType = "t3.medium";
+    options.amazon.subnetId = "subnet-a";
+    options.amazon.subnetIdsAlt = {"subnet-b"};
+    options.amazon.securityGroups = {"sg-1"};
+    options.amazon.marketType = "spot";
+    // One type: spot is refused in both subnets, the fallback launches on-demand.
+    auto onlyT3 = makeEc2Provider(options, creds, clock);
+    REQUIRE(onlyT3);
+    const auto fellBack =
+            (*onlyT3)->create({.serverName = "a", .clientToken = "oracle-a", .epoch = 9});
+    INFO((fellBack ? std::string() : fellBack.error().message));
+    REQUIRE(fellBack);
+    CHECK(fellBack->market == "on-demand");
+    // Two types: spot t3a.medium wins in the first subnet.
+    options.amazon.instanceTypesAlt = {"t3a.medium"};
+    auto twoTypes = makeEc2Provider(options, creds, clock);
+    REQUIRE(twoTypes);
+    const auto spot = (*twoTypes)->create({.serverName = "b", .clientToken = "oracle-b"});
+    REQUIRE(spot);
+    CHECK(spot->market == "spot");
+    const auto listed = (*twoTypes)->list();
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 2);
+    std::set<std::string> markets;
+    for (const auto& i : *listed)
+        markets.insert(i.market);
+    CHECK(markets == std::set<std::string>{"on-demand", "spot"});
+    const std::vector<std::string> ids{fellBack->id, spot->id};
+    REQUIRE((*twoTypes)->destroy(ids));
+
+    std::ifstream in(dir.file("calls.log"));
+    std::stringstream log;
+    log << in.rdbuf();
+    CHECK(log.str() == "RunInstances 500 spot t3.medium subnet-a InsufficientInstanceCapacity\n"
+                       "RunInstances 500 spot t3.medium subnet-b InsufficientInstanceCapacity\n"
+                       "RunInstances 200 on-demand t3.medium subnet-a -\n"
+                       "RunInstances 500 spot t3.medium subnet-a InsufficientInstanceCapacity\n"
+                       "RunInstances 500 spot t3.medium subnet-b InsufficientInstanceCapacity\n"
+                       "RunInstances 200 spot t3a.medium subnet-a -\n"
+                       "DescribeInstances 200\n"
+                       "TerminateInstances 200\n");
 }
 
 TEST_CASE("boto3 drives the fake EC2 and every answer parses") {
