@@ -5,7 +5,9 @@
 /// destroying, tagging) must name only parameters that exist in the model, with values of
 /// the right type and enum. Exits 77 (SKIP) without python3-botocore.
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -16,7 +18,9 @@
 #include "core/json_text.h"
 #include "fake_clock.h"
 #include "fake_ec2.h"
+#include "process.h"
 #include "python_oracle.h"
+#include "temp_dir.h"
 
 namespace autoscale {
 namespace {
@@ -72,6 +76,21 @@ TEST_CASE("every request the provider sends exists in botocore's EC2 model") {
     auto second = makeEc2Provider(options, creds, clock);
     REQUIRE(second);
     REQUIRE((*second)->create({.serverName = "b", .clientToken = "u"}));
+    // A spot pool whose spot walk is refused everywhere falls back to on-demand: both
+    // markets' RunInstances, with the epoch tag, go through the check.
+    options.amazon.marketType = "spot";
+    options.amazon.subnetIdsAlt = {"subnet-2"};
+    auto third = makeEc2Provider(options, creds, clock);
+    REQUIRE(third);
+    ec2.refuseCapacity({.market = "spot"});
+    const auto fellBack = (*third)->create({.serverName = "c", .clientToken = "v", .epoch = 3});
+    REQUIRE(fellBack);
+    CHECK(fellBack->market == "on-demand");
+    std::size_t spotRuns = 0;
+    for (const auto& call : ec2.calls("RunInstances"))
+        spotRuns += call.market() == "spot" ? 1U : 0U;
+    CHECK(spotRuns == 2 + 4); // The first provider's spot walk, then the refused one.
+    CHECK(ec2.signatureFailures() == 0);
     REQUIRE((*provider)->list());
     REQUIRE((*provider)->describe(created->id));
     const std::vector<std::string> ids{created->id, "i-000000000000000ff"};
@@ -129,6 +148,75 @@ TEST_CASE("the model check rejects a misspelt parameter, a bad enum and a missin
     CHECK(check(zeroIndex, output) == 1);
 }
 
+TEST_CASE("the spot walk and its fallback pass botocore's own signature and model checks") {
+    test::requirePythonModuleOrSkip("botocore");
+    // The independent endpoint: botocore recomputes every signature, checks every
+    // parameter and required member, and refuses spot t3.medium in every subnet.
+    test::TempDir dir;
+    test::BackgroundProcess oracle({"/usr/bin/python3", test::toolPath("ec2_oracle_server.py"),
+                                    dir.file("calls.log"), "--cred",
+                                    "ASIAORACLESPOT:oracle-secret:oracle-token", "--no-capacity",
+                                    "spot:t3.medium"},
+                                   {{"PATH", "/usr/bin:/bin"}}, dir.file("oracle.log"));
+    REQUIRE(test::waitFor(
+            [&] { return oracle.output().find("listening http://") != std::string::npos; }, 30s));
+    const std::string out = oracle.output();
+    const auto at = out.find("http://");
+    const std::string endpoint = out.substr(at, out.find('\n', at) - at);
+
+    test::FakeClock clock;
+    auto creds = std::shared_ptr<CredentialsSource>(
+            makeStaticCredentials({.accessKeyId = "ASIAORACLESPOT",
+                                   .secretAccessKey = "oracle-secret",
+                                   .sessionToken = "oracle-token"}));
+    Ec2Options options;
+    options.endpoint = endpoint;
+    options.poolName = "spot-pool";
+    options.owner = "drone.example.com";
+    options.amazon.image = "ami-1";
+    options.amazon.instanceType = "t3.medium";
+    options.amazon.subnetId = "subnet-a";
+    options.amazon.subnetIdsAlt = {"subnet-b"};
+    options.amazon.securityGroups = {"sg-1"};
+    options.amazon.marketType = "spot";
+    // One type: spot is refused in both subnets, the fallback launches on-demand.
+    auto onlyT3 = makeEc2Provider(options, creds, clock);
+    REQUIRE(onlyT3);
+    const auto fellBack =
+            (*onlyT3)->create({.serverName = "a", .clientToken = "oracle-a", .epoch = 9});
+    INFO((fellBack ? std::string() : fellBack.error().message));
+    REQUIRE(fellBack);
+    CHECK(fellBack->market == "on-demand");
+    // Two types: spot t3a.medium wins in the first subnet.
+    options.amazon.instanceTypesAlt = {"t3a.medium"};
+    auto twoTypes = makeEc2Provider(options, creds, clock);
+    REQUIRE(twoTypes);
+    const auto spot = (*twoTypes)->create({.serverName = "b", .clientToken = "oracle-b"});
+    REQUIRE(spot);
+    CHECK(spot->market == "spot");
+    const auto listed = (*twoTypes)->list();
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 2);
+    std::set<std::string> markets;
+    for (const auto& i : *listed)
+        markets.insert(i.market);
+    CHECK(markets == std::set<std::string>{"on-demand", "spot"});
+    const std::vector<std::string> ids{fellBack->id, spot->id};
+    REQUIRE((*twoTypes)->destroy(ids));
+
+    std::ifstream in(dir.file("calls.log"));
+    std::stringstream log;
+    log << in.rdbuf();
+    CHECK(log.str() == "RunInstances 500 spot t3.medium subnet-a InsufficientInstanceCapacity\n"
+                       "RunInstances 500 spot t3.medium subnet-b InsufficientInstanceCapacity\n"
+                       "RunInstances 200 on-demand t3.medium subnet-a -\n"
+                       "RunInstances 500 spot t3.medium subnet-a InsufficientInstanceCapacity\n"
+                       "RunInstances 500 spot t3.medium subnet-b InsufficientInstanceCapacity\n"
+                       "RunInstances 200 spot t3a.medium subnet-a -\n"
+                       "DescribeInstances 200\n"
+                       "TerminateInstances 200\n");
+}
+
 TEST_CASE("boto3 drives the fake EC2 and every answer parses") {
     test::requirePythonModuleOrSkip("boto3");
     // boto3 signs with the real time, so the fake checks signature age against it.
@@ -144,9 +232,11 @@ TEST_CASE("boto3 drives the fake EC2 and every answer parses") {
     CHECK(output.find("paginated 12") != std::string::npos);
     CHECK(output.find("terminate_instances shutting-down") != std::string::npos);
     CHECK(output.find("error envelope ok") != std::string::npos);
+    CHECK(output.find("state_reason Client.UserInitiatedShutdown") != std::string::npos);
+    CHECK(output.find("spot spot") != std::string::npos);
     CHECK(ec2.signatureFailures() == 0);
-    CHECK(ec2.calls("RunInstances").size() == 2);
-    CHECK(ec2.instances().size() == 13);
+    CHECK(ec2.calls("RunInstances").size() == 3);
+    CHECK(ec2.instances().size() == 14);
 }
 
 } // namespace

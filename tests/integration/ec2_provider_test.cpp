@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -15,14 +17,17 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <autoscale/api_server.h>
 #include <autoscale/ec2_provider.h>
 #include <autoscale/engine.h>
 #include <autoscale/sqlite_store.h>
 
+#include "aws/ec2_client.h"
 #include "doctest_support.h"
 #include "fake_clock.h"
 #include "fake_ec2.h"
 #include "fakes.h"
+#include "process.h"
 #include "temp_dir.h"
 
 namespace autoscale {
@@ -689,6 +694,645 @@ TEST_CASE("an adopted drone/autoscaler instance without our tags is drained and 
             terminatedIt = terminatedIt || (key.starts_with("InstanceId.") && value == legacyId);
     }
     CHECK(terminatedIt);
+}
+
+} // namespace
+} // namespace autoscale
+
+// Spot: the walk over (type, subnet, market), the on-demand fallback, the 3-minute
+// memory of refused choices, client tokens across the walk, reclaims.
+namespace autoscale {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// The issue's pool: spot, fallback on, t3.medium and t3a.medium, two subnets.
+Ec2Options spotOptions(const std::string& endpoint) {
+    Ec2Options options = baseOptions(endpoint);
+    options.amazon.marketType = "spot";
+    options.amazon.spotFallback = true;
+    options.amazon.instanceType = "t3.medium";
+    options.amazon.instanceTypesAlt = {"t3a.medium"};
+    options.amazon.subnetId = "subnet-a";
+    options.amazon.subnetIdsAlt = {"subnet-b"};
+    return options;
+}
+
+struct SpotFixture : Fixture {
+    SpotFixture() { rebuild(spotOptions(ec2.endpoint())); }
+
+    /// RunInstances calls for one (market, type, subnet).
+    [[nodiscard]] std::size_t runs(const std::string& market, const std::string& type,
+                                   const std::string& subnet) const {
+        const auto calls = ec2.calls("RunInstances");
+        return static_cast<std::size_t>(
+                std::count_if(calls.begin(), calls.end(), [&](const test::FakeEc2Call& c) {
+                    return c.market() == market && c.instanceType() == type && c.subnet() == subnet;
+                }));
+    }
+
+    [[nodiscard]] std::size_t runs(const std::string& market) const {
+        const auto calls = ec2.calls("RunInstances");
+        return static_cast<std::size_t>(
+                std::count_if(calls.begin(), calls.end(),
+                              [&](const test::FakeEc2Call& c) { return c.market() == market; }));
+    }
+};
+
+const std::vector<std::pair<std::string, std::string>> kWalk{{"t3.medium", "subnet-a"},
+                                                             {"t3.medium", "subnet-b"},
+                                                             {"t3a.medium", "subnet-a"},
+                                                             {"t3a.medium", "subnet-b"}};
+
+TEST_CASE_FIXTURE(SpotFixture, "a spot launch asks for one-time spot that terminates, no price") {
+    const auto created = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(created);
+    CHECK(created->market == "spot");
+    const auto calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 1);
+    const auto& c = calls[0];
+    CHECK(c.param("InstanceMarketOptions.MarketType") == "spot");
+    CHECK(c.param("InstanceMarketOptions.SpotOptions.SpotInstanceType") == "one-time");
+    CHECK(c.param("InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior") == "terminate");
+    CHECK_FALSE(c.has("InstanceMarketOptions.SpotOptions.MaxPrice"));
+    CHECK(c.param("ClientToken") == "tok");
+    CHECK(ec2.signatureFailures() == 0);
+    const auto fake = ec2.instances().at(created->id);
+    CHECK(fake.lifecycle == "spot");
+    CHECK(fake.interruptionBehavior == "terminate");
+    CHECK(provider->coolingDown().empty());
+}
+
+TEST_CASE_FIXTURE(SpotFixture,
+                  "no spot capacity anywhere: 3 creates give 3 on-demand instances, each spot "
+                  "choice tried once in 3 minutes, and spot wins again when capacity returns") {
+    ec2.refuseCapacity({.market = "spot"});
+    std::vector<Instance> created;
+    for (int n = 1; n <= 3; ++n) {
+        const std::string name = "agent-" + std::to_string(n);
+        auto one = provider->create({.serverName = name, .clientToken = "tok-" + name});
+        INFO((one ? std::string() : one.error().message));
+        REQUIRE(one);
+        CHECK(one->market == "on-demand");
+        created.push_back(*one);
+    }
+    CHECK(ec2.instances().size() == 3);
+    for (const auto& [id, fake] : ec2.instances())
+        CHECK(fake.lifecycle.empty());
+    // Each spot choice once, in the walk order (types first), then on-demand.
+    const auto calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 4 + 3);
+    for (std::size_t i = 0; i < kWalk.size(); ++i) {
+        CAPTURE(i);
+        CHECK(calls[i].market() == "spot");
+        CHECK(calls[i].instanceType() == kWalk[i].first);
+        CHECK(calls[i].subnet() == kWalk[i].second);
+        CHECK(calls[i].errorCode == "InsufficientInstanceCapacity");
+        CHECK(calls[i].status == 500);
+    }
+    for (std::size_t i = 4; i < calls.size(); ++i) {
+        CHECK(calls[i].market() == "on-demand");
+        CHECK_FALSE(calls[i].has("InstanceMarketOptions.MarketType"));
+        CHECK(calls[i].instanceType() == "t3.medium");
+        CHECK(calls[i].subnet() == "subnet-a");
+        CHECK(calls[i].status == 200);
+    }
+    CHECK(log.text().find("no spot capacity, launching on-demand") != std::string::npos);
+    CHECK(ec2.signatureFailures() == 0);
+
+    // The provider reports what is cooling down, and until when.
+    const SteadyTime refusedAt = clock.steadyNow();
+    auto cooling = provider->coolingDown();
+    REQUIRE(cooling.size() == 4);
+    std::set<std::tuple<std::string, std::string, std::string>> choices;
+    for (const auto& c : cooling) {
+        choices.insert({c.instanceType, c.subnet, c.market});
+        CHECK(c.until == refusedAt + 180s);
+        CHECK(c.code == "InsufficientInstanceCapacity");
+    }
+    CHECK(choices == std::set<std::tuple<std::string, std::string, std::string>>{
+                             {"t3.medium", "subnet-a", "spot"},
+                             {"t3.medium", "subnet-b", "spot"},
+                             {"t3a.medium", "subnet-a", "spot"},
+                             {"t3a.medium", "subnet-b", "spot"}});
+
+    // Capacity returns, but 3 minutes have not passed: no spot call, on-demand again.
+    ec2.restoreCapacity();
+    clock.advance(179s);
+    ec2.clearCalls();
+    auto fourth = provider->create({.serverName = "agent-4", .clientToken = "tok-agent-4"});
+    REQUIRE(fourth);
+    CHECK(fourth->market == "on-demand");
+    CHECK(runs("spot") == 0);
+    CHECK(runs("on-demand") == 1);
+    CHECK(provider->coolingDown().size() == 4);
+
+    // At 3 minutes spot is tried again and wins.
+    clock.advance(1s);
+    CHECK(provider->coolingDown().empty());
+    ec2.clearCalls();
+    auto fifth = provider->create({.serverName = "agent-5", .clientToken = "tok-agent-5"});
+    REQUIRE(fifth);
+    CHECK(fifth->market == "spot");
+    REQUIRE(ec2.calls("RunInstances").size() == 1);
+    CHECK(runs("spot", "t3.medium", "subnet-a") == 1);
+    CHECK(ec2.instances().at(fifth->id).lifecycle == "spot");
+
+    // The market is visible from DescribeInstances (instanceLifecycle).
+    clock.advance(31s);
+    const auto spot = provider->describe(fifth->id);
+    REQUIRE(spot);
+    CHECK(spot->market == "spot");
+    const auto onDemand = provider->describe(created[0].id);
+    REQUIRE(onDemand);
+    CHECK(onDemand->market == "on-demand");
+    const auto listed = provider->list();
+    REQUIRE(listed);
+    CHECK(std::count_if(listed->begin(), listed->end(),
+                        [](const Instance& i) { return i.market == "spot"; }) == 1);
+    CHECK(std::count_if(listed->begin(), listed->end(),
+                        [](const Instance& i) { return i.market == "on-demand"; }) == 4);
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "spot still refused after 3 minutes is tried once more, then "
+                               "on-demand again") {
+    ec2.refuseCapacity({.market = "spot", .code = "MaxSpotInstanceCountExceeded"});
+    REQUIRE(provider->create({.serverName = "agent-1", .clientToken = "a"}));
+    clock.advance(180s);
+    REQUIRE(provider->create({.serverName = "agent-2", .clientToken = "b"}));
+    for (const auto& choice : kWalk) { // Not a structured binding: clang 14, CAPTURE.
+        CAPTURE(choice.first);
+        CAPTURE(choice.second);
+        CHECK(runs("spot", choice.first, choice.second) == 2);
+    }
+    CHECK(runs("on-demand") == 2);
+    const auto cooling = provider->coolingDown();
+    REQUIRE(cooling.size() == 4);
+    CHECK(cooling[0].code == "MaxSpotInstanceCountExceeded");
+    CHECK(cooling[0].until == clock.steadyNow() + 180s);
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "every spot capacity code moves the walk on, never to an error") {
+    for (const char* code :
+         {"InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "MaxSpotInstanceCountExceeded",
+          "UnfulfillableCapacity", "InsufficientCapacity", "InsufficientHostCapacity",
+          "InsufficientReservedInstanceCapacity", "Unsupported",
+          "InsufficientFreeAddressesInSubnet", "VcpuLimitExceeded", "InsufficientCapacityOnHost",
+          "ReservationCapacityExceeded"}) {
+        CAPTURE(code);
+        ec2.restoreCapacity();
+        ec2.refuseCapacity({.market = "spot", .instanceType = "t3.medium", .code = code});
+        clock.advance(181s); // Forget the previous round.
+        ec2.clearCalls();
+        const auto created =
+                provider->create({.serverName = "agent", .clientToken = std::string("t-") + code});
+        INFO((created ? std::string() : created.error().message));
+        REQUIRE(created);
+        CHECK(created->market == "spot");
+        CHECK(created->instanceType == "t3a.medium");
+        const auto calls = ec2.calls("RunInstances");
+        REQUIRE(calls.size() == 3);
+        CHECK(calls[0].errorCode == code);
+        CHECK(calls[1].errorCode == code);
+    }
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "fallback off: no on-demand launch, Errc::Capacity says why") {
+    auto options = spotOptions(ec2.endpoint());
+    options.amazon.spotFallback = false;
+    rebuild(options);
+    ec2.refuseCapacity({.market = "spot"});
+    const auto created = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE_FALSE(created);
+    CHECK(created.error().code == Errc::Capacity);
+    CHECK_FALSE(created.error().retryable());
+    const std::string& message = created.error().message;
+    CHECK(message.find("spot t3.medium/subnet-a (InsufficientInstanceCapacity)") !=
+          std::string::npos);
+    CHECK(message.find("spot t3a.medium/subnet-b (InsufficientInstanceCapacity)") !=
+          std::string::npos);
+    CHECK(message.find("on-demand not tried: the spot fallback is off "
+                       "(DRONE_AMAZON_SPOT_FALLBACK=false)") != std::string::npos);
+    CHECK(runs("spot") == 4);
+    CHECK(runs("on-demand") == 0);
+    CHECK(ec2.instances().empty());
+
+    // Within 3 minutes: no call at all, and the message names what is cooling down.
+    clock.advance(60s);
+    const auto again = provider->create({.serverName = "agent-2", .clientToken = "tok2"});
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == Errc::Capacity);
+    CHECK(again.error().message.find("skipped") != std::string::npos);
+    CHECK(again.error().message.find("spot t3.medium/subnet-b (InsufficientInstanceCapacity, "
+                                     "120s left)") != std::string::npos);
+    CHECK(again.error().message.find("DRONE_AMAZON_SPOT_FALLBACK=false") != std::string::npos);
+    CHECK(ec2.calls("RunInstances").size() == 4);
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "the on-demand cap reached: no on-demand launch, and it says so") {
+    ec2.refuseCapacity({.market = "spot"});
+    const auto created = provider->create(
+            {.serverName = "agent-1", .clientToken = "tok", .onDemandAllowed = false});
+    REQUIRE_FALSE(created);
+    CHECK(created.error().code == Errc::Capacity);
+    CHECK(created.error().message.find("the pool's on-demand cap (on_demand_max) is reached") !=
+          std::string::npos);
+    CHECK(runs("spot") == 4);
+    CHECK(runs("on-demand") == 0);
+    // With room again, the same walk falls back at once (spot is cooling down).
+    const auto allowed = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(allowed);
+    CHECK(allowed->market == "on-demand");
+    CHECK(runs("spot") == 4);
+    CHECK(runs("on-demand") == 1);
+}
+
+TEST_CASE_FIXTURE(Fixture, "an on-demand pool ignores onDemandAllowed and never asks for spot") {
+    const auto created = provider->create(
+            {.serverName = "agent-1", .clientToken = "tok", .onDemandAllowed = false});
+    REQUIRE(created);
+    CHECK(created->market == "on-demand");
+    CHECK_FALSE(ec2.calls("RunInstances").at(0).has("InstanceMarketOptions.MarketType"));
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "on-demand capacity errors cool down (type, subnet, on-demand) "
+                               "too; all refused is Errc::Capacity naming every choice") {
+    ec2.refuseCapacity({.market = "spot"});
+    ec2.refuseCapacity({.market = "on-demand",
+                        .instanceType = "t3.medium",
+                        .subnet = "subnet-a",
+                        .code = "VcpuLimitExceeded"});
+    const auto first = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(first);
+    CHECK(first->market == "on-demand");
+    CHECK(ec2.instances().at(first->id).subnetId == "subnet-b");
+    CHECK(runs("on-demand", "t3.medium", "subnet-a") == 1);
+    auto cooling = provider->coolingDown();
+    CHECK(cooling.size() == 5);
+    CHECK(std::count_if(cooling.begin(), cooling.end(), [](const CoolingChoice& c) {
+              return c.market == "on-demand" && c.instanceType == "t3.medium" &&
+                     c.subnet == "subnet-a" && c.code == "VcpuLimitExceeded";
+          }) == 1);
+    // The next create goes straight to the on-demand choice that works.
+    ec2.clearCalls();
+    REQUIRE(provider->create({.serverName = "agent-2", .clientToken = "tok2"}));
+    REQUIRE(ec2.calls("RunInstances").size() == 1);
+    CHECK(runs("on-demand", "t3.medium", "subnet-b") == 1);
+
+    // Nothing anywhere: every choice of both markets is named.
+    ec2.refuseCapacity({.market = "on-demand"});
+    clock.advance(180s);
+    ec2.clearCalls();
+    const auto none = provider->create({.serverName = "agent-3", .clientToken = "tok3"});
+    REQUIRE_FALSE(none);
+    CHECK(none.error().code == Errc::Capacity);
+    CHECK(ec2.calls("RunInstances").size() == 8);
+    for (const char* label : {"spot t3.medium/subnet-a", "spot t3a.medium/subnet-b",
+                              "on-demand t3.medium/subnet-a (VcpuLimitExceeded)",
+                              "on-demand t3a.medium/subnet-b (InsufficientInstanceCapacity)"}) {
+        CAPTURE(label);
+        CHECK(none.error().message.find(label) != std::string::npos);
+    }
+    CHECK(none.error().message.find("not tried") == std::string::npos);
+    CHECK(provider->coolingDown().size() == 8);
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "every choice of the walk has its own client token") {
+    ec2.refuseCapacity({.market = "spot"});
+    ec2.refuseCapacity({.market = "on-demand", .instanceType = "t3.medium"});
+    REQUIRE(provider->create({.serverName = "agent-1", .clientToken = "tok"}));
+    const auto calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 7);
+    std::vector<std::string> tokens;
+    for (const auto& c : calls)
+        tokens.push_back(c.param("ClientToken"));
+    // Spot choices 1-4, then on-demand 5-8 (numbered over the whole walk).
+    CHECK(tokens ==
+          std::vector<std::string>{"tok", "tok-2", "tok-3", "tok-4", "tok-5", "tok-6", "tok-7"});
+    CHECK(calls[6].market() == "on-demand");
+    CHECK(calls[6].instanceType() == "t3a.medium");
+    CHECK(calls[6].subnet() == "subnet-a");
+    // No token was reused with other parameters.
+    CHECK(std::none_of(calls.begin(), calls.end(), [](const test::FakeEc2Call& c) {
+        return c.errorCode == "IdempotentParameterMismatch";
+    }));
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "a retried create returns the instance it launched, even when an "
+                               "earlier choice has capacity again") {
+    ec2.refuseCapacity({.market = "spot"});
+    const auto first = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(first);
+    CHECK(first->market == "on-demand");
+    // Spot comes back and its memory expires; the caller retries the same request.
+    ec2.restoreCapacity();
+    clock.advance(181s);
+    ec2.clearCalls();
+    const auto retried = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(retried);
+    CHECK(retried->id == first->id);
+    CHECK(ec2.instances().size() == 1);
+    const auto calls = ec2.calls("RunInstances");
+    REQUIRE(calls.size() == 1);
+    CHECK(calls[0].param("ClientToken") == "tok-5");
+    CHECK(calls[0].market() == "on-demand");
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "a launch whose answer was lost is asked again first on retry, "
+                               "never launched twice") {
+    ec2.refuseCapacity({.market = "spot"});
+    ec2.faults([](test::FakeEc2Faults& f) { f.truncateNext = 1; }); // The launch's reply.
+    const auto lost = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE_FALSE(lost);
+    CHECK(lost.error().code == Errc::Parse);
+    REQUIRE(ec2.instances().size() == 1); // EC2 launched it; we never heard.
+    const std::string launched = ec2.instances().begin()->first;
+    ec2.restoreCapacity();
+    clock.advance(181s);
+    ec2.clearCalls();
+    const auto retried = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(retried);
+    CHECK(retried->id == launched);
+    CHECK(ec2.instances().size() == 1);
+    CHECK(runs("spot") == 0);
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "without the spot service-linked role every spot choice cools "
+                               "down and on-demand launches") {
+    ec2.refuseCapacity({.market = "spot",
+                        .instanceType = "t3.medium",
+                        .subnet = "subnet-a",
+                        .code = "AuthFailure.ServiceLinkedRoleCreationNotPermitted"});
+    const auto created = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(created);
+    CHECK(created->market == "on-demand");
+    CHECK(runs("spot") == 1);
+    CHECK(runs("on-demand") == 1);
+    CHECK(provider->coolingDown().size() == 4);
+    CHECK(log.text().find("iam:CreateServiceLinkedRole") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a non-capacity error ends the walk as it is") {
+    auto options = spotOptions(ec2.endpoint());
+    rebuild(options);
+    ec2.faults([](test::FakeEc2Faults& f) { f.scripted = {{400, "InvalidAMIID.NotFound"}}; });
+    const auto created = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE_FALSE(created);
+    CHECK(created.error().code == Errc::NotFound);
+    CHECK(ec2.calls("RunInstances").size() == 1);
+    CHECK(provider->coolingDown().empty());
+}
+
+TEST_CASE_FIXTURE(Fixture, "the leadership epoch is tagged on instance and volume") {
+    const auto created =
+            provider->create({.serverName = "agent-1", .clientToken = "tok", .epoch = 42});
+    REQUIRE(created);
+    const auto fake = ec2.instances().at(created->id);
+    CHECK(fake.tags.at("drone-autoscaler:epoch") == "42");
+    CHECK(fake.volumeTags.at("drone-autoscaler:epoch") == "42");
+    CHECK(created->tags.at("drone-autoscaler:epoch") == "42");
+    const auto plain = provider->create({.serverName = "agent-2", .clientToken = "tok2"});
+    REQUIRE(plain);
+    CHECK(ec2.instances().at(plain->id).tags.count("drone-autoscaler:epoch") == 0);
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "a spot reclaim shows as Server.SpotInstanceTermination") {
+    const auto created = provider->create({.serverName = "agent-1", .clientToken = "tok"});
+    REQUIRE(created);
+    clock.advance(31s);
+    auto seen = provider->describe(created->id);
+    REQUIRE(seen);
+    CHECK(seen->state == InstanceState::Running);
+    CHECK(seen->stateReason.empty());
+    REQUIRE(ec2.reclaimSpot(created->id));
+    CHECK_FALSE(ec2.reclaimSpot(created->id)); // Already going.
+    seen = provider->describe(created->id);
+    REQUIRE(seen);
+    CHECK(seen->state == InstanceState::ShuttingDown);
+    CHECK(seen->market == "spot");
+    CHECK(seen->stateReason == "Server.SpotInstanceTermination");
+    CHECK(seen->stateReasonMessage == "Server.SpotInstanceTermination: Spot instance termination");
+    auto listed = provider->list();
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 1);
+    CHECK(listed->front().stateReason == "Server.SpotInstanceTermination");
+    clock.advance(20s);
+    seen = provider->describe(created->id);
+    REQUIRE(seen);
+    CHECK(seen->state == InstanceState::Terminated);
+    CHECK(seen->stateReason == "Server.SpotInstanceTermination");
+    CHECK(provider->list()->empty());
+
+    // Our own termination reads as the user's.
+    const auto other = provider->create({.serverName = "agent-2", .clientToken = "tok2"});
+    REQUIRE(other);
+    REQUIRE(provider->destroy(std::vector<std::string>{other->id}));
+    seen = provider->describe(other->id);
+    REQUIRE(seen);
+    CHECK(seen->stateReason == "Client.UserInitiatedShutdown");
+    // An on-demand instance is not reclaimed as spot.
+    ec2.restoreCapacity();
+    CHECK_FALSE(ec2.reclaimSpot("i-0000000000000dead"));
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "the daemon's counting decorator passes coolingDown() through") {
+    ec2.refuseCapacity({.market = "spot", .instanceType = "t3a.medium"});
+    CountingProvider counting(*provider);
+    CHECK(counting.coolingDown().empty());
+    ec2.refuseCapacity({.market = "spot", .instanceType = "t3.medium"});
+    REQUIRE(counting.create({.serverName = "agent-1", .clientToken = "tok"}));
+    CHECK(counting.coolingDown() == provider->coolingDown());
+    CHECK(counting.coolingDown().size() == 4);
+}
+
+TEST_CASE_FIXTURE(SpotFixture, "coolingDown() answers while creates run on other threads") {
+    ec2.refuseCapacity({.market = "spot"});
+    std::atomic<bool> done{false};
+    std::atomic<int> reads{0};
+    std::jthread reader([&] {
+        while (!done) {
+            const auto cooling = provider->coolingDown();
+            CHECK(cooling.size() <= 4);
+            ++reads;
+        }
+    });
+    std::vector<std::jthread> creators;
+    std::atomic<int> ok{0};
+    for (int t = 0; t < 3; ++t) {
+        creators.emplace_back([&, t] {
+            for (int n = 0; n < 3; ++n) {
+                const std::string name = "agent-" + std::to_string(t) + "-" + std::to_string(n);
+                if (provider->create({.serverName = name, .clientToken = name}))
+                    ++ok;
+            }
+        });
+    }
+    creators.clear();
+    done = true;
+    reader.join();
+    CHECK(ok == 9);
+    CHECK(reads > 0);
+    CHECK(runs("spot") == 4); // Each spot choice once, whichever thread came first.
+    CHECK(runs("on-demand") == 9);
+}
+
+TEST_CASE("the fake EC2 refuses the market options EC2 refuses") {
+    test::FakeClock clock{kT0};
+    test::FakeEc2 ec2{clock};
+    auto http = makeCurlHttpClient({.protocols = "http"});
+    REQUIRE(http);
+    auto creds = makeStaticCredentials(testCredentials());
+    MemorySink sink;
+    aws::Ec2Client client({.endpoint = ec2.endpoint(), .retry = {.maxAttempts = 1}}, **http, *creds,
+                          clock, Logger(sink, clock, "ec2", LogLevel::Info));
+    const aws::QueryParams base{{"ImageId", "ami-1"}, {"MinCount", "1"}, {"MaxCount", "1"}};
+    auto run = [&](const aws::QueryParams& extra) {
+        aws::QueryParams params = base;
+        params.insert(params.end(), extra.begin(), extra.end());
+        return client.call("RunInstances", params);
+    };
+    struct Case {
+        aws::QueryParams params;
+        std::string code;
+    };
+    const std::vector<Case> refused{
+            {{{"InstanceMarketOptions.MarketType", "spotty"}}, "InvalidParameterValue"},
+            {{{"InstanceMarketOptions.MarketType", "spot"},
+              {"InstanceMarketOptions.SpotOptions.SpotInstanceType", "persistent"},
+              {"InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior", "terminate"}},
+             "InvalidParameterCombination"},
+            {{{"InstanceMarketOptions.MarketType", "spot"},
+              {"InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior", "explode"}},
+             "InvalidParameterValue"},
+            {{{"InstanceMarketOptions.MarketType", "spot"},
+              {"InstanceMarketOptions.SpotOptions.MaxPrice", "0.0001"}},
+             "InvalidParameterValue"},
+            {{{"InstanceMarketOptions.MarketType", "spot"},
+              {"InstanceMarketOptions.SpotOptions.Colour", "red"}},
+             "UnknownParameter"},
+    };
+    for (const auto& c : refused) {
+        CAPTURE(c.code);
+        const auto reply = run(c.params);
+        REQUIRE_FALSE(reply);
+        CHECK(reply.error().serviceCode == c.code);
+    }
+    CHECK(ec2.instances().empty());
+    REQUIRE(run({{"InstanceMarketOptions.MarketType", "spot"},
+                 {"InstanceMarketOptions.SpotOptions.SpotInstanceType", "persistent"},
+                 {"InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior", "stop"},
+                 {"InstanceMarketOptions.SpotOptions.MaxPrice", "0.05"}}));
+    const auto launched = ec2.instances();
+    REQUIRE(launched.size() == 1);
+    CHECK(launched.begin()->second.lifecycle == "spot");
+    CHECK(launched.begin()->second.interruptionBehavior == "stop");
+    CHECK(launched.begin()->second.spotRequestId.starts_with("sir-"));
+    // Spot and on-demand are told apart by the instance-lifecycle filter.
+    REQUIRE(run({}));
+    const auto spotOnly = client.describeInstances(
+            {.filters = {{.name = "instance-lifecycle", .values = {"spot"}}}});
+    REQUIRE(spotOnly);
+    REQUIRE(spotOnly->size() == 1);
+    CHECK(spotOnly->front().lifecycle == "spot");
+}
+
+/// "http://127.0.0.1:PORT" from the fake's first line, once it is printed.
+std::string listeningUrl(const test::BackgroundProcess& process) {
+    const std::string out = process.output();
+    const auto at = out.find("listening ");
+    if (at == std::string::npos)
+        return {};
+    const auto end = out.find('\n', at);
+    if (end == std::string::npos)
+        return {};
+    return out.substr(at + 10, end - at - 10);
+}
+
+TEST_CASE("fake_ec2 as a process: --no-capacity and the control endpoints") {
+    const std::string bin = test::testEnv("AUTOSCALE_FAKE_EC2_BIN");
+    REQUIRE_FALSE(bin.empty());
+    test::TempDir dir;
+    test::BackgroundProcess fake({bin, "--no-capacity", "spot:*:*:InsufficientInstanceCapacity"},
+                                 {}, dir.file("fake_ec2.log"));
+    REQUIRE(test::waitFor([&] { return !listeningUrl(fake).empty(); }, 10s));
+    const std::string url = listeningUrl(fake);
+    REQUIRE(url.starts_with("http://127.0.0.1:"));
+
+    const auto clock = makeSystemClock(); // The process checks signatures against real time.
+    auto http = makeCurlHttpClient({.protocols = "http"});
+    REQUIRE(http);
+    auto control = [&](const std::string& method, const std::string& path,
+                       const std::string& body = {}) {
+        auto reply =
+                (*http)->send({.method = method,
+                               .url = url + path,
+                               .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
+                               .body = body});
+        REQUIRE(reply);
+        return *reply;
+    };
+    auto spotProvider = [&] {
+        auto made = makeEc2Provider(
+                spotOptions(url),
+                std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())),
+                *clock);
+        REQUIRE(made);
+        return std::move(*made);
+    };
+
+    // No spot anywhere from the start: the walk ends on-demand.
+    auto first = spotProvider()->create({.serverName = "agent-1", .clientToken = "p1"});
+    REQUIRE(first);
+    CHECK(first->market == "on-demand");
+    auto calls = control("GET", "/_fake/calls");
+    CHECK(calls.status == 200);
+    std::istringstream lines(calls.body);
+    std::vector<std::string> runLines;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.starts_with("RunInstances "))
+            runLines.push_back(line);
+    }
+    CHECK(runLines ==
+          std::vector<std::string>{
+                  "RunInstances 500 InsufficientInstanceCapacity spot t3.medium subnet-a",
+                  "RunInstances 500 InsufficientInstanceCapacity spot t3.medium subnet-b",
+                  "RunInstances 500 InsufficientInstanceCapacity spot t3a.medium subnet-a",
+                  "RunInstances 500 InsufficientInstanceCapacity spot t3a.medium subnet-b",
+                  "RunInstances 200 - on-demand t3.medium subnet-a"});
+    CHECK(control("POST", "/_fake/reclaim", "instance=" + first->id).status == 404);
+
+    // Capacity back: a fresh provider (no memory) launches spot; reclaim it.
+    CHECK(control("POST", "/_fake/capacity/restore").status == 200);
+    auto provider = spotProvider();
+    auto second = provider->create({.serverName = "agent-2", .clientToken = "p2"});
+    REQUIRE(second);
+    CHECK(second->market == "spot");
+    CHECK(control("POST", "/_fake/reclaim", "instance=" + second->id).status == 200);
+    const auto instances = control("GET", "/_fake/instances").body;
+    CHECK(instances.find(second->id + " shutting-down spot t3.medium subnet-a "
+                                      "Server.SpotInstanceTermination") != std::string::npos);
+    const auto seen = provider->describe(second->id);
+    REQUIRE(seen);
+    CHECK(seen->stateReason == "Server.SpotInstanceTermination");
+
+    // A rule added at run time: no on-demand t3.medium anywhere.
+    CHECK(control("POST", "/_fake/capacity",
+                  "market=on-demand&type=t3.medium&code=VcpuLimitExceeded")
+                  .status == 200);
+    CHECK(control("POST", "/_fake/capacity", "market=moon").status == 400);
+    auto options = spotOptions(url);
+    options.amazon.marketType.clear();
+    auto made = makeEc2Provider(
+            options, std::shared_ptr<CredentialsSource>(makeStaticCredentials(testCredentials())),
+            *clock);
+    REQUIRE(made);
+    const auto third = (*made)->create({.serverName = "agent-3", .clientToken = "p3"});
+    REQUIRE(third);
+    CHECK(third->instanceType == "t3a.medium");
+
+    fake.signal(SIGTERM);
+    CHECK(fake.wait(10s) == 0);
+    CHECK(fake.output().find("0 signature failures") != std::string::npos);
 }
 
 } // namespace

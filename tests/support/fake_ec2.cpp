@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <set>
 #include <sstream>
 
 #include "aws/sigv4.h"
@@ -128,7 +130,10 @@ std::string instanceXml(const FakeInstance& i) {
         x << "<privateIpAddress>" << i.privateIp << "</privateIpAddress>";
     if (!i.publicIp.empty() && i.state == "running")
         x << "<ipAddress>" << i.publicIp << "</ipAddress>";
-    if (i.state == "terminated") {
+    if (!i.stateReasonCode.empty()) {
+        x << "<stateReason><code>" << xmlEscape(i.stateReasonCode) << "</code><message>"
+          << xmlEscape(i.stateReasonMessage) << "</message></stateReason>";
+    } else if (i.state == "terminated") {
         x << "<stateReason><code>Client.UserInitiatedShutdown</code><message>"
              "Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>";
     }
@@ -141,6 +146,8 @@ std::string instanceXml(const FakeInstance& i) {
     }
     if (!i.lifecycle.empty())
         x << "<instanceLifecycle>" << i.lifecycle << "</instanceLifecycle>";
+    if (!i.spotRequestId.empty())
+        x << "<spotInstanceRequestId>" << i.spotRequestId << "</spotInstanceRequestId>";
     x << "<tagSet>";
     for (const auto& [k, v] : i.tags) {
         x << "<item><key>" << xmlEscape(k) << "</key>";
@@ -158,7 +165,90 @@ std::string instanceXml(const FakeInstance& i) {
     return x.str();
 }
 
+/// The form body of a control request, decoded.
+std::map<std::string, std::string> formMap(std::string_view body) {
+    std::map<std::string, std::string> out;
+    for (auto& [name, value] : parseForm(body))
+        out[name] = std::move(value);
+    return out;
+}
+
+FakeReply textReply(int status, std::string body) {
+    return FakeReply{
+            .status = status, .headers = {{"Content-Type", "text/plain"}}, .body = std::move(body)};
+}
+
+std::string orDash(const std::string& text) {
+    return text.empty() ? "-" : text;
+}
+
+/// An InstanceMarketOptions problem as EC2 would name it, or {} when valid.
+std::pair<std::string, std::string> checkMarketOptions(const FakeEc2Call& call) {
+    static const std::set<std::string> kKnown{
+            "InstanceMarketOptions.MarketType",
+            "InstanceMarketOptions.SpotOptions.MaxPrice",
+            "InstanceMarketOptions.SpotOptions.SpotInstanceType",
+            "InstanceMarketOptions.SpotOptions.BlockDurationMinutes",
+            "InstanceMarketOptions.SpotOptions.ValidUntil",
+            "InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior"};
+    bool any = false;
+    for (const auto& [name, value] : call.params) {
+        if (!name.starts_with("InstanceMarketOptions."))
+            continue;
+        any = true;
+        if (!kKnown.contains(name))
+            return {"UnknownParameter", "The parameter " + name + " is not recognized"};
+    }
+    if (!any)
+        return {};
+    const std::string market = call.param("InstanceMarketOptions.MarketType");
+    if (market != "spot" && market != "capacity-block") {
+        return {"InvalidParameterValue",
+                "Value (" + market + ") for parameter InstanceMarketOptions.MarketType is invalid"};
+    }
+    const std::string type = call.param("InstanceMarketOptions.SpotOptions.SpotInstanceType");
+    if (!type.empty() && type != "one-time" && type != "persistent") {
+        return {"InvalidParameterValue",
+                "Value (" + type + ") for parameter SpotInstanceType is invalid"};
+    }
+    const std::string behavior =
+            call.param("InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior");
+    if (!behavior.empty() && behavior != "terminate" && behavior != "stop" &&
+        behavior != "hibernate") {
+        return {"InvalidParameterValue",
+                "Value (" + behavior + ") for parameter InstanceInterruptionBehavior is invalid"};
+    }
+    if (type == "persistent" && (behavior.empty() || behavior == "terminate")) {
+        return {"InvalidParameterCombination",
+                "A persistent Spot Instance request launched by RunInstances must stop or "
+                "hibernate on interruption"};
+    }
+    if (call.has("InstanceMarketOptions.SpotOptions.MaxPrice")) {
+        const std::string price = call.param("InstanceMarketOptions.SpotOptions.MaxPrice");
+        char* end = nullptr;
+        const double value = std::strtod(price.c_str(), &end);
+        if (price.empty() || end != price.c_str() + price.size() || value < 0.001) {
+            return {"InvalidParameterValue",
+                    "Value (" + price + ") for parameter MaxPrice is invalid"};
+        }
+    }
+    return {};
+}
+
 } // namespace
+
+std::string FakeEc2Call::market() const {
+    return param("InstanceMarketOptions.MarketType") == "spot" ? "spot" : "on-demand";
+}
+
+std::string FakeEc2Call::instanceType() const {
+    return param("InstanceType");
+}
+
+std::string FakeEc2Call::subnet() const {
+    const std::string inInterface = param("NetworkInterface.1.SubnetId");
+    return inInterface.empty() ? param("SubnetId") : inInterface;
+}
 
 std::string FakeEc2Call::param(const std::string& name) const {
     for (const auto& [n, v] : params) {
@@ -178,6 +268,108 @@ FakeEc2::FakeEc2(const Clock& clock, FakeEc2Options options)
     , options_(std::move(options))
     , server_(options_.port) {
     server_.on("POST", "*", [this](const RecordedRequest& request) { return handle(request); });
+    if (options_.controlEndpoints) {
+        for (const char* path : {"/_fake/capacity", "/_fake/capacity/restore", "/_fake/reclaim"}) {
+            server_.on("POST", path,
+                       [this](const RecordedRequest& request) { return control(request); });
+        }
+        for (const char* path : {"/_fake/calls", "/_fake/instances"}) {
+            server_.on("GET", path,
+                       [this](const RecordedRequest& request) { return control(request); });
+        }
+    }
+}
+
+FakeReply FakeEc2::control(const RecordedRequest& request) {
+    const std::lock_guard lock(mutex_);
+    const auto form = formMap(request.body);
+    auto field = [&](const char* name) {
+        const auto it = form.find(name);
+        return it == form.end() ? std::string() : it->second;
+    };
+    if (request.path == "/_fake/capacity") {
+        FakeCapacityRule rule{.market = field("market"),
+                              .instanceType = field("type"),
+                              .subnet = field("subnet")};
+        if (!field("code").empty())
+            rule.code = field("code");
+        if (!rule.market.empty() && rule.market != "spot" && rule.market != "on-demand")
+            return textReply(400, "market must be spot, on-demand or empty\n");
+        faults_.capacity.push_back(std::move(rule));
+        return textReply(200, "ok\n");
+    }
+    if (request.path == "/_fake/capacity/restore") {
+        faults_.capacity.clear();
+        return textReply(200, "ok\n");
+    }
+    if (request.path == "/_fake/reclaim") {
+        const std::string id = field("instance");
+        const auto it = instances_.find(id);
+        if (it == instances_.end() || it->second.lifecycle != "spot" ||
+            !terminateLocked(id, "Server.SpotInstanceTermination",
+                             "Server.SpotInstanceTermination: Spot instance termination"))
+            return textReply(404, "no running spot instance " + id + "\n");
+        return textReply(200, "ok\n");
+    }
+    std::string out;
+    if (request.path == "/_fake/calls") {
+        for (const auto& call : calls_) {
+            const bool run = call.action == "RunInstances";
+            out += orDash(call.action) + " " + std::to_string(call.status) + " " +
+                   orDash(call.errorCode) + " " + (run ? call.market() : "-") + " " +
+                   orDash(run ? call.instanceType() : "") + " " + orDash(run ? call.subnet() : "") +
+                   "\n";
+        }
+        return textReply(200, std::move(out));
+    }
+    advance();
+    for (const auto& [id, i] : instances_) {
+        out += id + " " + i.state + " " + (i.lifecycle == "spot" ? "spot" : "on-demand") + " " +
+               orDash(i.instanceType) + " " + orDash(i.subnetId) + " " + orDash(i.stateReasonCode) +
+               "\n";
+    }
+    return textReply(200, std::move(out));
+}
+
+void FakeEc2::refuseCapacity(FakeCapacityRule rule) {
+    const std::lock_guard lock(mutex_);
+    faults_.capacity.push_back(std::move(rule));
+}
+
+void FakeEc2::restoreCapacity() {
+    const std::lock_guard lock(mutex_);
+    faults_.capacity.clear();
+}
+
+bool FakeEc2::reclaimSpot(const std::string& id) {
+    const std::lock_guard lock(mutex_);
+    const auto it = instances_.find(id);
+    if (it == instances_.end() || it->second.lifecycle != "spot")
+        return false;
+    return terminateLocked(id, "Server.SpotInstanceTermination",
+                           "Server.SpotInstanceTermination: Spot instance termination");
+}
+
+bool FakeEc2::terminateWithReason(const std::string& id, const std::string& code,
+                                  const std::string& message) {
+    const std::lock_guard lock(mutex_);
+    return terminateLocked(id, code, message);
+}
+
+bool FakeEc2::terminateLocked(const std::string& id, const std::string& code,
+                              const std::string& message) {
+    advance();
+    const auto it = instances_.find(id);
+    if (it == instances_.end())
+        return false;
+    FakeInstance& i = it->second;
+    if (i.state == "shutting-down" || i.state == "terminated")
+        return false;
+    i.state = "shutting-down";
+    i.terminatedAt = clock_.steadyNow();
+    i.stateReasonCode = code;
+    i.stateReasonMessage = message;
+    return true;
 }
 
 FakeEc2::~FakeEc2() = default;
@@ -431,6 +623,9 @@ FakeReply FakeEc2::runInstances(FakeEc2Call& call) {
                      "Network interfaces and an instance-level subnet ID may not be specified "
                      "on the same request");
     }
+    if (const auto [code, message] = checkMarketOptions(call); !code.empty())
+        return error(call, 400, code, message);
+    const bool spot = call.param("InstanceMarketOptions.MarketType") == "spot";
     std::string type = call.param("InstanceType");
     if (type.empty())
         type = "m1.small";
@@ -475,6 +670,17 @@ FakeReply FakeEc2::runInstances(FakeEc2Call& call) {
         return error(call, it->second == "InsufficientInstanceCapacity" ? 500 : 400, it->second,
                      "Insufficient capacity in subnet " + subnet);
     }
+    const std::string market = spot ? "spot" : "on-demand";
+    for (const auto& rule : faults_.capacity) {
+        if ((!rule.market.empty() && rule.market != market) ||
+            (!rule.instanceType.empty() && rule.instanceType != type) ||
+            (!rule.subnet.empty() && rule.subnet != subnet))
+            continue;
+        return error(call, rule.code == "InsufficientInstanceCapacity" ? 500 : 400, rule.code,
+                     "We currently do not have sufficient " + type + " capacity" +
+                             (spot ? " for Spot" : "") +
+                             " in the Availability Zone you requested (us-east-1a).");
+    }
     const int count = std::max(1, std::stoi(call.param("MinCount")));
     std::vector<std::string> launched;
     std::string items;
@@ -497,7 +703,14 @@ FakeReply FakeEc2::runInstances(FakeEc2Call& call) {
                          std::to_string(nextId_ % 250 + 1);
         }
         i.clientToken = token;
-        i.lifecycle = call.param("InstanceMarketOptions.MarketType") == "spot" ? "spot" : "";
+        if (spot) {
+            i.lifecycle = "spot";
+            i.spotRequestId = "sir-" + i.id.substr(2, 8);
+            i.interruptionBehavior =
+                    call.param("InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior");
+            if (i.interruptionBehavior.empty())
+                i.interruptionBehavior = "terminate";
+        }
         i.launchTime = clock_.now();
         i.launchedAt = clock_.steadyNow();
         for (int spec = 1;; ++spec) {
@@ -589,6 +802,8 @@ FakeReply FakeEc2::describeInstances(FakeEc2Call& call) {
                 ok = any(i.instanceType);
             } else if (name == "subnet-id") {
                 ok = any(i.subnetId);
+            } else if (name == "instance-lifecycle") {
+                ok = any(i.lifecycle);
             } else {
                 return false;
             }
@@ -653,6 +868,8 @@ FakeReply FakeEc2::terminateInstances(FakeEc2Call& call) {
         if (i.state != "terminated" && i.state != "shutting-down") {
             i.state = "shutting-down";
             i.terminatedAt = clock_.steadyNow();
+            i.stateReasonCode = "Client.UserInitiatedShutdown";
+            i.stateReasonMessage = "Client.UserInitiatedShutdown: User initiated shutdown";
         }
         items.append("<item><instanceId>")
                 .append(id)

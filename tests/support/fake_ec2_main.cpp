@@ -2,25 +2,52 @@
 /// \file
 /// The fake EC2 as a standalone server for end-to-end tests:
 ///   fake_ec2 [--port N] [--region R] [--pending-ms MS] [--throttle-every N]
+///            [--no-capacity MARKET[:TYPE[:SUBNET[:CODE]]]]...
 /// Listens on 127.0.0.1 only, prints "listening http://127.0.0.1:PORT" on stdout, and runs
 /// until SIGINT or SIGTERM. Requests must be signed with the test keys (AKIDEXAMPLE /
-/// wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY).
+/// wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY). --no-capacity adds a capacity rule at start
+/// (MARKET is spot, on-demand or *; an empty or * field matches anything; CODE defaults to
+/// InsufficientInstanceCapacity): "--no-capacity spot" is "no spot capacity anywhere".
+/// The /_fake/... control endpoints (capacity rules, spot reclaims, call and instance
+/// listings; see fake_ec2.h) are served on the same port.
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <signal.h>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <autoscale/clock.h>
 
 #include "fake_ec2.h"
 
+namespace {
+
+/// "MARKET[:TYPE[:SUBNET[:CODE]]]", "*" or empty meaning any.
+autoscale::test::FakeCapacityRule parseRule(const std::string& text) {
+    std::vector<std::string> parts;
+    std::stringstream in(text);
+    for (std::string part; std::getline(in, part, ':');)
+        parts.push_back(part == "*" ? std::string() : part);
+    parts.resize(4);
+    autoscale::test::FakeCapacityRule rule{
+            .market = parts[0], .instanceType = parts[1], .subnet = parts[2]};
+    if (!parts[3].empty())
+        rule.code = parts[3];
+    return rule;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
     try {
         autoscale::test::FakeEc2Options options;
+        options.controlEndpoints = true;
         int throttleEvery = 0;
+        std::vector<autoscale::test::FakeCapacityRule> rules;
         for (int i = 1; i + 1 < argc; i += 2) {
             const std::string flag = argv[i];
             const std::string value = argv[i + 1];
@@ -32,6 +59,8 @@ int main(int argc, char** argv) {
                 options.pendingFor = std::chrono::milliseconds(std::stol(value));
             } else if (flag == "--throttle-every") {
                 throttleEvery = std::stoi(value);
+            } else if (flag == "--no-capacity") {
+                rules.push_back(parseRule(value));
             } else {
                 (void)std::fprintf(stderr, "fake_ec2: unknown flag %s\n", flag.c_str());
                 return 2;
@@ -46,7 +75,10 @@ int main(int argc, char** argv) {
 
         const auto clock = autoscale::makeSystemClock();
         autoscale::test::FakeEc2 ec2(*clock, options);
-        ec2.faults([&](autoscale::test::FakeEc2Faults& f) { f.throttleEvery = throttleEvery; });
+        ec2.faults([&](autoscale::test::FakeEc2Faults& f) {
+            f.throttleEvery = throttleEvery;
+            f.capacity = rules;
+        });
         (void)std::printf("listening %s\n", ec2.endpoint().c_str());
         (void)std::fflush(stdout);
         int received = 0;

@@ -66,6 +66,28 @@ def main():
     ec2.create_tags(Resources=[instance_id], Tags=[{'Key': 'k', 'Value': 'v'}])
     print('create_tags ok')
 
+    gone = ec2.describe_instances(InstanceIds=[instance_id])['Reservations'][0]['Instances'][0]
+    assert gone['StateReason'] == {
+        'Code': 'Client.UserInitiatedShutdown',
+        'Message': 'Client.UserInitiatedShutdown: User initiated shutdown'}, gone
+    assert 'InstanceLifecycle' not in gone, gone
+    print('state_reason', gone['StateReason']['Code'])
+
+    # Spot as the autoscaler asks for it; boto3 validates the parameters against the model.
+    spot = ec2.run_instances(
+        ImageId='ami-0abc', InstanceType='t3.micro', MinCount=1, MaxCount=1,
+        ClientToken='boto3-fidelity-spot',
+        InstanceMarketOptions={'MarketType': 'spot',
+                               'SpotOptions': {'SpotInstanceType': 'one-time',
+                                               'InstanceInterruptionBehavior': 'terminate'}},
+        TagSpecifications=[{'ResourceType': 'instance', 'Tags': tags}])['Instances'][0]
+    assert spot['InstanceLifecycle'] == 'spot', spot
+    assert spot['SpotInstanceRequestId'].startswith('sir-'), spot
+    listed = ec2.describe_instances(
+        Filters=[{'Name': 'instance-lifecycle', 'Values': ['spot']}])['Reservations']
+    assert [i['InstanceId'] for r in listed for i in r['Instances']] == [spot['InstanceId']]
+    print('spot', spot['InstanceLifecycle'])
+
     try:
         ec2.describe_instances(InstanceIds=['i-00000000000000bad'])
         raise AssertionError('expected InvalidInstanceID.NotFound')

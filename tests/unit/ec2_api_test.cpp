@@ -74,8 +74,10 @@ void checkInstance(const Ec2Instance& ours, const rapidjson::Value& theirs) {
     CHECK(ours.stateCode == (state["Code"].GetInt() & 0xFF));
     if (theirs.HasMember("Placement"))
         CHECK(ours.zone == str(theirs["Placement"], "AvailabilityZone"));
-    if (theirs.HasMember("StateReason"))
+    if (theirs.HasMember("StateReason")) {
         CHECK(ours.stateReasonCode == str(theirs["StateReason"], "Code"));
+        CHECK(ours.stateReasonMessage == str(theirs["StateReason"], "Message"));
+    }
     const auto launch = detail::parseIso8601(str(theirs, "LaunchTime"));
     REQUIRE(launch.has_value());
     CHECK(ours.launchTime == *launch);

@@ -68,6 +68,8 @@ public:
     Result<std::vector<Instance>> list() override;
     Result<Instance> describe(const std::string& id) override;
     Result<void> destroy(std::span<const std::string> ids) override;
+    /// Not a cloud call: forwarded, not counted.
+    std::vector<CoolingChoice> coolingDown() const override { return inner_.coolingDown(); }
 
     /// (action, code) → calls.
     [[nodiscard]] std::map<std::pair<std::string, std::string>, std::int64_t> counts() const;

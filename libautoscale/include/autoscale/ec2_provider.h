@@ -70,6 +70,8 @@ struct AmazonSettings {
 inline constexpr const char* kPoolTag = "drone-autoscaler:pool";
 inline constexpr const char* kServerTag = "drone-autoscaler:server";
 inline constexpr const char* kOwnerTag = "drone-autoscaler:owner";
+/// The leadership term that launched the instance (CreateRequest::epoch), when not 0.
+inline constexpr const char* kEpochTag = "drone-autoscaler:epoch";
 
 /// Everything the EC2 provider needs besides credentials and a clock. A plain value.
 struct Ec2Options {
@@ -82,7 +84,7 @@ struct Ec2Options {
     /// Standard-mode retries; maxAttempts 0 (the default here) takes DRONE_AMAZON_RETRIES
     /// (amazon.retries).
     RetrySettings retry{.maxAttempts = 0};
-    /// A (type, subnet) that failed for capacity is skipped for this long.
+    /// A (type, subnet, market) that failed for capacity is skipped for this long.
     std::chrono::seconds capacityCooldown{180};
     /// NotFound for an instance we launched less than this ago means "not visible yet".
     std::chrono::seconds visibilityGrace{300};
@@ -102,17 +104,45 @@ std::string addressOf(const Instance& instance, const AmazonSettings& amazon);
 
 /// Builds the provider.
 ///
-/// - create(): RunInstances with every DRONE_AMAZON_* setting, tagged at launch. On a
-///   capacity error it walks DRONE_AMAZON_INSTANCE then _INSTANCE_ALT types, each with
-///   DRONE_AMAZON_SUBNET_ID then _SUBNET_IDS_ALT, with a fresh client token per
-///   combination derived from the request's, and skips combinations that failed for
-///   capacity within `capacityCooldown`. Errc::Capacity when all are exhausted.
-///   The n-th combination (1-based) uses the request's token for n = 1 and
-///   "<token>-<n>" after it (cut to EC2's 64 characters), so the same request retried
-///   after a crash maps to the same tokens; an instance launched under any of them also
-///   carries the drone-autoscaler:server tag. An empty token gets a random one.
-///   User data over 16 KiB (raw) is Errc::InvalidArgument without a call.
+/// - create(): RunInstances with every DRONE_AMAZON_* setting, tagged at launch (instance
+///   and volume; plus drone-autoscaler:epoch when `request.epoch` is not 0). It walks
+///   the launch choices in this order, one RunInstances each, until one launches:
+///   - the instance types (DRONE_AMAZON_INSTANCE, then _INSTANCE_ALT), each in every
+///     subnet (DRONE_AMAZON_SUBNET_ID, then _SUBNET_IDS_ALT): type 1 in each subnet,
+///     then type 2, and so on;
+///   - with DRONE_AMAZON_MARKET_TYPE=spot, that walk first on spot
+///     (InstanceMarketOptions: one-time, terminate on interruption, no max price), then,
+///     when `amazon.spotFallback` and `request.onDemandAllowed`, the same walk
+///     on-demand. An on-demand pool ignores `onDemandAllowed`.
+///   A capacity or quota refusal (aws::isCapacityCode: InsufficientInstanceCapacity,
+///   SpotMaxPriceTooLow, MaxSpotInstanceCountExceeded, UnfulfillableCapacity, ...)
+///   marks that (type, subnet, market) unavailable for `capacityCooldown` on `clock`
+///   and the walk moves on; a choice still cooling down is skipped without a call.
+///   AuthFailure.ServiceLinkedRoleCreationNotPermitted on spot (the account lacks the
+///   EC2 Spot service-linked role) cools every spot choice and moves to on-demand.
+///   Errc::Capacity only when every choice of every allowed market failed or is
+///   cooling down; its message names each choice with its code, and says why on-demand
+///   was not tried (fallback off, or the on-demand cap). Any other error ends the walk
+///   and is returned as it is.
+/// - Client tokens: each choice is a different request (EC2 answers
+///   IdempotentParameterMismatch when a token is reused with other parameters), so it
+///   gets its own token: the request's for the first choice of the walk and
+///   "<token>-<n>" for the n-th (cut to EC2's 64 characters), numbered over the whole
+///   walk (spot choices, then on-demand), independent of what is cooling down. A
+///   create() retried with the same token therefore sends the same token for the same
+///   choice, and EC2 answers with the instance launched the first time. The provider
+///   also remembers for an hour which choice each token went to when it launched or
+///   when its call ended without an answer (transport, timeout, throttling, 5xx), and
+///   asks that choice first on a retry, so a retry never launches a second instance
+///   elsewhere. Across a restart the memory is gone: every instance carries the
+///   drone-autoscaler:server tag, by which the engine adopts it before asking again.
+///   An empty token gets a random one. User data over 16 KiB (raw) is
+///   Errc::InvalidArgument without a call.
+/// - coolingDown(): the (type, subnet, market) choices skipped for now, with the code
+///   that refused them and when they come back (on `clock`'s steadyNow()).
 /// - list(): every non-terminated instance tagged with this pool and owner (all pages).
+///   Instance::market is "spot" or "on-demand" (EC2's instanceLifecycle), stateReason
+///   and stateReasonMessage EC2's StateReason (e.g. Server.SpotInstanceTermination).
 /// - describe(): Errc::Unavailable (retryable) when EC2 does not know an id this provider
 ///   launched less than `visibilityGrace` ago; Errc::NotFound otherwise.
 /// - destroy(): TerminateInstances in batches of at most 1000; ids EC2 reports as not
@@ -120,7 +150,8 @@ std::string addressOf(const Instance& instance, const AmazonSettings& amazon);
 /// Throttling and 5xx are retried in standard mode with sleeps through `clock`.
 ///
 /// Thread-safety: internally synchronized. Calls from several threads are serialized by
-/// a mutex around the provider's one HttpClient, so a slow call delays the others.
+/// a mutex around the provider's one HttpClient, so a slow call delays the others;
+/// coolingDown() has its own lock and never waits for a call.
 /// `clock` and `credentials` (when borrowed) must outlive the provider.
 Result<std::unique_ptr<Provider>> makeEc2Provider(Ec2Options options,
                                                   std::shared_ptr<CredentialsSource> credentials,

@@ -8,12 +8,17 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <autoscale/clock.h>
 #include <autoscale/result.h>
 
 namespace autoscale {
+
+/// Market names, as Instance::market and CoolingChoice::market spell them.
+inline constexpr std::string_view kMarketSpot = "spot";
+inline constexpr std::string_view kMarketOnDemand = "on-demand";
 
 /// The cloud's view of an instance.
 enum class InstanceState { Pending, Running, ShuttingDown, Terminated, Stopping, Stopped };
@@ -57,6 +62,20 @@ struct CreateRequest {
     friend bool operator==(const CreateRequest&, const CreateRequest&) = default;
 };
 
+/// A launch choice the provider skips for now because the cloud refused it for
+/// capacity or quota moments ago (EC2: one instance type in one subnet, in one market).
+struct CoolingChoice {
+    std::string instanceType{};
+    std::string subnet{}; ///< Empty: the default VPC's default subnet.
+    std::string market{}; ///< kMarketSpot or kMarketOnDemand.
+    /// When the choice is tried again, on the Clock the provider was built with
+    /// (its steadyNow()).
+    SteadyTime until{};
+    std::string code{}; ///< The cloud's refusal, e.g. "InsufficientInstanceCapacity".
+
+    friend bool operator==(const CoolingChoice&, const CoolingChoice&) = default;
+};
+
 /// Creates, lists and destroys the instances of one pool.
 ///
 /// Every call blocks for at most the timeouts the implementation was built
@@ -67,7 +86,8 @@ class Provider {
 public:
     virtual ~Provider();
 
-    /// Starts one instance. Errc::Capacity when no type/subnet has capacity.
+    /// Starts one instance. Errc::Capacity when no type/subnet (in any allowed
+    /// market) has capacity.
     [[nodiscard]] virtual Result<Instance> create(const CreateRequest& request) = 0;
 
     /// Instances carrying this pool's tags that are not terminated.
@@ -78,6 +98,11 @@ public:
 
     /// Requests termination. Ids that are already gone count as success.
     [[nodiscard]] virtual Result<void> destroy(std::span<const std::string> ids) = 0;
+
+    /// The launch choices create() skips for now, soonest back first. Never blocks
+    /// on a cloud call; thread-safe in every implementation. The default (providers
+    /// without such a memory): none.
+    [[nodiscard]] virtual std::vector<CoolingChoice> coolingDown() const { return {}; }
 
     Provider(const Provider&) = delete;
     Provider& operator=(const Provider&) = delete;

@@ -97,6 +97,7 @@ Result<Ec2Instance> parseInstance(const pugi::xml_node& item) {
     out.clientToken = text(item, "clientToken");
     out.lifecycle = text(item, "instanceLifecycle");
     out.stateReasonCode = text(child(item, "stateReason"), "code");
+    out.stateReasonMessage = text(child(item, "stateReason"), "message");
     if (const std::string launchTime = text(item, "launchTime"); !launchTime.empty()) {
         auto launched = detail::parseIso8601(launchTime);
         if (!launched) {
@@ -129,14 +130,26 @@ constexpr std::array<std::string_view, 14> kThrottlingCodes{
         "EC2ThrottledException",
 };
 
-constexpr std::array<std::string_view, 13> kCapacityCodes{
-        "InsufficientInstanceCapacity", "InsufficientCapacity",
-        "InsufficientHostCapacity",     "InsufficientReservedInstanceCapacity",
-        "InsufficientAddressCapacity",  "InsufficientFreeAddressesInSubnet",
-        "InstanceLimitExceeded",        "VcpuLimitExceeded",
-        "MaxSpotInstanceCountExceeded", "SpotMaxPriceTooLow",
-        "UnfulfillableCapacity",        "Unsupported",
+// ec2-api.md §4.2 and next-capabilities.md §2.3/§2.4: EC2's capacity and quota codes,
+// aws-parallelcluster's and Karpenter's ICE lists, and the fleet codes peers retry.
+constexpr std::array<std::string_view, 17> kCapacityCodes{
+        "InsufficientInstanceCapacity",
+        "InsufficientCapacity",
+        "InsufficientHostCapacity",
+        "InsufficientReservedInstanceCapacity",
+        "InsufficientAddressCapacity",
+        "InsufficientFreeAddressesInSubnet",
         "InsufficientCapacityOnHost",
+        "InstanceLimitExceeded",
+        "VcpuLimitExceeded",
+        "MaxSpotInstanceCountExceeded",
+        "SpotMaxPriceTooLow",
+        "UnfulfillableCapacity",
+        "Unsupported",
+        "ReservationCapacityExceeded",
+        "MaxFleetCountExceeded",
+        "MaxSpotFleetRequestCountExceeded",
+        "TargetCapacityLimitExceededException",
 };
 
 template <std::size_t N>

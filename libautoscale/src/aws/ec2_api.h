@@ -65,6 +65,8 @@ struct RunInstancesRequest {
     std::optional<int> volumeThroughput{};
     std::string httpTokens = "required";
     int hopLimit = 1;
+    /// InstanceMarketOptions MarketType=spot, one-time, terminate on interruption
+    /// (no MaxPrice: capped at the on-demand price, as AWS recommends).
     bool spot = false;
     std::vector<Tag> tags{}; ///< Applied to the instance and its volumes at launch.
     std::string clientToken{};
@@ -95,8 +97,9 @@ struct Ec2Instance {
     std::string zone{};
     std::string subnetId{};
     std::string clientToken{};
-    std::string lifecycle{}; ///< "spot", or empty for on-demand.
-    std::string stateReasonCode{};
+    std::string lifecycle{};          ///< "spot", or empty for on-demand.
+    std::string stateReasonCode{};    ///< e.g. "Server.SpotInstanceTermination".
+    std::string stateReasonMessage{}; ///< StateReason message.
     WallTime launchTime{};
     std::vector<Tag> tags{};
 };
@@ -128,7 +131,8 @@ struct ServiceError {
 std::optional<ServiceError> parseServiceError(std::string_view xml);
 
 bool isThrottlingCode(std::string_view code);
-/// Capacity, quota and placement codes: the provider moves to another type or subnet.
+/// Capacity, quota and placement codes: the provider moves to another type, subnet or
+/// market.
 bool isCapacityCode(std::string_view code);
 bool isAuthCode(std::string_view code);
 
