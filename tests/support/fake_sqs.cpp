@@ -6,6 +6,7 @@
 #include "fake_sqs.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "aws/sqs_client.h"
 #include "core/json_text.h"
@@ -278,8 +279,10 @@ FakeReply FakeSqs::handle(const RecordedRequest& request) {
     }
     if (call.operation == "ReceiveMessage") {
         const auto member = [&](const char* name, std::int64_t fallback) {
-            const auto it = doc->FindMember(name);
-            return it != doc->MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : fallback;
+            auto it = std::as_const(*doc).FindMember(name);
+            return it != std::as_const(*doc).MemberEnd() && it->value.IsInt64()
+                           ? it->value.GetInt64()
+                           : fallback;
         };
         const std::int64_t max = member("MaxNumberOfMessages", 1);
         const std::int64_t wait = member("WaitTimeSeconds", 0);
@@ -307,8 +310,8 @@ FakeReply FakeSqs::handle(const RecordedRequest& request) {
     // DeleteMessageBatch
     std::string ok;
     std::string failed;
-    const auto entries = doc->FindMember("Entries");
-    if (entries != doc->MemberEnd() && entries->value.IsArray()) {
+    auto entries = std::as_const(*doc).FindMember("Entries");
+    if (entries != std::as_const(*doc).MemberEnd() && entries->value.IsArray()) {
         for (const auto& e : entries->value.GetArray()) {
             if (!e.IsObject())
                 continue;

@@ -129,7 +129,9 @@ TEST_CASE("malformed bodies are Parse errors that say what is wrong") {
              R"("detail":{"service":"EC2","eventTypeCategory":"scheduledChange"}})",
              "affectedEntities"},
     };
-    for (const auto& [body, mentions] : cases) {
+    for (const auto& item : cases) {
+        const std::string& body = item.first;
+        const std::string& mentions = item.second;
         CAPTURE(body);
         const auto event = parseCloudEvent(body);
         REQUIRE_FALSE(event);

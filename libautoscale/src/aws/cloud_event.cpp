@@ -11,6 +11,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <autoscale/interruptions.h>
@@ -29,7 +30,7 @@ constexpr std::string_view kHealthEvent = "AWS Health Event";
 
 /// The member's string, or nullptr when it is missing or not a string.
 const rapidjson::Value* stringMember(const rapidjson::Value& object, const char* name) {
-    const auto it = object.FindMember(name);
+    auto it = object.FindMember(name);
     if (it == object.MemberEnd() || !it->value.IsString())
         return nullptr;
     return &it->value;
@@ -85,7 +86,7 @@ Result<CloudEvent> healthNotices(const rapidjson::Value& detail, WallTime time) 
                                      "\", not scheduledChange"};
     }
     const auto* code = stringMember(detail, "eventTypeCode");
-    const auto entities = detail.FindMember("affectedEntities");
+    auto entities = detail.FindMember("affectedEntities");
     if (entities == detail.MemberEnd() || !entities->value.IsArray())
         return malformed(kHealthEvent, "detail.affectedEntities is missing or not a list");
     CloudEvent event;
@@ -164,8 +165,8 @@ Result<CloudEvent> parseCloudEvent(std::string_view body) {
     const auto time = detail::parseIso8601(text(*timeText));
     if (!time)
         return malformed(type, "time: " + time.error().message);
-    const auto detailIt = doc->FindMember("detail");
-    if (detailIt == doc->MemberEnd() || !detailIt->value.IsObject())
+    auto detailIt = std::as_const(*doc).FindMember("detail");
+    if (detailIt == std::as_const(*doc).MemberEnd() || !detailIt->value.IsObject())
         return malformed(type, "detail is missing or not an object");
     const rapidjson::Value& detail = detailIt->value;
     if (health)

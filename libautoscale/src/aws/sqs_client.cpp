@@ -11,6 +11,7 @@
 #include <array>
 #include <mutex>
 #include <random>
+#include <utility>
 
 #include <openssl/evp.h>
 
@@ -108,8 +109,8 @@ Result<std::vector<SqsMessage>> parseReceiveMessage(std::string_view body) {
     if (!doc->IsObject())
         return makeError(Errc::Parse, "the SQS ReceiveMessage reply is not a JSON object");
     std::vector<SqsMessage> out;
-    const auto messages = doc->FindMember("Messages");
-    if (messages == doc->MemberEnd() || messages->value.IsNull())
+    auto messages = std::as_const(*doc).FindMember("Messages");
+    if (messages == std::as_const(*doc).MemberEnd() || messages->value.IsNull())
         return out;
     if (!messages->value.IsArray())
         return makeError(Errc::Parse, "the SQS ReceiveMessage reply's Messages is not a list");
