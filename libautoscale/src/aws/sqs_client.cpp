@@ -336,9 +336,6 @@ public:
         , ownSink_(std::move(ownSink))
         , logger_(std::move(logger)) {}
 
-    Channel receiving;
-    Channel removing;
-
     Result<std::vector<QueueMessage>> receive(const std::stop_token& stop) override {
         if (stop.stop_requested())
             return std::vector<QueueMessage>{};
@@ -378,6 +375,8 @@ public:
         return out;
     }
 
+    CredentialsSource& credentialsSource() { return *credentials_; }
+
     Result<void> remove(const std::string& receiptHandle) override {
         const std::lock_guard lock(removing.mutex);
         auto reply = removing.client->call("DeleteMessage",
@@ -393,6 +392,11 @@ private:
     std::shared_ptr<CredentialsSource> credentials_;
     std::unique_ptr<LogSink> ownSink_;
     Logger logger_;
+
+public:
+    // Last: destroyed first, before the credentials and the sink their clients borrow.
+    Channel receiving;
+    Channel removing;
 };
 
 } // namespace
@@ -480,9 +484,10 @@ makeSqsInterruptionQueue(SqsQueueOptions options, std::shared_ptr<CredentialsSou
                          LogSink* logSink) {
     if (!credentials)
         return makeError(Errc::InvalidArgument, "sqs queue: no credentials source");
-    if (options.queueUrl.empty())
+    if (options.queueUrl.empty()) {
         return makeError(Errc::InvalidArgument,
                          "sqs queue: DRONE_AMAZON_INTERRUPTION_QUEUE is empty");
+    }
     if (auto valid = validateQueueUrl(options.queueUrl); !valid)
         return valid.error();
     if (options.waitTime < std::chrono::seconds(0) || options.waitTime > std::chrono::seconds(20))
@@ -524,18 +529,19 @@ makeSqsInterruptionQueue(SqsQueueOptions options, std::shared_ptr<CredentialsSou
     std::uint64_t seed = options.seed;
     if (seed == 0)
         seed = std::random_device{}();
-    auto queue = std::make_unique<SqsInterruptionQueue>(options, credentials, std::move(ownSink),
-                                                        logger);
+    auto queue = std::make_unique<SqsInterruptionQueue>(options, std::move(credentials),
+                                                        std::move(ownSink), logger);
+    CredentialsSource& source = queue->credentialsSource();
     const aws::SqsClientOptions clientOptions{
             .endpoint = endpoint, .region = options.region, .retry = options.retry, .seed = seed};
     queue->receiving.http = std::move(*receiveHttp);
     queue->receiving.client = std::make_unique<SqsClient>(clientOptions, *queue->receiving.http,
-                                                          *credentials, clock, logger);
+                                                          source, clock, logger);
     auto removeOptions = clientOptions;
     removeOptions.seed = seed + 1;
     queue->removing.http = std::move(*removeHttp);
     queue->removing.client = std::make_unique<SqsClient>(removeOptions, *queue->removing.http,
-                                                         *credentials, clock, logger);
+                                                         source, clock, logger);
     return std::unique_ptr<InterruptionQueue>(std::move(queue));
 }
 
