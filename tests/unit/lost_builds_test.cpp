@@ -7,7 +7,9 @@
 
 #include "engine/lost_builds.h"
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -188,6 +190,60 @@ TEST_CASE_FIXTURE(RestartFixture, "a death between the intent and the POST is re
     CHECK(drone.restarts("octocat/hello-world", 41) == 0);
     CHECK(entry("acme/api").outcome == kOutcomeRestarted); // The other build is unaffected.
     CHECK(log.text().find("restart interrupted") != std::string::npos);
+}
+
+/// Forwards to a store; runs `interfere` once, just before the first update reaches it,
+/// as another writer racing with that update would.
+class RacingStore final : public Store {
+public:
+    RacingStore(Store& inner, std::function<void()> interfere)
+        : inner_(inner)
+        , interfere_(std::move(interfere)) {}
+    Result<Server> insertWithin(const Server& s, const InsertCaps& caps) override {
+        return inner_.insertWithin(s, caps);
+    }
+    Result<Server> find(const std::string& name) override { return inner_.find(name); }
+    Result<std::vector<Server>> list() override { return inner_.list(); }
+    Result<Server> update(const Server& s) override {
+        if (interfere_) {
+            auto once = std::move(interfere_);
+            interfere_ = nullptr;
+            once();
+        }
+        return inner_.update(s);
+    }
+    Result<void> remove(const std::string& name, std::int64_t version) override {
+        return inner_.remove(name, version);
+    }
+    Result<int> purge(WallTime before) override { return inner_.purge(before); }
+    Result<std::optional<std::string>> getValue(const std::string& key) override {
+        return inner_.getValue(key);
+    }
+    Result<void> putValue(const std::string& key, const std::string& value) override {
+        return inner_.putValue(key, value);
+    }
+
+private:
+    Store& inner_;
+    std::function<void()> interfere_;
+};
+
+TEST_CASE_FIXTURE(RestartFixture, "a build another restarter claimed first is left to it") {
+    // Between our read and our intent write, another restarter writes its own intent.
+    RacingStore racing(*store, [this] {
+        Server row = store->find("agent-lost").value();
+        row.lostBuilds[0].outcome = std::string(kOutcomeRestarting);
+        REQUIRE(store->update(row));
+    });
+    auto http = httpClient();
+    auto client = droneClient(*http);
+    LostBuildRestarter restarter(racing, client, logger(), true);
+
+    REQUIRE(restarter.handle("agent-lost"));
+
+    CHECK(drone.restarts("octocat/hello-world", 41) == 0); // Theirs to send, not ours.
+    CHECK(entry("octocat/hello-world").outcome == kOutcomeRestarting);
+    CHECK(drone.restarts("acme/api", 7) == 1);
 }
 
 TEST_CASE_FIXTURE(RestartFixture, "racing restarters restart each build exactly once") {
