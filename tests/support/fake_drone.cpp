@@ -35,9 +35,8 @@ bool unfinished(const std::string& status) {
 
 /// core.Build as Drone renders it (core/build.go; omitempty fields left out when empty).
 std::string buildJson(const FakeBuild& b) {
-    std::string json =
-            "{\"id\":" + std::to_string(1000 + b.number) +
-            ",\"repo_id\":7,\"trigger\":\"octocat\",\"number\":" + std::to_string(b.number);
+    std::string json = "{\"id\":" + std::to_string(1000 + b.number) +
+                       R"(,"repo_id":7,"trigger":"octocat","number":)" + std::to_string(b.number);
     if (b.parent != 0)
         json += ",\"parent\":" + std::to_string(b.parent);
     json += ",\"status\":" + detail::jsonQuote(b.status) +
@@ -48,9 +47,10 @@ std::string buildJson(const FakeBuild& b) {
             "\"\",\"author_avatar\":\"\",\"sender\":\"octocat\"";
     if (!b.params.empty()) {
         std::string params;
-        for (const auto& [k, v] : b.params)
+        for (const auto& [k, v] : b.params) {
             params +=
                     (params.empty() ? "" : ",") + detail::jsonQuote(k) + ":" + detail::jsonQuote(v);
+        }
         json += ",\"params\":{" + params + "}";
     }
     return json + ",\"started\":0,\"finished\":0,\"created\":1700000000,"
@@ -90,9 +90,10 @@ FakeDrone::FakeDrone() {
         const std::string fields = R"("email":"x@example.com","avatar_url":"","active":true,)"
                                    R"("machine":false,"syncing":false,"synced":0,"created":1,)"
                                    R"("updated":1,"last_login":1)";
-        if (auth != r.headers.end() && auth->second == std::string("Bearer ") + kAdminToken)
+        if (auth != r.headers.end() && auth->second == std::string("Bearer ") + kAdminToken) {
             return FakeReply{.body = R"({"id":1,"login":"octocat",)" + fields +
                                      R"(,"admin":true})"};
+        }
         if (auth != r.headers.end() && auth->second == std::string("Bearer ") + kUserToken)
             return FakeReply{.body = R"({"id":2,"login":"mona",)" + fields + R"(,"admin":false})"};
         return unauthorized();
@@ -235,14 +236,16 @@ FakeReply FakeDrone::buildCall(const RecordedRequest& r) {
         return record(FakeReply{.status = 400, .body = R"({"message":"invalid syntax"})"});
     }
     const auto repoIt = builds_.find(repo);
-    if (repoIt == builds_.end())
+    if (repoIt == builds_.end()) {
         return record(
                 FakeReply{.status = 404, .body = R"({"message":"sql: no rows in result set"})"});
+    }
     auto& builds = repoIt->second;
     const auto it = builds.find(number);
-    if (it == builds.end())
+    if (it == builds.end()) {
         return record(
                 FakeReply{.status = 404, .body = R"({"message":"sql: no rows in result set"})"});
+    }
     FakeBuild& b = it->second;
     if (r.method == "DELETE") {
         if (unfinished(b.status)) {
@@ -254,12 +257,14 @@ FakeReply FakeDrone::buildCall(const RecordedRequest& r) {
         }
         return record(FakeReply{.body = buildJson(b)});
     }
-    if (b.status == "blocked")
+    if (b.status == "blocked") {
         return record(
                 FakeReply{.status = 400, .body = R"({"message":"cannot start a blocked build"})"});
-    if (b.status == "declined")
+    }
+    if (b.status == "declined") {
         return record(
                 FakeReply{.status = 400, .body = R"({"message":"cannot start a declined build"})"});
+    }
     FakeBuild next{.number = builds.rbegin()->first + 1, .parent = number, .status = "pending"};
     // Every query parameter but access_token and debug becomes a build parameter.
     for (std::size_t start = 0; start < r.query.size();) {
@@ -292,12 +297,12 @@ std::string FakeDrone::stageJson(const Stage& s) {
     // omitempty; a stage without a repo or name gets repo 7 and "default".
     std::string json = "{\"id\":" + std::to_string(s.id) +
                        ",\"repo_id\":" + std::to_string(s.repoId == 0 ? 7 : s.repoId) +
-                       ",\"build_id\":" + std::to_string(s.buildId) + ",\"number\":1,\"name\":" +
+                       ",\"build_id\":" + std::to_string(s.buildId) + R"(,"number":1,"name":)" +
                        detail::jsonQuote(s.name.empty() ? "default" : s.name) +
                        ",\"kind\":" + detail::jsonQuote(s.kind.empty() ? "pipeline" : s.kind) +
                        ",\"type\":" + detail::jsonQuote(s.type.empty() ? "docker" : s.type) +
                        ",\"status\":" + detail::jsonQuote(s.status) +
-                       ",\"error\":\"\",\"errignore\":false,\"exit_code\":0";
+                       R"(,"error":"","errignore":false,"exit_code":0)";
     if (!s.machine.empty())
         json += ",\"machine\":" + detail::jsonQuote(s.machine);
     json += ",\"os\":" + detail::jsonQuote(s.os) + ",\"arch\":" + detail::jsonQuote(s.arch);
@@ -309,7 +314,7 @@ std::string FakeDrone::stageJson(const Stage& s) {
         json += ",\"limit\":" + std::to_string(s.limit);
     if (s.throttle != 0)
         json += ",\"throttle\":" + std::to_string(s.throttle);
-    json += ",\"started\":0,\"stopped\":0,\"created\":" + std::to_string(s.created) +
+    json += R"(,"started":0,"stopped":0,"created":)" + std::to_string(s.created) +
             ",\"updated\":1700000005,\"version\":2,\"on_success\":true,\"on_failure\":false,"
             "\"depends_on\":[\"build\"]";
     if (!labels.empty())

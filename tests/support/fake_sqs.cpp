@@ -298,10 +298,11 @@ FakeReply FakeSqs::handle(const RecordedRequest& request) {
         if (!removeByHandle(*queue, handle)) {
             // SQS accepts a handle of a message already deleted; an unknown shape is
             // refused. The fake refuses anything it never handed out.
-            if (!handle.starts_with("rh-"))
+            if (!handle.starts_with("rh-")) {
                 return error(call, 400, "ReceiptHandleIsInvalid",
                              "The receipt handle is "
                              "not valid.");
+            }
         }
         call.status = 200;
         calls_.push_back(call);
