@@ -39,6 +39,7 @@ struct AwsEnvironment {
     bool iam = false; ///< AWS_IAM=true: drone/autoscaler's switch for role credentials.
     std::string endpointEc2{};
     std::string endpointSts{};
+    std::string endpointSqs{}; ///< AWS_ENDPOINT_URL_SQS (the interruption queue).
     std::string endpoint{};
     std::string home{}; ///< $HOME, for ~/.aws/credentials.
 

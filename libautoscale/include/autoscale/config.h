@@ -7,7 +7,8 @@
 /// in its own header (DroneSettings in drone.h, AmazonSettings in
 /// ec2_provider.h, AgentSettings and SshSettings in installer.h,
 /// AwsEnvironment in aws_credentials.h, StoreSettings in store.h, ApiSettings
-/// in api_server.h, PoolSettings in model.h) and Config composes them; no
+/// in api_server.h, PoolSettings in model.h, InterruptionSettings in
+/// interruptions.h) and Config composes them; no
 /// component includes this header. One table (configVariables()) describes
 /// every variable once and drives parsing, the warnings and the README check.
 
@@ -27,6 +28,7 @@
 #include <autoscale/drone.h>
 #include <autoscale/ec2_provider.h>
 #include <autoscale/installer.h>
+#include <autoscale/interruptions.h>
 #include <autoscale/model.h>
 #include <autoscale/result.h>
 #include <autoscale/store.h>
@@ -76,6 +78,8 @@ struct Config {
     /// a pool file: one pool named "default" made of `pool`, `agent` and
     /// `amazon` above, exactly as the environment describes it.
     std::vector<PoolConfig> pools{};
+    /// DRONE_AMAZON_INTERRUPTION_QUEUE and DRONE_RESTART_LOST_BUILDS.
+    InterruptionSettings interruptions{};
 
     friend bool operator==(const Config&, const Config&) = default;
 };

@@ -30,6 +30,7 @@ enum class Errc {
     Parse,           ///< A reply or file could not be parsed.
     Io,              ///< A local file or database operation failed.
     HostKey,         ///< An SSH host presented a key other than the one we expect.
+    Unsupported,     ///< The peer does not offer this call (HTTP 501: Drone OSS builds).
     Internal,        ///< A library call failed in a way that is not the peer's fault.
 };
 

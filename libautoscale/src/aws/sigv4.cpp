@@ -319,7 +319,8 @@ void signRequest(HttpRequest& request, const SigningParams& params, SigningKeyCa
     input.path = std::move(path);
     input.query = std::move(query);
     for (const auto& [name, value] : request.headers) {
-        if (lower(name) == "content-type")
+        const std::string lowered = lower(name);
+        if (lowered == "content-type" || lowered == "x-amz-target")
             input.headers.emplace_back(name, value);
     }
     const std::string host = signingHost(request.url);

@@ -109,7 +109,8 @@ private:
 };
 
 /// Signs `request` in place: sets Host, X-Amz-Date and (with a token) X-Amz-Security-Token,
-/// signs them plus Content-Type when present, then appends Authorization. Other headers
+/// signs them plus Content-Type and X-Amz-Target (JSON protocols) when present, as the
+/// SDKs do, then appends Authorization. Other headers
 /// already on the request (User-Agent, ...) are sent but not signed.
 void signRequest(HttpRequest& request, const SigningParams& params,
                  SigningKeyCache* cache = nullptr);

@@ -65,6 +65,13 @@ void readServerHost(Field& f, Config& c) {
         host.pop_back();
 }
 
+void readInterruptionQueue(Field& f, Config& c) {
+    f.string(c.interruptions.queueUrl);
+    c.interruptions.queueUrl = std::string(trimmed(c.interruptions.queueUrl));
+    if (auto valid = validateQueueUrl(c.interruptions.queueUrl); !valid)
+        f.problem(valid.error().message);
+}
+
 void readEnviron(Field& f, Config& c) {
     f.list(c.agent.environ);
     for (auto& item : c.agent.environ) {
@@ -230,6 +237,12 @@ constexpr std::array kTable = {
     read("DRONE_AMAZON_SPOT_FALLBACK", "true",
          "with spot: launch on-demand when no spot choice has capacity", kPlain, kPool,
          [](Field& f, Config& c) { f.boolean(c.amazon.spotFallback); }),
+    read("DRONE_AMAZON_INTERRUPTION_QUEUE", "",
+         "SQS queue URL receiving EventBridge's EC2 interruption events", kPlain, kGlobal,
+         readInterruptionQueue),
+    read("DRONE_RESTART_LOST_BUILDS", "false",
+         "cancel and restart the builds of a reclaimed or vanished server", kPlain, kGlobal,
+         [](Field& f, Config& c) { f.boolean(c.interruptions.restartLostBuilds); }),
     read("DRONE_AMAZON_IMDS_TOKENS", "required", "IMDSv2 on the instances (optional allowed)",
          kPlain, kPool,
          [](Field& f, Config& c) { f.oneOf(c.amazon.imdsTokens, {"required", "optional"}); }),
@@ -274,6 +287,8 @@ constexpr std::array kTable = {
          [](Field& f, Config& c) { f.url(c.aws.endpointEc2); }),
     read("AWS_ENDPOINT_URL_STS", "", "STS endpoint override", kPlain, kGlobal,
          [](Field& f, Config& c) { f.url(c.aws.endpointSts); }),
+    read("AWS_ENDPOINT_URL_SQS", "", "SQS endpoint override (the interruption queue)", kPlain,
+         kGlobal, [](Field& f, Config& c) { f.url(c.aws.endpointSqs); }),
     read("AWS_ENDPOINT_URL", "", "endpoint override of every service", kPlain, kGlobal,
          [](Field& f, Config& c) { f.url(c.aws.endpoint); }),
     // SSH and the install.

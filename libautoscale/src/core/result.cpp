@@ -40,6 +40,8 @@ std::string_view nameOf(Errc code) {
         return "io";
     case Errc::HostKey:
         return "host_key";
+    case Errc::Unsupported:
+        return "unsupported";
     case Errc::Internal:
         return "internal";
     }
@@ -65,6 +67,7 @@ bool Error::retryable() const {
     case Errc::Parse:
     case Errc::Io:
     case Errc::HostKey:
+    case Errc::Unsupported:
     case Errc::Internal:
         return false;
     }

@@ -200,42 +200,104 @@ Result<DroneUser> parseUserJson(std::string_view body) {
                      .active = detail::jsonBool(*doc, "active", true)};
 }
 
+Result<std::vector<IncompleteStage>> parseIncompleteJson(std::string_view body) {
+    auto doc = detail::parseJsonDocument(body, "the Drone incomplete builds");
+    if (!doc)
+        return doc.error();
+    std::vector<IncompleteStage> out;
+    if (doc->IsNull())
+        return out; // Go encodes an empty slice that was never appended to as null.
+    if (!doc->IsArray())
+        return makeError(Errc::Parse, "the Drone incomplete builds are not a JSON list");
+    for (const auto& row : doc->GetArray()) {
+        if (!row.IsObject()) {
+            return makeError(Errc::Parse, "the Drone incomplete builds item " +
+                                                  std::to_string(out.size()) +
+                                                  " is not a JSON object");
+        }
+        out.push_back(IncompleteStage{.repoNamespace = detail::jsonString(row, "repo_namespace"),
+                                      .repoName = detail::jsonString(row, "repo_name"),
+                                      .buildNumber = detail::jsonInt64(row, "build_number"),
+                                      .buildSender = detail::jsonString(row, "build_sender"),
+                                      .stageName = detail::jsonString(row, "stage_name"),
+                                      .stageStatus = detail::jsonString(row, "stage_status"),
+                                      .stageMachine = detail::jsonString(row, "stage_machine"),
+                                      .stageStarted = detail::jsonInt64(row, "stage_started")});
+    }
+    return out;
+}
+
+Result<std::int64_t> parseBuildNumberJson(std::string_view body) {
+    auto doc = detail::parseJsonDocument(body, "the Drone build");
+    if (!doc)
+        return doc.error();
+    if (!doc->IsObject())
+        return makeError(Errc::Parse, "the Drone build is not a JSON object");
+    const std::int64_t number = detail::jsonInt64(*doc, "number");
+    if (number <= 0)
+        return makeError(Errc::Parse, "the Drone build has no positive \"number\"");
+    return number;
+}
+
 DroneClient::DroneClient(DroneSettings settings, HttpClient& http)
     : settings_(std::move(settings))
     , http_(&http) {
 }
 
 Result<std::string> DroneClient::get(const std::string& path, const std::string& token) {
+    return exchange("GET", path, token);
+}
+
+Result<std::string> DroneClient::send(const std::string& method, const std::string& path) {
+    return exchange(method, path, settings_.token);
+}
+
+Result<std::string> DroneClient::exchange(const std::string& method, const std::string& path,
+                                          const std::string& token) {
     const std::string url = settings_.baseUrl() + path;
-    auto response = http_->send(
-            {.method = "GET",
-             .url = url,
-             .headers = {{"Authorization", "Bearer " + token}, {"Accept", "application/json"}}});
+    HttpRequest request{
+            .method = method,
+            .url = url,
+            .headers = {{"Authorization", "Bearer " + token}, {"Accept", "application/json"}}};
+    if (method == "POST")
+        request.headers.emplace_back("Content-Type", "application/json");
+    auto response = http_->send(request);
     if (!response) {
         Error e = response.error();
         e.message = "cannot reach the Drone server at " + e.message;
         return e;
     }
     const int status = response->status;
+    if (status >= 200 && status < 300)
+        return std::move(response->body);
+    const std::string what =
+            method + " " + path + " on " + hostPortOf(url) + " answered " + std::to_string(status);
     if (status == 401 || status == 403) {
         return Error{.code = status == 401 ? Errc::Unauthorized : Errc::Forbidden,
-                     .message = "GET " + path + " on " + hostPortOf(url) + " answered " +
-                                std::to_string(status) + ": the token is not a Drone admin token",
+                     .message = what + ": the token is not a Drone admin token",
+                     .httpStatus = status};
+    }
+    // Drone's errors are {"message": "..."} (handler/api/errors/errors.go).
+    std::string said;
+    if (auto doc = detail::parseJsonDocument(response->body, "the Drone error");
+        doc && doc->IsObject())
+        said = detail::jsonString(*doc, "message").substr(0, 200);
+    const std::string detailText = said.empty() ? std::string() : ": " + said;
+    if (status == 501) {
+        return Error{.code = Errc::Unsupported,
+                     .message = what + ": not implemented by this Drone build",
                      .httpStatus = status};
     }
     if (status >= 500) {
         return Error{.code = Errc::Unavailable,
-                     .message = "GET " + path + " on " + hostPortOf(url) + " answered " +
-                                std::to_string(status) + ": the Drone server failed",
+                     .message = what + ": the Drone server failed" + detailText,
                      .httpStatus = status};
     }
-    if (status != 200) {
-        return Error{.code = status == 404 ? Errc::NotFound : Errc::InvalidArgument,
-                     .message = "GET " + path + " on " + hostPortOf(url) + " answered " +
-                                std::to_string(status),
-                     .httpStatus = status};
-    }
-    return std::move(response->body);
+    const Errc code = status == 404   ? Errc::NotFound
+                      : status == 409 ? Errc::Conflict
+                      : status == 429 ? Errc::Throttled
+                                      : Errc::InvalidArgument;
+    return Error{.code = code, .message = what + detailText, .httpStatus = status};
 }
 
 Result<std::vector<Stage>> DroneClient::stages() {
@@ -250,6 +312,43 @@ Result<DroneUser> DroneClient::user(const std::string& token) {
     if (!body)
         return body.error();
     return parseUserJson(*body);
+}
+
+Result<std::vector<IncompleteStage>> DroneClient::incompleteBuilds() {
+    auto body = send("GET", "/api/builds/incomplete/v2");
+    if (!body) {
+        if (body.error().code != Errc::Unsupported)
+            return body.error();
+        Error e = body.error();
+        e.message = kDroneOssMessage;
+        return e;
+    }
+    return parseIncompleteJson(*body);
+}
+
+namespace {
+
+std::string buildPath(const std::string& owner, const std::string& name, std::int64_t number) {
+    return "/api/repos/" + uriEncode(owner) + "/" + uriEncode(name) + "/builds/" +
+           std::to_string(number);
+}
+
+} // namespace
+
+Result<void> DroneClient::cancelBuild(const std::string& owner, const std::string& name,
+                                      std::int64_t number) {
+    auto body = send("DELETE", buildPath(owner, name, number));
+    if (!body)
+        return body.error();
+    return {};
+}
+
+Result<std::int64_t> DroneClient::restartBuild(const std::string& owner, const std::string& name,
+                                               std::int64_t number) {
+    auto body = send("POST", buildPath(owner, name, number));
+    if (!body)
+        return body.error();
+    return parseBuildNumberJson(*body);
 }
 
 namespace {
