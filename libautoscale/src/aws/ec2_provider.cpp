@@ -156,6 +156,7 @@ bool outcomeUnknown(const Error& error) {
     case Errc::NotLeader:
     case Errc::Capacity:
     case Errc::LimitReached:
+    case Errc::Unsupported:
     case Errc::Io:
     case Errc::HostKey:
     case Errc::Internal:
