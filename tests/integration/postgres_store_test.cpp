@@ -17,6 +17,7 @@
 
 #include <autoscale/leader.h>
 #include <autoscale/postgres_store.h>
+#include <autoscale/sqlite_store.h>
 
 #include "doctest_support.h"
 #include "pg_cluster.h"
@@ -395,6 +396,74 @@ TEST_CASE("after a PostgreSQL restart there is a leader again, with a higher epo
             15s));
     std::this_thread::sleep_for(1500ms);
     CHECK(leaders(both) == 1);
+}
+
+TEST_CASE("autoscaler-admin migrate copies every row and value, is idempotent, refuses another "
+          "fleet's rows and never prints the password") {
+    const std::string admin = test::testEnv("AUTOSCALER_ADMIN_BIN");
+    REQUIRE_FALSE(admin.empty());
+    test::TempDir dir;
+    const std::string path = dir.file("database.sqlite");
+    std::vector<Server> rows;
+    {
+        auto sqlite = openSqliteStore({.path = path});
+        REQUIRE(sqlite);
+        for (const auto* name : {"agent-1", "agent-2", "agent-3"}) {
+            Server s = test::contract::fullServer(name);
+            s.created = kNow + std::chrono::seconds{name[6] - '0'};
+            REQUIRE((*sqlite)->insert(s));
+        }
+        Server two = *(*sqlite)->find("agent-2");
+        two.state = ServerState::Running;
+        REQUIRE((*sqlite)->update(two)); // Version 2, kept by the copy.
+        REQUIRE((*sqlite)->putValue("paused", "true"));
+        REQUIRE((*sqlite)->putValue("backoff/default", "{\"failures\":1}"));
+        rows = (*sqlite)->list().value();
+    }
+    PgDatabase db;
+    const std::string password = PgCluster::kPassword;
+    const std::map<std::string, std::string> env{{"DRONE_DATABASE_DATASOURCE", db.dsn}};
+
+    const auto first = test::runProcess(
+            {admin, "migrate", "--from", "sqlite:" + path, "--to", "postgres:"}, env);
+    INFO(first.out << first.err);
+    REQUIRE(first.exitCode == 0);
+    CHECK(first.out.find("copied 3 servers and 2 values") != std::string::npos);
+    CHECK(first.out.find("postgres:postgresql://postgres:***@127.0.0.1") != std::string::npos);
+    auto pg = openPg(db.dsn);
+    CHECK(pg->list().value() == rows);
+    CHECK(pg->find("agent-2")->version == 2);
+    CHECK(pg->getValue("paused")->value_or("") == "true");
+    CHECK(pg->getValue("backoff/default")->value_or("") == "{\"failures\":1}");
+
+    // Again, with the DSN on the command line: nothing new, and no password printed.
+    const auto again = test::runProcess(
+            {admin, "migrate", "--from", "sqlite:" + path, "--to", "postgres:" + db.dsn}, {});
+    INFO(again.out << again.err);
+    CHECK(again.exitCode == 0);
+    CHECK(again.out.find("copied 0 servers and 0 values") != std::string::npos);
+    CHECK(again.out.find("identical: 3 servers and 2 values") != std::string::npos);
+    CHECK((again.out + again.err).find(password) == std::string::npos);
+
+    // The target moves on (another fleet, or a daemon ran on it): refused, nothing written.
+    REQUIRE(pg->insert(row("elsewhere")));
+    const auto refused = test::runProcess(
+            {admin, "migrate", "--from", "sqlite:" + path, "--to", "postgres:" + db.dsn}, {});
+    CHECK(refused.exitCode == 1);
+    CHECK(refused.err.find("server elsewhere") != std::string::npos);
+    CHECK((refused.out + refused.err).find(password) == std::string::npos);
+    CHECK(pg->list()->size() == 4);
+
+    // A wrong password: the error names the target without any password.
+    const auto wrong =
+            test::runProcess({admin, "migrate", "--from", "sqlite:" + path, "--to",
+                              "postgres:postgresql://postgres:wrong-" + password + "@127.0.0.1:" +
+                                      std::to_string(PgCluster::shared().port()) + "/postgres"},
+                             {});
+    CHECK(wrong.exitCode == 1);
+    CHECK((wrong.out + wrong.err).find(password) == std::string::npos);
+    CHECK(test::runProcess({admin, "migrate", "--from", path, "--to", "postgres:" + db.dsn}, {})
+                  .exitCode == 2);
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,6 +86,20 @@ public:
     /// does; exposed for tests and tools). Returns the new epoch.
     [[nodiscard]] Result<std::int64_t> bumpEpoch(const std::string& holder);
 
+    /// What importRows() did.
+    struct ImportReport {
+        int rowsCopied = 0;      ///< Rows written.
+        int rowsIdentical = 0;   ///< Rows already there, field for field.
+        int valuesCopied = 0;    ///< Named values written.
+        int valuesIdentical = 0; ///< Values already there.
+    };
+    /// Copies `rows` (versions kept) and `values` in one transaction.
+    /// Errc::Conflict, nothing written, when the store holds a row or value
+    /// that is not exactly one of those (another fleet's, or changed since):
+    /// so a re-run of the same import succeeds and copies nothing.
+    [[nodiscard]] Result<ImportReport> importRows(const std::vector<Server>& rows,
+                                                  const std::map<std::string, std::string>& values);
+
     struct Shared;
 
 private:
@@ -98,6 +113,12 @@ private:
 
     friend Result<std::unique_ptr<PostgresStore>> openPostgresStore(const PostgresOptions&);
 };
+
+/// Copies a SQLite database (the embedded store's file, opened read-only)
+/// into the PostgreSQL store `target` names: every row with all its fields
+/// and every named value (PostgresStore::importRows()).
+Result<PostgresStore::ImportReport> migrateSqliteToPostgres(const std::string& sqlitePath,
+                                                            const PostgresOptions& target);
 
 /// Connects, and in read-write mode migrates the schema (concurrent daemons
 /// serialize on an advisory lock; each migration runs once). Errc::Unavailable

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <mutex>
 #include <utility>
 
@@ -582,6 +583,91 @@ Result<std::int64_t> PostgresStore::bumpEpoch(const std::string& holder) {
     if (PQntuples(r->get()) != 1)
         return makeError(Errc::Io, "postgres " + shared_->conn.label() + ": no leadership row");
     return pg::integer(r->get(), 0, 0);
+}
+
+Result<PostgresStore::ImportReport>
+PostgresStore::importRows(const std::vector<Server>& rows,
+                          const std::map<std::string, std::string>& values) {
+    if (auto r = checkWritable(); !r)
+        return r.error();
+    const std::lock_guard lock(shared_->mutex);
+    Shared& db = *shared_;
+    return db.transaction<ImportReport>("import", [&]() -> Result<ImportReport> {
+        if (auto r =
+                    db.conn.query(std::string("SELECT pg_advisory_xact_lock(") + kCapsLockKey + ")",
+                                  {}, "lock caps");
+            !r)
+            return r.error();
+        auto existing = db.conn.query(std::string("SELECT ") + kColumns +
+                                              " FROM autoscale_servers FOR UPDATE",
+                                      {}, "read the target's servers");
+        if (!existing)
+            return existing.error();
+        std::map<std::string, Server> present;
+        for (int i = 0; i < PQntuples(existing->get()); ++i) {
+            Server s = readServer(existing->get(), i);
+            present.emplace(s.name, std::move(s));
+        }
+        std::map<std::string, const Server*> wanted;
+        for (const auto& row : rows)
+            wanted.emplace(row.name, &row);
+        ImportReport report;
+        for (const auto& [name, row] : present) {
+            const auto it = wanted.find(name);
+            if (it == wanted.end() || !(*it->second == row)) {
+                return makeError(Errc::Conflict,
+                                 "the target already holds server " + name +
+                                         (it == wanted.end()
+                                                  ? ", which the source does not have"
+                                                  : ", which differs from the source's") +
+                                         " (another fleet's rows, or changed since an earlier "
+                                         "copy); nothing was copied");
+            }
+        }
+        auto storedValues = db.conn.query("SELECT value_key, value_text FROM autoscale_values", {},
+                                          "read the target's values");
+        if (!storedValues)
+            return storedValues.error();
+        std::map<std::string, std::string> presentValues;
+        for (int i = 0; i < PQntuples(storedValues->get()); ++i) {
+            presentValues.emplace(pg::text(storedValues->get(), i, 0),
+                                  pg::text(storedValues->get(), i, 1));
+        }
+        for (const auto& [key, value] : presentValues) {
+            const auto it = values.find(key);
+            if (it == values.end() || it->second != value) {
+                return makeError(Errc::Conflict, "the target already holds value " + key +
+                                                         ", which differs from the source's;"
+                                                         " nothing was copied");
+            }
+        }
+        for (const auto& row : rows) {
+            if (present.contains(row.name)) {
+                ++report.rowsIdentical;
+                continue;
+            }
+            auto r = db.conn.query(std::string("INSERT INTO autoscale_servers (") + kColumns +
+                                           ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
+                                           "$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)",
+                                   paramsOf(row), "copy " + row.name);
+            if (!r)
+                return r.error();
+            ++report.rowsCopied;
+        }
+        for (const auto& [key, value] : values) {
+            if (presentValues.contains(key)) {
+                ++report.valuesIdentical;
+                continue;
+            }
+            auto r = db.conn.query("INSERT INTO autoscale_values (value_key, value_text)"
+                                   " VALUES ($1, $2)",
+                                   {key, value}, "copy value " + key);
+            if (!r)
+                return r.error();
+            ++report.valuesCopied;
+        }
+        return report;
+    });
 }
 
 Result<std::unique_ptr<PostgresStore>> openPostgresStore(const PostgresOptions& options) {
