@@ -387,13 +387,19 @@ TEST_CASE("after a PostgreSQL restart there is a leader again, with a higher epo
     const std::vector<Daemon*> both{&a, &b};
     REQUIRE(test::waitFor([&] { return leaders(both) == 1; }, 10s));
     const auto epoch = std::max(a.election.epoch(), b.election.epoch());
-    PgCluster::shared().restart();
+    PgCluster::shared().stop();
+    CHECK(test::waitFor([&] { return leaders(both) == 0; }, 5s));
+    PgCluster::shared().start();
+    const auto started = std::chrono::steady_clock::now();
     REQUIRE(test::waitFor(
             [&] {
                 return leaders(both) == 1 &&
                        std::max(a.election.epoch(), b.election.epoch()) > epoch;
             },
             15s));
+    MESSAGE("a leader again "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+            << " s after PostgreSQL is back");
     std::this_thread::sleep_for(1500ms);
     CHECK(leaders(both) == 1);
 }

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "process.h"
-#include "temp_dir.h"
 
 #include <libpq-fe.h>
 
@@ -37,7 +36,11 @@ PgCluster::PgCluster() : bin_(kBinDir) {
         std::fprintf(stderr, "PostgreSQL 15 is not installed (%s/initdb); skipped\n", kBinDir);
         std::exit(77);
     }
-    dir_ = makeTempDir("autoscale-pg-");
+    // Under /tmp rather than $TMPDIR: the postgres user must reach it, and a
+    // root's private TMPDIR (mode 0700) would not let it.
+    dir_ = "/tmp/autoscale-pg-XXXXXX";
+    if (::mkdtemp(dir_.data()) == nullptr)
+        throw std::runtime_error("mkdtemp failed for " + dir_);
     if (::geteuid() == 0) {
         const passwd* pw = ::getpwnam("postgres");
         if (pw == nullptr) {
