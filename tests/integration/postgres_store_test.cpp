@@ -273,7 +273,7 @@ int leaders(const std::vector<Daemon*>& daemons) {
     }));
 }
 
-TEST_CASE("two elections on one database: exactly one leads; when its lock session is "
+TEST_CASE("election: two elections on one database: exactly one leads; when its lock session is "
           "terminated the other leads within seconds with a higher epoch") {
     PgDatabase db;
     auto store = openPg(db.dsn);
@@ -317,7 +317,7 @@ TEST_CASE("two elections on one database: exactly one leads; when its lock sessi
     CHECK(seconds.back() < 3.5);
 }
 
-TEST_CASE("kill -9 of a process holding the lock: this daemon leads within seconds") {
+TEST_CASE("election: kill -9 of a process holding the lock: this daemon leads within seconds") {
     const std::string helper = test::testEnv("AUTOSCALE_STORE_HELPER_BIN");
     if (helper.empty())
         return;
@@ -349,7 +349,7 @@ TEST_CASE("kill -9 of a process holding the lock: this daemon leads within secon
     CHECK(seconds.back() < 3.5);
 }
 
-TEST_CASE("a frozen leader (SIGSTOP) is replaced, and after SIGCONT it is a follower") {
+TEST_CASE("election: a frozen leader (SIGSTOP) is replaced, and after SIGCONT it is a follower") {
     const std::string helper = test::testEnv("AUTOSCALE_STORE_HELPER_BIN");
     if (helper.empty())
         return;
@@ -377,7 +377,7 @@ TEST_CASE("a frozen leader (SIGSTOP) is replaced, and after SIGCONT it is a foll
     CHECK(self.election.epoch() == epoch);
 }
 
-TEST_CASE("after a PostgreSQL restart there is a leader again, with a higher epoch") {
+TEST_CASE("election: after a PostgreSQL restart there is a leader again, with a higher epoch") {
     PgDatabase db;
     auto store = openPg(db.dsn);
     Daemon a(db.dsn, "daemon-a");
