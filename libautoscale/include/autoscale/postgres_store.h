@@ -111,7 +111,7 @@ private:
     std::optional<std::int64_t> fence_;
     WriteGuard guard_;
 
-    friend Result<std::unique_ptr<PostgresStore>> openPostgresStore(const PostgresOptions&);
+    friend Result<std::unique_ptr<PostgresStore>> openPostgresStore(const PostgresOptions& options);
 };
 
 /// Copies a SQLite database (the embedded store's file, opened read-only)

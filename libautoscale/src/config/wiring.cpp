@@ -129,9 +129,9 @@ Result<InstallFiles> readInstallFiles(const Config& config, const std::string& d
         }
     }
     if (config.store.driver == "postgres" && config.ssh.privateKeyFile.empty()) {
-        problems.push_back("DRONE_SSH_PRIVATE_KEY_FILE: required with DRONE_DATABASE_DRIVER="
-                           "postgres: every daemon must use the same SSH client key (mount one "
-                           "secret file on each); none is generated in this mode");
+        problems.emplace_back("DRONE_SSH_PRIVATE_KEY_FILE: required with DRONE_DATABASE_DRIVER="
+                              "postgres: every daemon must use the same SSH client key (mount one "
+                              "secret file on each); none is generated in this mode");
     }
     if (!problems.empty()) {
         std::string message;

@@ -239,10 +239,11 @@ Role LeaderElection::tick() {
             onFrozen();
         return Role::Follower;
     }
-    if (leader)
+    if (leader) {
         renew(start);
-    else
+    } else {
         campaign(start);
+    }
     return role();
 }
 

@@ -41,10 +41,11 @@ std::string redactUri(std::string_view dsn) {
             result += '&';
         first = false;
         const auto eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == "password")
+        if (eq != std::string_view::npos && pair.substr(0, eq) == "password") {
             result += "password=***";
-        else
+        } else {
             result += pair;
+        }
         if (amp == std::string_view::npos)
             break;
         rest = rest.substr(amp + 1);
@@ -88,10 +89,11 @@ std::string redactKeyValue(std::string_view dsn) {
                 ++i;
             }
         }
-        if (key == "password")
+        if (key == "password") {
             out += "***";
-        else
+        } else {
             out += dsn.substr(valueStart, i - valueStart);
+        }
     }
     return out;
 }
