@@ -2,7 +2,9 @@
 // wiring.h: what the tools construct their components with, built from a
 // Config by the library (so that production runs tested code).
 
+#include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 
@@ -147,7 +149,10 @@ TEST_CASE("the store: its path, the driver this build has, servers from a file")
     CHECK(readServers(c, "").value().empty());
     CHECK_FALSE(std::ifstream(dir.file("database.sqlite")).good());
 
+    // PostgreSQL has no file: no process lock, no key beside it.
     c.store.driver = "postgres";
+    CHECK(databasePathOf(c).value().empty());
+    c.store.driver = "mysql";
     CHECK(databasePathOf(c).error().code == Errc::InvalidArgument);
     CHECK(databasePathOf(c).error().message.starts_with("DRONE_DATABASE_DRIVER: "));
     CHECK(readServers(c, "").error().message.ends_with("or --servers-file"));
@@ -160,6 +165,36 @@ TEST_CASE("the store: its path, the driver this build has, servers from a file")
     const auto missing = readServers(c, dir.file("nope.json"));
     REQUIRE_FALSE(missing);
     CHECK(missing.error().message.find("nope.json") != std::string::npos);
+}
+
+TEST_CASE("with PostgreSQL the SSH client key file is required, and never generated") {
+    test::TempDir dir;
+    Config c = sample();
+    c.store.driver = "postgres";
+    c.store.datasource = "postgresql://scaler:pw-Xy7@127.0.0.1:1/fleet";
+    const auto refused = readInstallFiles(c, "");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == Errc::InvalidArgument);
+    CHECK(refused.error().message.starts_with("DRONE_SSH_PRIVATE_KEY_FILE: required with "
+                                              "DRONE_DATABASE_DRIVER=postgres"));
+    CHECK(refused.error().message.find("pw-Xy7") == std::string::npos);
+    CHECK(std::filesystem::is_empty(dir.path()));
+
+    const auto key = loadOrCreateClientKey(dir.file("shared_key"));
+    REQUIRE(key);
+    c.ssh.privateKeyFile = dir.file("shared_key");
+    const auto files = readInstallFiles(c, "");
+    REQUIRE(files);
+    CHECK(files->clientKey.privateKey == key->privateKey);
+}
+
+TEST_CASE("the HA identity is DRONE_HA_ID, else host name and pid") {
+    Config c = sample();
+    const std::string computed = haIdentity(c);
+    CHECK(computed.ends_with("-" + std::to_string(::getpid())));
+    CHECK(computed.size() > std::to_string(::getpid()).size() + 1);
+    c.ha.id = "scaler-a";
+    CHECK(haIdentity(c) == "scaler-a");
 }
 
 TEST_CASE("simulate: classic timings unless DRONE_INTERVAL or DRONE_POOL_MIN_AGE are set") {

@@ -25,4 +25,10 @@ struct AdminFlags {
 /// missing or the server is not a URL.
 int runAdmin(AdminCommand command, const AdminFlags& flags);
 
+/// `migrate --from sqlite:PATH --to postgres:DSN` (migrate.cpp): copies the
+/// SQLite store into PostgreSQL; an empty DSN reads DRONE_DATABASE_DATASOURCE
+/// from `environmentDsn` (keeping the password off the command line). Exit
+/// 0, 1 when the copy is refused or fails, 2 on a malformed --from or --to.
+int runMigrate(const std::string& from, const std::string& to, const std::string& environmentDsn);
+
 } // namespace autoscale::tools

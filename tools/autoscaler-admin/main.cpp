@@ -6,6 +6,7 @@
 /// usage errors.
 
 #include <array>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <utility>
@@ -60,11 +61,25 @@ int main(int argc, char** argv) {
         auto* resume = app.add_subcommand("resume", "resume making decisions");
         auto* plan = app.add_subcommand("plan", "show the daemon's current plan and its reasons");
         plan->add_flag("--json", flags.json, "print JSON");
+        std::string migrateFrom;
+        std::string migrateTo;
+        auto* migrate = app.add_subcommand(
+                "migrate", "copy a SQLite store into PostgreSQL (stop the daemon first)");
+        migrate->add_option("--from", migrateFrom, "sqlite:PATH, the daemon's database file")
+                ->required();
+        migrate->add_option("--to", migrateTo,
+                            "postgres:DSN; `postgres:` alone reads DRONE_DATABASE_DATASOURCE, "
+                            "keeping the password off the command line")
+                ->required();
 
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {
             return app.exit(e) == 0 ? kExitOk : kExitUsage;
+        }
+        if (migrate->parsed()) {
+            const char* env = std::getenv("DRONE_DATABASE_DATASOURCE");
+            return autoscale::tools::runMigrate(migrateFrom, migrateTo, env != nullptr ? env : "");
         }
         const std::array<std::pair<CLI::App*, AdminCommand>, 6> commands = {{
                 {ls, AdminCommand::List},

@@ -29,6 +29,7 @@
 #include <autoscale/ec2_provider.h>
 #include <autoscale/installer.h>
 #include <autoscale/interruptions.h>
+#include <autoscale/leader.h>
 #include <autoscale/model.h>
 #include <autoscale/result.h>
 #include <autoscale/store.h>
@@ -64,6 +65,7 @@ struct Config {
     std::chrono::milliseconds timeoutStop{3600000};         ///< DRONE_TIMEOUT_STOP.
     std::chrono::milliseconds pingerInterval{60000};        ///< DRONE_PINGER_INTERVAL.
     StoreSettings store{};
+    HaSettings ha{};   ///< DRONE_HA_ID; empty: haIdentity() computes "<hostname>-<pid>".
     ApiSettings api{}; ///< DRONE_HTTP_PORT ":8080" or "HOST:PORT", DRONE_PROMETHEUS_AUTH_TOKEN.
     bool logsDebug = false;
     bool logsTrace = false;

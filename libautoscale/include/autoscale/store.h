@@ -30,9 +30,9 @@ struct InsertCaps {
 bool countsAgainstCaps(const Server& server);
 
 /// Persistent server rows. Implementations: SQLite (the embedded default, also
-/// `:memory:` for tests). Thread-safe: one instance may be shared by the
-/// engine's workers and the API. Every implementation passes the contract
-/// suite in tests/support/store_contract.h.
+/// `:memory:` for tests) and PostgreSQL (postgres_store.h, several daemons). Thread-safe: one
+/// instance may be shared by the engine's workers and the API. Every implementation passes the
+/// contract suite in tests/support/store_contract.h.
 ///
 /// Error kinds: Errc::AlreadyExists (insert: the name is taken; not worth
 /// retrying with the same name), Errc::Conflict (update/remove: another
@@ -106,9 +106,11 @@ enum class StoreAccess {
     ReadOnly,  ///< Never writes; an absent database is an empty store.
 };
 
-/// Opens the store the settings name. Errc::InvalidArgument naming
-/// DRONE_DATABASE_DRIVER when that driver is not available in this build
-/// (postgres, today); the store's own errors otherwise.
+/// Opens the store the settings name: SQLite, or PostgreSQL (driver
+/// "postgres", the datasource a libpq connection string; read-only access
+/// gives a store that refuses writes and never migrates). Errc::InvalidArgument
+/// naming DRONE_DATABASE_DRIVER for an unknown driver; the store's own errors
+/// otherwise (never with the DSN's password).
 Result<std::unique_ptr<Store>> openStore(const StoreSettings& settings, StoreAccess access);
 
 } // namespace autoscale

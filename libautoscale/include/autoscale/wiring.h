@@ -70,7 +70,9 @@ struct InstallFiles {
 /// DRONE_SSH_PRIVATE_KEY_FILE, reporting every problem together as
 /// Errc::InvalidArgument, one line each naming its variable. Without
 /// DRONE_SSH_PRIVATE_KEY_FILE, the key at defaultClientKeyPath(`databasePath`)
-/// is read, or created there; Errc::Io when that fails.
+/// is read, or created there; Errc::Io when that fails. With
+/// DRONE_DATABASE_DRIVER=postgres DRONE_SSH_PRIVATE_KEY_FILE is required
+/// (Errc::InvalidArgument naming it when unset).
 Result<InstallFiles> readInstallFiles(const Config& config, const std::string& databasePath);
 
 /// The engine's user-data function: renders `templateText` with
@@ -89,9 +91,15 @@ EngineOptions engineOptionsFrom(const Config& config);
 ApiOptions apiOptionsFrom(const Config& config);
 
 /// The SQLite database DRONE_DATABASE_DATASOURCE names, for the process lock
-/// and the client key beside it. Errc::InvalidArgument naming
-/// DRONE_DATABASE_DRIVER when that driver is not available in this build.
+/// and the client key beside it; "" with DRONE_DATABASE_DRIVER=postgres (no
+/// file: several daemons share the store, leader election replaces the
+/// process lock, and readInstallFiles() requires DRONE_SSH_PRIVATE_KEY_FILE).
+/// Errc::InvalidArgument naming DRONE_DATABASE_DRIVER for an unknown driver.
 Result<std::string> databasePathOf(const Config& config);
+
+/// This daemon's identity among those sharing a PostgreSQL store: DRONE_HA_ID,
+/// else "<hostname>-<pid>".
+std::string haIdentity(const Config& config);
 
 /// The servers `plan` looks at: those in `serversFile` (what GET /api/servers
 /// returns) when it is not empty, else those in the store opened read-only

@@ -311,8 +311,11 @@ constexpr std::array kTable = {
     // Store, API, logs.
     read("DRONE_DATABASE_DRIVER", "sqlite3", "sqlite3 or postgres", kPlain, kGlobal,
          [](Field& f, Config& c) { f.oneOf(c.store.driver, {"sqlite3", "postgres"}); }),
-    read("DRONE_DATABASE_DATASOURCE", "database.sqlite", "SQLite path or libpq string", kPlain,
+    read("DRONE_DATABASE_DATASOURCE", "database.sqlite", "SQLite path or libpq string", kSecret,
          kGlobal, [](Field& f, Config& c) { f.string(c.store.datasource); }),
+    read("DRONE_HA_ID", "(host name and pid)",
+         "this daemon's identity among daemons sharing a PostgreSQL store", kPlain, kGlobal,
+         [](Field& f, Config& c) { f.string(c.ha.id); }),
     read("DRONE_HTTP_PORT", ":8080", "REST API listen address, :PORT or HOST:PORT", kPlain,
          kGlobal, readHttpPort),
     read("DRONE_PROMETHEUS_AUTH_TOKEN", "", "bearer token for /metrics", kSecret, kGlobal,

@@ -5,10 +5,12 @@
 
 #include "autoscale/wiring.h"
 
+#include <array>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <unistd.h>
 #include <utility>
 
 #include <autoscale/json.h>
@@ -126,6 +128,11 @@ Result<InstallFiles> readInstallFiles(const Config& config, const std::string& d
             problems.push_back("DRONE_SSH_PRIVATE_KEY_FILE: " + key.error().message);
         }
     }
+    if (config.store.driver == "postgres" && config.ssh.privateKeyFile.empty()) {
+        problems.emplace_back("DRONE_SSH_PRIVATE_KEY_FILE: required with DRONE_DATABASE_DRIVER="
+                              "postgres: every daemon must use the same SSH client key (mount one "
+                              "secret file on each); none is generated in this mode");
+    }
     if (!problems.empty()) {
         std::string message;
         for (const auto& line : problems)
@@ -176,12 +183,24 @@ ApiOptions apiOptionsFrom(const Config& config) {
 }
 
 Result<std::string> databasePathOf(const Config& config) {
+    if (config.store.driver == "postgres")
+        return std::string();
     if (config.store.driver != "sqlite3") {
         return makeError(Errc::InvalidArgument, "DRONE_DATABASE_DRIVER: \"" + config.store.driver +
                                                         "\" is not available in this build; "
-                                                        "expected sqlite3");
+                                                        "expected sqlite3 or postgres");
     }
     return sqlitePathFromDatasource(config.store.datasource);
+}
+
+std::string haIdentity(const Config& config) {
+    if (!config.ha.id.empty())
+        return config.ha.id;
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) != 0)
+        host[0] = '\0';
+    const std::string name = host[0] != '\0' ? std::string(host.data()) : std::string("autoscaler");
+    return name + "-" + std::to_string(::getpid());
 }
 
 Result<std::vector<Server>> readServers(const Config& config, const std::string& serversFile) {
