@@ -84,6 +84,14 @@ struct EngineOptions {
     bool claimsUnpooled = true;
     /// The names of every pool of the fleet; empty: this pool alone.
     std::vector<std::string> fleetPools{};
+    /// Where the API's writes (POST and DELETE /api/servers) go: with several
+    /// daemons, the shared store without fencing, so that any daemon may make
+    /// them and the leader carries them out on its next cycle. Null: the
+    /// engine's store.
+    Store* operatorStore = nullptr;
+    /// Whether this daemon may act now (call the cloud, SSH, Drone's write
+    /// APIs); empty: always. An API call on a follower only writes the row.
+    std::function<bool()> mayAct{};
 };
 
 /// The stages of the queue that are demand for one pool (Drone's dispatch

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -64,6 +65,24 @@ struct FleetPlan {
     std::vector<Stage> unroutable{};
 };
 
+/// How the fleet of one daemon among several on a shared store learns
+/// whether it leads (leader.h's LeaderElection, in the daemon).
+struct FleetLeadership {
+    /// The current term's epoch while this daemon leads; 0 while it follows.
+    std::function<std::int64_t()> term{};
+    /// The leader's identity, as last read (on followers too).
+    std::function<std::string()> leaderId{};
+    std::string id{}; ///< This daemon's identity.
+};
+
+/// The role /varz, /healthz and autoscaler_leader report.
+struct FleetRole {
+    bool shared = false; ///< Several daemons share the store (an election runs).
+    bool leader = true;
+    std::string id{};
+    std::string leaderId{};
+};
+
 /// The pools of one daemon. Thread-safe as Engine is: the API may call
 /// everything while run() loops.
 class Fleet {
@@ -71,8 +90,15 @@ public:
     /// `pools` in routing order (at least one). `fleetMax`: the pool file's
     /// `max`. The engines are built here; pool i claims rows without a pool
     /// only when i == 0.
+    ///
+    /// With `leadership` (several daemons on one store) the fleet cycles only
+    /// while this daemon leads; on a new term its engines adopt whatever is in
+    /// flight, as a restarted daemon does. `shared` is the store without
+    /// fencing, where the API's writes (servers asked for or destroyed, pause)
+    /// go from any daemon; null: `store`.
     Fleet(std::vector<FleetPool> pools, std::optional<int> fleetMax, Store& store, Queue& queue,
-          const Clock& clock, Logger logger, std::chrono::milliseconds interval);
+          const Clock& clock, Logger logger, std::chrono::milliseconds interval,
+          std::optional<FleetLeadership> leadership = std::nullopt, Store* shared = nullptr);
     ~Fleet();
     Fleet(const Fleet&) = delete;
     Fleet& operator=(const Fleet&) = delete;
@@ -86,10 +112,14 @@ public:
     void waitIdle();
     bool waitIdleFor(std::chrono::milliseconds limit);
 
-    void pause();
-    void resume();
+    /// Pause and resume are stored (the shared value "paused"), so that every
+    /// daemon, and the next leader, sees them; the leader applies the stored
+    /// flag at every cycle.
+    Result<void> pause();
+    Result<void> resume();
     [[nodiscard]] bool paused() const;
 
+    [[nodiscard]] FleetRole role() const;
     [[nodiscard]] std::size_t size() const;
     /// The engine of pool `i` (pool order).
     [[nodiscard]] Engine& engine(std::size_t i);

@@ -66,6 +66,7 @@ Engine::Impl::Impl(EngineOptions options, Store& store, Provider& provider, Queu
     , clock_(clock)
     , log_(std::move(logger))
     , lifecycle_(store, clock)
+    , operatorLifecycle_(options_.operatorStore != nullptr ? *options_.operatorStore : store, clock)
     , backoff_(options_.backoffInitial, options_.backoffMax, clock)
     , stages_(options_.pool.launchDelay)
     , health_(options_.pingerInterval)
@@ -377,7 +378,7 @@ Result<Plan> Engine::Impl::decide(const std::vector<Server>& listedBefore, std::
     if (p.create > 0)
         stages_.served(p.create * std::max(options_.pool.concurrency, 1), now);
     for (int i = 0; i < p.create; ++i) {
-        auto row = insertPending("planned");
+        auto row = insertPending("planned", lifecycle_);
         if (!row && row.error().code == Errc::LimitReached) {
             // Another pool (or the API) took the room first: the store's caps hold.
             p.reasons.push_back("no more room: " + row.error().message);

@@ -77,7 +77,8 @@ private:
     void noteCycleError(const std::string& message);
 
     // operator_commands.cpp.
-    Result<Server> insertPending(const char* why);
+    Result<Server> insertPending(const char* why, const ServerLifecycle& lifecycle);
+    bool mayAct() const { return !options_.mayAct || options_.mayAct(); }
 
     // server_steps.cpp: the lifecycle, one step at a time.
     void advance(const std::vector<Server>& rows, const BusyNames& busy, bool queueOk,
@@ -106,6 +107,7 @@ private:
     const Clock& clock_;
     Logger log_;
     const ServerLifecycle lifecycle_;
+    const ServerLifecycle operatorLifecycle_; ///< Over EngineOptions::operatorStore.
 
     std::atomic<bool> paused_{false};
     std::mutex createMutex_; ///< Counting live servers and inserting is atomic.

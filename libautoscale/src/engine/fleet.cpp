@@ -11,6 +11,7 @@
 #include <set>
 
 #include <autoscale/dispatch.h>
+#include <autoscale/json.h>
 
 namespace autoscale {
 
@@ -118,8 +119,11 @@ std::vector<std::optional<int>> fleetShares(std::span<const PoolDemand> pools,
 class Fleet::Impl {
 public:
     Impl(std::vector<FleetPool> pools, std::optional<int> fleetMax, Store& store, Queue& queue,
-         const Clock& clock, Logger logger, std::chrono::milliseconds interval)
+         const Clock& clock, Logger logger, std::chrono::milliseconds interval,
+         std::optional<FleetLeadership> leadership, Store* shared)
         : fleetMax_(fleetMax)
+        , shared_(shared != nullptr ? *shared : store)
+        , leadership_(std::move(leadership))
         , queue_(queue)
         , clock_(clock)
         , log_(std::move(logger))
@@ -132,6 +136,12 @@ public:
             pool.options.fleetMax = fleetMax;
             pool.options.claimsUnpooled = i == 0;
             pool.options.fleetPools = names;
+            if (leadership_) {
+                pool.options.operatorStore = &shared_;
+                pool.options.mayAct = [term = leadership_->term] {
+                    return term() != 0;
+                };
+            }
             settings_.push_back(pool.options.pool);
             engines_.push_back(std::make_unique<Engine>(
                     std::move(pool.options), store, *pool.provider, queue, *pool.installer, clock,
@@ -141,6 +151,9 @@ public:
 
     Result<FleetPlan> cycle() {
         const std::lock_guard cycleLock(cycleMutex_);
+        if (leadership_ && !leadingThisCycle())
+            return lastPlan();
+        applyStoredPause();
         const std::size_t n = engines_.size();
         auto queue = queue_.stages();
         std::vector<PoolQueue> parts(n);
@@ -175,6 +188,8 @@ public:
         }
         noteUnroutable(unroutable);
         out.unroutable = std::move(unroutable);
+        if (leadership_)
+            shareLastPlans(out);
         {
             const std::lock_guard lock(reportMutex_);
             unroutable_ = out.unroutable;
@@ -208,14 +223,34 @@ public:
 
     FleetPlan lastPlan() const {
         FleetPlan out;
-        for (const auto& engine : engines_)
+        const bool follower = leadership_ && leadership_->term() == 0;
+        for (const auto& engine : engines_) {
+            // A follower shows the leader's last plan, from the store.
+            if (follower) {
+                auto stored = shared_.getValue("plan/" + engine->pool().name);
+                if (stored && stored->has_value()) {
+                    if (auto plan = parsePlanJson(**stored)) {
+                        out.pools.push_back(std::move(*plan));
+                        continue;
+                    }
+                }
+            }
             out.pools.push_back(engine->lastPlan());
+        }
         const std::lock_guard lock(reportMutex_);
         out.unroutable = unroutable_;
         return out;
     }
 
     EngineStatus status() const {
+        if (leadership_ && leadership_->term() == 0) {
+            // A follower is healthy while it keeps checking the election.
+            EngineStatus follower;
+            const std::lock_guard lock(reportMutex_);
+            follower.lastGoodCycle = followerAt_;
+            follower.paused = pausedStored_;
+            return follower;
+        }
         EngineStatus out;
         bool first = true;
         for (const auto& engine : engines_) {
@@ -235,6 +270,34 @@ public:
             first = false;
         }
         return out;
+    }
+
+    Result<void> setPaused(bool paused) {
+        if (auto r = shared_.putValue("paused", paused ? "true" : "false"); !r)
+            return r;
+        {
+            const std::lock_guard lock(reportMutex_);
+            pausedStored_ = paused;
+        }
+        if (!leadership_ || leadership_->term() != 0) {
+            for (auto& engine : engines_)
+                paused ? engine->pause() : engine->resume();
+        }
+        return {};
+    }
+
+    [[nodiscard]] bool paused() const {
+        const std::lock_guard lock(reportMutex_);
+        return pausedStored_ || engines_.front()->paused();
+    }
+
+    [[nodiscard]] FleetRole role() const {
+        if (!leadership_)
+            return {};
+        return FleetRole{.shared = true,
+                         .leader = leadership_->term() != 0,
+                         .id = leadership_->id,
+                         .leaderId = leadership_->leaderId ? leadership_->leaderId() : ""};
     }
 
     std::vector<std::unique_ptr<Engine>>& engines() { return engines_; }
@@ -275,6 +338,54 @@ private:
         }
     }
 
+    /// Whether this daemon leads now; logs when its role changes. A follower
+    /// records that it checked (it is healthy while the election answers).
+    bool leadingThisCycle() {
+        const std::int64_t term = leadership_->term();
+        if (term == 0) {
+            if (lastTerm_ != 0) {
+                log_.warn("no longer the leader: not acting until elected again",
+                          {{"term", std::to_string(lastTerm_)}});
+                for (auto& engine : engines_)
+                    engine->interrupt();
+            }
+            lastTerm_ = 0;
+            const std::lock_guard lock(reportMutex_);
+            followerAt_ = clock_.steadyNow();
+            return false;
+        }
+        if (term != lastTerm_) {
+            log_.info("leading: adopting every server in flight, as after a restart",
+                      {{"term", std::to_string(term)}, {"id", leadership_->id}});
+            lastTerm_ = term;
+        }
+        return true;
+    }
+
+    /// The stored pause flag (any daemon's API may have set it) applied to the engines.
+    void applyStoredPause() {
+        auto stored = shared_.getValue("paused");
+        if (!stored || !stored->has_value())
+            return;
+        const bool paused = **stored == "true";
+        {
+            const std::lock_guard lock(reportMutex_);
+            pausedStored_ = paused;
+        }
+        for (auto& engine : engines_) {
+            if (engine->paused() != paused)
+                paused ? engine->pause() : engine->resume();
+        }
+    }
+
+    /// The leader keeps each pool's last plan in the store, for the followers' API.
+    void shareLastPlans(const FleetPlan& plans) {
+        for (const auto& plan : plans.pools) {
+            if (!plan.pool.empty())
+                (void)shared_.putValue("plan/" + plan.pool, planToJson(plan));
+        }
+    }
+
     /// One warning per unroutable stage, the first cycle it is seen.
     void noteUnroutable(const std::vector<Stage>& stages) {
         std::set<std::int64_t> now;
@@ -291,6 +402,8 @@ private:
     }
 
     std::optional<int> fleetMax_;
+    Store& shared_;
+    std::optional<FleetLeadership> leadership_;
     Queue& queue_;
     const Clock& clock_;
     Logger log_;
@@ -299,14 +412,18 @@ private:
     std::vector<std::unique_ptr<Engine>> engines_;
     std::mutex cycleMutex_;
     std::set<std::int64_t> warned_; ///< Guarded by cycleMutex_.
+    std::int64_t lastTerm_ = 0;     ///< Guarded by cycleMutex_.
     mutable std::mutex reportMutex_;
     std::vector<Stage> unroutable_; ///< Guarded by reportMutex_.
+    SteadyTime followerAt_{};       ///< Guarded by reportMutex_.
+    bool pausedStored_ = false;     ///< Guarded by reportMutex_.
 };
 
 Fleet::Fleet(std::vector<FleetPool> pools, std::optional<int> fleetMax, Store& store, Queue& queue,
-             const Clock& clock, Logger logger, std::chrono::milliseconds interval)
+             const Clock& clock, Logger logger, std::chrono::milliseconds interval,
+             std::optional<FleetLeadership> leadership, Store* shared)
     : impl_(std::make_unique<Impl>(std::move(pools), fleetMax, store, queue, clock,
-                                   std::move(logger), interval)) {
+                                   std::move(logger), interval, std::move(leadership), shared)) {
 }
 
 Fleet::~Fleet() = default;
@@ -327,16 +444,17 @@ bool Fleet::waitIdleFor(std::chrono::milliseconds limit) {
         idle = engine->waitIdleFor(limit) && idle;
     return idle;
 }
-void Fleet::pause() {
-    for (auto& engine : impl_->engines())
-        engine->pause();
+Result<void> Fleet::pause() {
+    return impl_->setPaused(true);
 }
-void Fleet::resume() {
-    for (auto& engine : impl_->engines())
-        engine->resume();
+Result<void> Fleet::resume() {
+    return impl_->setPaused(false);
 }
 bool Fleet::paused() const {
-    return impl_->engines().front()->paused();
+    return impl_->paused();
+}
+FleetRole Fleet::role() const {
+    return impl_->role();
 }
 std::size_t Fleet::size() const {
     return impl_->engines().size();

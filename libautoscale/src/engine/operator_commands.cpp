@@ -26,17 +26,18 @@ Result<Server> Engine::Impl::createServer() {
     const std::lock_guard createLock(createMutex_);
     // The store counts the pool's and the fleet's live servers in the same
     // transaction as it inserts: Errc::LimitReached when either is full.
-    auto row = insertPending("requested through the API");
+    auto row = insertPending("requested through the API", operatorLifecycle_);
     if (!row)
         return row.error();
-    schedule(*row);
+    if (mayAct())
+        schedule(*row); // Else the leader starts it on its next cycle.
     return row;
 }
 
 /// Inserts a pending row under a fresh name. The caller holds createMutex_.
-Result<Server> Engine::Impl::insertPending(const char* why) {
+Result<Server> Engine::Impl::insertPending(const char* why, const ServerLifecycle& lifecycle) {
     for (int attempt = 0; attempt < 5; ++attempt) {
-        auto row = lifecycle_.insertPending(
+        auto row = lifecycle.insertPending(
                 Server{.name = options_.serverName ? options_.serverName()
                                                    : detail::randomServerName(options_.namePrefix),
                        .pool = options_.pool.name,
@@ -59,7 +60,8 @@ Result<Server> Engine::Impl::insertPending(const char* why) {
 
 Result<std::optional<Server>> Engine::Impl::destroyServer(const std::string& name, bool force) {
     for (int attempt = 0; attempt < 5; ++attempt) {
-        auto row = store_.find(name);
+        auto row =
+                (options_.operatorStore != nullptr ? *options_.operatorStore : store_).find(name);
         if (!row)
             return row.error();
         const Server& s = *row;
@@ -71,12 +73,17 @@ Result<std::optional<Server>> Engine::Impl::destroyServer(const std::string& nam
             return std::optional<Server>(s);
         case ServerState::Error:
             if (force || s.instanceId.empty()) {
+                if (!s.instanceId.empty() && !mayAct()) {
+                    return makeError(Errc::NotLeader,
+                                     "this daemon is not the leader: ask the leader to terminate "
+                                     "an instance at once, or destroy without force");
+                }
                 if (!s.instanceId.empty()) {
                     const std::array ids{s.instanceId};
                     if (auto r = provider_.destroy(ids); !r)
                         return r.error();
                 }
-                auto removed = store_.remove(s.name, s.version);
+                auto removed = operatorLifecycle_.remove(s);
                 if (!removed && isLostRace(removed.error()))
                     continue;
                 if (!removed)
@@ -98,15 +105,15 @@ Result<std::optional<Server>> Engine::Impl::destroyServer(const std::string& nam
             to = ServerState::Terminating;
             break;
         }
-        auto written = lifecycle_.transition(s, to);
+        auto written = operatorLifecycle_.transition(s, to);
         if (!written && isLostRace(written.error()))
             continue;
         if (!written)
             return written.error();
         log_.info("server destroy requested through the API",
                   {{"server", s.name}, {"state", std::string(nameOf(written->state))}});
-        if (written->state == ServerState::Draining)
-            startDrain(*written);
+        if (written->state == ServerState::Draining && mayAct())
+            startDrain(*written); // Else the leader's cycle drains it.
         return std::optional<Server>(*written);
     }
     return makeError(Errc::Conflict, "server " + name + " kept changing; try again");

@@ -94,6 +94,10 @@ Result<Server> ServerLifecycle::save(const Server& server) const {
     return store_.update(server);
 }
 
+Result<void> ServerLifecycle::remove(const Server& server) const {
+    return store_.remove(server.name, server.version);
+}
+
 Result<Server> ServerLifecycle::insertPending(Server fields, const InsertCaps& caps) const {
     const WallTime now = clock_.now();
     fields.state = ServerState::Pending;

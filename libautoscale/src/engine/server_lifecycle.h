@@ -59,6 +59,10 @@ public:
     /// isNameTaken when the name is in use.
     [[nodiscard]] Result<Server> insertPending(Server fields, const InsertCaps& caps = {}) const;
 
+    /// Deletes the row if it still has `server.version` (the API's forced
+    /// removal of an error row).
+    [[nodiscard]] Result<void> remove(const Server& server) const;
+
 private:
     Store& store_;
     const Clock& clock_;

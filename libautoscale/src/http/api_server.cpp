@@ -367,6 +367,16 @@ private:
         return fleet_.engine(0);
     }
 
+    /// ,"role":...,"id":...,"leader":... with several daemons; empty alone.
+    std::string roleJson() const {
+        const FleetRole role = fleet_.role();
+        if (!role.shared)
+            return {};
+        return ",\"role\":" + detail::jsonQuote(role.leader ? "leader" : "follower") +
+               ",\"id\":" + detail::jsonQuote(role.id) +
+               ",\"leader\":" + detail::jsonQuote(role.leaderId);
+    }
+
     std::vector<PoolMetrics> poolMetrics() const {
         std::vector<PoolMetrics> out;
         for (std::size_t i = 0; i < fleet_.size(); ++i) {
@@ -480,7 +490,11 @@ private:
                                 "text/plain");
                 return;
             }
-            res.set_content("OK", "text/plain");
+            const FleetRole role = fleet_.role();
+            res.set_content(role.shared ? "OK " + std::string(role.leader ? "leader" : "follower") +
+                                                  " (leader: " + role.leaderId + ")"
+                                        : std::string("OK"),
+                            "text/plain");
         });
         server_.Get("/version", [this](const httplib::Request&, httplib::Response& res) {
             json(res, 200,
@@ -504,7 +518,7 @@ private:
                          ",\"backoff_seconds\":" + std::to_string(backoff) +
                          ",\"consecutive_failures\":" + std::to_string(failures) +
                          ",\"last_error\":" + detail::jsonQuote(s.lastError) + ",\"pools\":[" +
-                         pools + "]}");
+                         pools + "]" + roleJson() + "}");
         });
         server_.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
             if (!options_.prometheusToken.empty() && bearer(req) != options_.prometheusToken) {
@@ -512,9 +526,12 @@ private:
                 return;
             }
             const auto pools = poolMetrics();
-            res.set_content(renderMetrics(pools, fleet_.status(),
-                                          static_cast<int>(fleet_.lastPlan().unroutable.size())),
-                            "text/plain; version=0.0.4");
+            std::string text = renderMetrics(pools, fleet_.status(),
+                                             static_cast<int>(fleet_.lastPlan().unroutable.size()));
+            text += "# HELP autoscaler_leader 1 on the daemon that leads (always 1 alone).\n"
+                    "# TYPE autoscaler_leader gauge\nautoscaler_leader " +
+                    std::string(fleet_.role().leader ? "1" : "0") + "\n";
+            res.set_content(text, "text/plain; version=0.0.4");
         });
         server_.Get("/api/servers", [this](const httplib::Request& req, httplib::Response& res) {
             if (!authorized(req, res))
@@ -564,9 +581,10 @@ private:
                            const std::string name = req.matches[1].str();
                            auto r = engineFor(name).destroyServer(name, force);
                            if (!r) {
-                               const int status = r.error().code == Errc::NotFound   ? 404
-                                                  : r.error().code == Errc::Conflict ? 409
-                                                                                     : 500;
+                               const int status = r.error().code == Errc::NotFound    ? 404
+                                                  : r.error().code == Errc::Conflict  ? 409
+                                                  : r.error().code == Errc::NotLeader ? 503
+                                                                                      : 500;
                                message(res, status, r.error().message);
                                return;
                            }
@@ -579,13 +597,19 @@ private:
         server_.Post("/api/pause", [this](const httplib::Request& req, httplib::Response& res) {
             if (!authorized(req, res))
                 return;
-            fleet_.pause();
+            if (auto r = fleet_.pause(); !r) {
+                message(res, 503, "cannot store the pause: " + r.error().message);
+                return;
+            }
             res.status = 204;
         });
         server_.Post("/api/resume", [this](const httplib::Request& req, httplib::Response& res) {
             if (!authorized(req, res))
                 return;
-            fleet_.resume();
+            if (auto r = fleet_.resume(); !r) {
+                message(res, 503, "cannot store the resume: " + r.error().message);
+                return;
+            }
             res.status = 204;
         });
         server_.Get("/api/plan", [this](const httplib::Request& req, httplib::Response& res) {
