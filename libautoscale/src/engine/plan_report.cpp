@@ -72,6 +72,16 @@ FleetPlanReport planFleet(std::span<const PoolSettings> pools, std::optional<int
     std::vector<std::vector<Stage>> parts(n);
     std::vector<StagesLeftOut> leftOut(n);
     const RoutedQueue routed = routeQueue(queue, pools);
+    {
+        // Each part sized once: a Stage is large, and regrowing moves them all.
+        std::vector<std::size_t> sizes(n, 0);
+        for (std::size_t i = 0; i < queue.size(); ++i) {
+            if (routed.pool[i] >= 0 && routed.verdict[i] == Dispatch::Given)
+                ++sizes[static_cast<std::size_t>(routed.pool[i])];
+        }
+        for (std::size_t p = 0; p < n; ++p)
+            parts[p].reserve(sizes[p]);
+    }
     StagesLeftOut noPool;
     std::vector<int> routedTo(n, 0);
     int routedTotal = 0;
