@@ -56,9 +56,7 @@ int run(AdminClient& client, AdminCommand command, const AdminFlags& flags) {
         auto row = client.createServer(flags.pool);
         if (!row)
             return fail(row.error());
-        print(json ? serverToJson(*row) + "\n"
-                   : "created " + row->name + (row->pool.empty() ? "" : " in pool " + row->pool) +
-                              "\n");
+        print(json ? serverToJson(*row) + "\n" : "created " + row->name + "\n");
         return kExitOk;
     }
     case AdminCommand::Destroy: {
