@@ -52,7 +52,7 @@ void addLeftOut(StagesLeftOut& to, const StagesLeftOut& from) {
 std::string describeStage(const Stage& stage) {
     std::string labels;
     for (const auto& [key, value] : stage.labels)
-        labels += (labels.empty() ? "" : ",") + key + ":" + value;
+        labels.append(labels.empty() ? "" : ",").append(key).append(":").append(value);
     return stage.os + "/" + stage.arch + (stage.variant.empty() ? "" : "/" + stage.variant) +
            (labels.empty() ? "" : " labels " + labels);
 }

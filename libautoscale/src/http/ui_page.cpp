@@ -303,7 +303,7 @@ std::string stagePlatform(const Stage& stage) {
         out += " kernel " + stage.kernel;
     std::string labels;
     for (const auto& [key, value] : stage.labels)
-        labels += (labels.empty() ? "" : ",") + key + ":" + value;
+        labels.append(labels.empty() ? "" : ",").append(key).append(":").append(value);
     if (!labels.empty())
         out += " labels " + labels;
     return out;
