@@ -260,6 +260,145 @@ TEST_CASE_FIXTURE(PlanFixture, "--servers-file reads states in drone/autoscaler'
     CHECK(r.out.find("\"servers\":3,\"live\":5,\"capacity\":6") != std::string::npos);
 }
 
+/// Issue 13's acceptance pools: amd64 (max 3), arm64 (max 2), gpu (labels
+/// gpu: "yes", max 1) under a fleet max of 5, concurrency 1.
+constexpr const char* kThreePools = R"(version: 1
+max: 5
+pools:
+  - name: amd64
+    platform: {os: linux, arch: amd64}
+    max: 3
+    concurrency: 1
+  - name: arm64
+    platform: {os: linux, arch: arm64}
+    max: 2
+    concurrency: 1
+  - name: gpu
+    platform: {os: linux, arch: amd64}
+    labels: {gpu: "yes"}
+    max: 1
+    concurrency: 1
+)";
+
+struct PoolsFixture : PlanFixture {
+    std::string poolFile = dir.file("pools.yml");
+    std::string serversFile = dir.file("servers.json");
+
+    PoolsFixture() {
+        writeText(poolFile, kThreePools);
+        // One row without a pool (the first pool's) and one arm64 row.
+        writeText(serversFile, R"([{"name":"old","state":"running","capacity":1},)"
+                               R"({"name":"arm","pool":"arm64","state":"running","capacity":1}])");
+        std::vector<Stage> stages;
+        std::int64_t id = 1;
+        for (int i = 0; i < 4; ++i)
+            stages.push_back({.id = id++, .status = "pending", .os = "linux", .arch = "amd64"});
+        for (int i = 0; i < 3; ++i)
+            stages.push_back({.id = id++, .status = "pending", .os = "linux", .arch = "arm64"});
+        for (int i = 0; i < 2; ++i) {
+            Stage s{.id = id++, .status = "pending", .os = "linux", .arch = "amd64"};
+            s.labels = {{"gpu", "yes"}};
+            stages.push_back(s);
+        }
+        stages.push_back(
+                {.id = 99, .buildId = 7, .status = "pending", .os = "windows", .arch = "amd64"});
+        drone.setStages(stages);
+    }
+
+    [[nodiscard]] std::map<std::string, std::string> poolEnv() const {
+        auto e = env();
+        e["DRONE_POOL_FILE"] = poolFile;
+        return e;
+    }
+
+    [[nodiscard]] test::ProcessResult run(std::vector<std::string> extra) const {
+        extra.insert(extra.end(), {"--servers-file", serversFile});
+        return plan(poolEnv(), extra);
+    }
+};
+
+bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+TEST_CASE_FIXTURE(PoolsFixture,
+                  "plan --json with a pool file plans every pool under the fleet max") {
+    const auto r = run({"--json"});
+    CAPTURE(r.err);
+    CAPTURE(r.out);
+    REQUIRE(r.exitCode == 0);
+    REQUIRE(r.out.rfind("{\"pools\":[", 0) == 0);
+    // fleetShares: 1 each, then the 2 left by largest remainder of the
+    // unmet 2 (amd64) and 1 (arm64): amd64 2, arm64 2, gpu 1. Each pool's
+    // live rows count against its share: "old" is amd64's, "arm" arm64's.
+    CHECK(has(r.out, R"({"pool":"amd64","policy":"default","pending":4,"running":0,)"
+                     R"("servers":1,"live":1,"capacity":1,"wanted":2,"create":1,)"));
+    CHECK(has(r.out, R"({"pool":"arm64","policy":"default","pending":3,"running":0,)"
+                     R"("servers":1,"live":1,"capacity":1,"wanted":2,"create":1,)"));
+    CHECK(has(r.out, R"({"pool":"gpu","policy":"default","pending":2,"running":0,)"
+                     R"("servers":0,"live":0,"capacity":0,"wanted":1,"create":1,)"));
+    CHECK(has(r.out, "the fleet's max leaves this pool 2 live servers this cycle (its own max "
+                     "is 3)"));
+    CHECK(has(r.out, R"("unroutable":1,"unroutable_stages":[{"id":99,"build_id":7,)"
+                     R"("os":"windows")"));
+    CHECK(has(r.out, R"("fleet_max":5)"));
+    CHECK(drone.queueRequests() == 1); // The queue is read once for every pool.
+}
+
+TEST_CASE_FIXTURE(PoolsFixture, "plan --pool prints that pool's object alone") {
+    const auto r = run({"--json", "--pool", "arm64"});
+    CAPTURE(r.err);
+    REQUIRE(r.exitCode == 0);
+    CHECK(r.out.rfind(R"({"pool":"arm64","policy":"default","pending":3,)", 0) == 0);
+    CHECK_FALSE(has(r.out, "\"pools\""));
+    CHECK_FALSE(has(r.out, "amd64"));
+
+    const auto text = run({"--pool", "gpu"});
+    REQUIRE(text.exitCode == 0);
+    CHECK(has(text.out, "pool gpu: linux/amd64 labels gpu:yes"));
+    CHECK(has(text.out, "queue: 2 pending, 0 running for this pool"));
+}
+
+TEST_CASE_FIXTURE(PoolsFixture, "plan --pool with an unknown name exits 2 naming the pools") {
+    const auto r = run({"--json", "--pool", "windows"});
+    CHECK(r.exitCode == 2);
+    CHECK(has(r.err, "windows"));
+    CHECK(has(r.err, "amd64, arm64, gpu"));
+    CHECK(r.out.empty());
+    CHECK(drone.queueRequests() == 0);
+    // Without a pool file the one pool is "default".
+    auto e = env();
+    CHECK(plan(e, {"--json", "--pool", "amd64"}).exitCode == 2);
+    queue(1, 0, 0);
+    const auto single = plan(e, {"--json", "--pool", "default"});
+    CHECK(single.exitCode == 0);
+    CHECK(single.out.rfind(R"({"pool":"default",)", 0) == 0);
+}
+
+TEST_CASE_FIXTURE(PoolsFixture,
+                  "plan's text with pools shows each pool, its share and the unroutable") {
+    const auto r = run({});
+    CAPTURE(r.err);
+    REQUIRE(r.exitCode == 0);
+    CHECK(has(r.out, "fleet: 3 pools, max 5, 10 stages in the queue"));
+    CHECK(has(r.out, "pool amd64: linux/amd64, concurrency 1, min 0, max 3"));
+    CHECK(has(r.out, "pool arm64: linux/arm64"));
+    CHECK(has(r.out, "fleet share: 2 live servers"));
+    CHECK(has(r.out, "left out"));
+    CHECK(has(r.out, "unroutable: 1 stage(s) no pool serves\n  - stage 99 (build 7): "
+                     "windows/amd64\n"));
+}
+
+TEST_CASE_FIXTURE(PoolsFixture, "a pool file of one pool prints today's object") {
+    writeText(poolFile, "version: 1\npools:\n  - name: solo\n    platform: {os: linux, arch: "
+                        "amd64}\n    max: 4\n");
+    const auto r = run({"--json"});
+    CAPTURE(r.err);
+    REQUIRE(r.exitCode == 0);
+    CHECK(r.out.rfind(R"({"pool":"solo","policy":"default","pending":4,)", 0) == 0);
+    CHECK_FALSE(has(r.out, "\"pools\""));
+}
+
 TEST_CASE_FIXTURE(PlanFixture, "usage errors exit 2 and --help exits 0") {
     CHECK(test::runProcess({cli, "plan", "--bogus"}, {}, 30s).exitCode == 2);
     CHECK(test::runProcess({cli}, {}, 30s).exitCode == 2);

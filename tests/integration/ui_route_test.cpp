@@ -11,7 +11,9 @@
 
 #include <doctest/doctest.h>
 
+#include <autoscale/fleet.h>
 #include <autoscale/http.h>
+#include <autoscale/sqlite_store.h>
 
 #include "fake_drone.h"
 #include "fake_ec2.h"
@@ -102,6 +104,83 @@ TEST_CASE("the page shows servers, stages, decisions and log lines, escaped") {
     CHECK(page.find(htmlEscape(h.ring.recent().back().message)) != std::string::npos);
     // The password never reaches the page.
     CHECK(page.find(test::kUiPassword) == std::string::npos);
+}
+
+TEST_CASE("a fleet's page groups servers by pool and lists the unroutable stages") {
+    test::FakeClock clock{WallTime{test::kUiT0}};
+    test::FakeProvider amd64Cloud{clock};
+    test::FakeProvider arm64Cloud{clock};
+    test::FakeQueue queue;
+    test::FakeInstaller installer;
+    MemorySink sink;
+    LogRing ring{sink};
+    auto store = openSqliteStore({.path = ":memory:"}).value();
+    auto options = [](const char* name, const char* arch) {
+        EngineOptions o;
+        o.pool = {.name = name, .arch = arch, .min = 0, .max = 2, .concurrency = 1};
+        o.pool.launchDelay = 0s;
+        o.workers = 0;
+        return o;
+    };
+    std::vector<FleetPool> pools{
+            {.options = options("amd64", "amd64"),
+             .provider = &amd64Cloud,
+             .installer = &installer},
+            {.options = options("arm64", "arm64"),
+             .provider = &arm64Cloud,
+             .installer = &installer},
+    };
+    Fleet fleet(std::move(pools), 3, *store, queue, clock,
+                Logger(ring, clock, "engine", LogLevel::Info), 10s);
+    auto stages = test::UiHarness::pendingStages(2);
+    stages.push_back({.id = 10, .status = "pending", .os = "linux", .arch = "arm64"});
+    stages.push_back(
+            {.id = 11, .buildId = 4, .status = "pending", .os = "windows", .arch = "amd64"});
+    queue.set(stages);
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE(fleet.cycle());
+        clock.advance(10s);
+    }
+    test::AllowAllAuthorizer authorizer;
+    ApiOptions api;
+    api.address = "127.0.0.1";
+    api.uiUsername = test::kUiUser;
+    api.uiPassword = test::kUiPassword;
+    api.uiSampleEvery = 0ms;
+    auto started = ApiServer::start(std::move(api), fleet, *store, authorizer, {}, clock,
+                                    Logger(ring, clock, "api", LogLevel::Info));
+    REQUIRE(started);
+    auto http = makeCurlHttpClient(HttpOptions{.totalTimeout = 10s, .protocols = "http"}).value();
+    HttpRequest request{.method = "GET",
+                        .url = "http://127.0.0.1:" + std::to_string((*started)->port()) + "/ui"};
+    request.headers.emplace_back("Authorization",
+                                 test::UiHarness::basic(test::kUiUser, test::kUiPassword));
+    const auto r = http->send(request);
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    const std::string& page = r->body;
+    CHECK(page.find("pools <b>amd64, arm64</b>, fleet max 3") != std::string::npos);
+    const auto amd64 = page.find(R"(<h3 id="pool-amd64">pool amd64</h3>)");
+    const auto arm64 = page.find(R"(<h3 id="pool-arm64">pool arm64</h3>)");
+    REQUIRE(amd64 != std::string::npos);
+    REQUIRE(arm64 != std::string::npos);
+    // amd64 wants 2 and arm64 1: they fit in 3, so each share is what it wants.
+    CHECK(page.find("pending 2, running 0, servers 2, wanted 2, max 2, share 2", amd64) < arm64);
+    CHECK(page.find("pending 1, running 0, servers 1, wanted 1, max 2, share 1", arm64) !=
+          std::string::npos);
+    const auto rows = store->list().value();
+    REQUIRE(rows.size() == 3);
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        const auto at = page.find(row.name);
+        REQUIRE(at != std::string::npos);
+        CHECK((row.pool == "amd64" ? at > amd64 && at < arm64 : at > arm64));
+    }
+    const auto unroutable = page.find(R"(<section id="unroutable">)");
+    REQUIRE(unroutable != std::string::npos);
+    CHECK(page.find(R"(<td class="mono">11</td><td class="mono">4</td><td class="mono">)"
+                    "windows/amd64</td>",
+                    unroutable) != std::string::npos);
 }
 
 TEST_CASE("page requests sample the chart at most once a minute") {

@@ -144,6 +144,104 @@ TEST_CASE("the page lists servers, figures, decisions and log lines") {
     CHECK(renderStatusPage(d).find("left out 3") != std::string::npos);
 }
 
+/// A fleet of three pools: issue 13's acceptance (amd64 max 3, arm64 max 2, gpu
+/// max 1, fleet max 5) with 4, 3 and 2 pending stages and a windows stage.
+UiPageData fleetPage() {
+    UiPageData d = hostilePage();
+    const std::vector<PoolSettings> pools = {
+            {.name = "amd64", .min = 0, .max = 3, .concurrency = 1},
+            {.name = "arm64", .arch = "arm64", .min = 0, .max = 2, .concurrency = 1},
+            {.name = "gpu", .labels = {{"gpu", "yes"}}, .min = 0, .max = 1, .concurrency = 1},
+    };
+    const std::vector<Plan> plans = {
+            {.pool = "amd64", .pending = 4, .servers = 1, .wanted = 2, .create = 1},
+            {.pool = "arm64", .pending = 3, .servers = 1, .wanted = 2, .create = 1},
+            {.pool = "gpu", .pending = 2, .servers = 0, .wanted = 1, .create = 1},
+    };
+    d.pools = uiPools(pools, plans, 5);
+    d.fleetMax = 5;
+    d.pool = "amd64";
+    d.servers = {
+            Server{.name = "amd64-aaaa", .pool = "amd64", .state = ServerState::Running},
+            Server{.name = "arm64-bbbb", .pool = "arm64", .state = ServerState::Booting},
+            Server{.name = "old-row", .state = ServerState::Running}, // No pool: the first's.
+    };
+    Stage windows{.id = 99, .buildId = 7, .status = "pending", .os = "windows", .arch = "amd64"};
+    windows.labels = {{"<team>", "a&b"}};
+    d.unroutable = {windows};
+    return d;
+}
+
+TEST_CASE("uiPools gives each pool its max and its share of the fleet's max") {
+    const UiPageData d = fleetPage();
+    REQUIRE(d.pools.size() == 3);
+    CHECK(d.pools[0].name == "amd64");
+    CHECK(d.pools[0].max == 3);
+    CHECK(d.pools[1].max == 2);
+    // fleetShares: one each, then the 2 left by largest remainder: 2, 2, 1.
+    CHECK(d.pools[0].share == 2);
+    CHECK(d.pools[1].share == 2);
+    CHECK(d.pools[2].share == 1);
+    CHECK(d.pools[2].plan.pending == 2);
+    const auto unshared =
+            uiPools({{.name = "a", .max = 3}}, {Plan{.pool = "a", .pending = 9}}, std::nullopt);
+    REQUIRE(unshared.size() == 1);
+    CHECK_FALSE(unshared[0].share.has_value());
+}
+
+TEST_CASE("with several pools the servers are grouped under a heading per pool") {
+    const std::string page = renderStatusPage(fleetPage());
+    CHECK(page.find("pools <b>amd64, arm64, gpu</b>, fleet max 5") != std::string::npos);
+    const auto amd64 = page.find(R"(<h3 id="pool-amd64">pool amd64</h3>)");
+    const auto arm64 = page.find(R"(<h3 id="pool-arm64">pool arm64</h3>)");
+    const auto gpu = page.find(R"(<h3 id="pool-gpu">pool gpu</h3>)");
+    REQUIRE(amd64 != std::string::npos);
+    REQUIRE(arm64 != std::string::npos);
+    REQUIRE(gpu != std::string::npos);
+    CHECK(amd64 < arm64);
+    CHECK(arm64 < gpu);
+    CHECK(page.find("pending 4, running 0, servers 1, wanted 2, max 3, share 2; create 1") > amd64);
+    CHECK(page.find("pending 3, running 0, servers 1, wanted 2, max 2, share 2") > arm64);
+    CHECK(page.find("pending 2, running 0, servers 0, wanted 1, max 1, share 1") > gpu);
+    // Each server under its pool's heading; a row without a pool under the first.
+    const auto a = page.find("amd64-aaaa");
+    const auto b = page.find("arm64-bbbb");
+    const auto old = page.find("old-row");
+    CHECK((a > amd64 && a < arm64));
+    CHECK((old > amd64 && old < arm64));
+    CHECK((b > arm64 && b < gpu));
+    CHECK(page.find("no live servers in this pool") > gpu);
+    // The fleet's totals in the tiles.
+    CHECK(page.find(R"(<div class="k">Pending stages</div><div class="n">9</div>)") !=
+          std::string::npos);
+}
+
+TEST_CASE("the unroutable stages are counted and listed, escaped") {
+    const std::string page = renderStatusPage(fleetPage());
+    CHECK(page.find(R"(<div class="k">Unroutable</div><div class="n">1</div>)") !=
+          std::string::npos);
+    const auto section = page.find(R"(<section id="unroutable"><h2>Unroutable stages)");
+    REQUIRE(section != std::string::npos);
+    CHECK(page.find("(1)</span></h2>", section) != std::string::npos);
+    CHECK(page.find(R"(<td class="mono">99</td><td class="mono">7</td>)", section) !=
+          std::string::npos);
+    CHECK(page.find("windows/amd64 labels &lt;team&gt;:a&amp;b", section) != std::string::npos);
+    CHECK(page.find("<team>") == std::string::npos);
+
+    UiPageData none = fleetPage();
+    none.unroutable.clear();
+    const std::string clean = renderStatusPage(none);
+    CHECK(clean.find("every pending stage has a pool") != std::string::npos);
+}
+
+TEST_CASE("one pool keeps the one-pool page: no pool headings, no unroutable section") {
+    const std::string page = renderStatusPage(hostilePage());
+    CHECK(page.find("<h3 id=\"pool-") == std::string::npos);
+    CHECK(page.find("id=\"unroutable\"") == std::string::npos);
+    CHECK(page.find("Unroutable") == std::string::npos);
+    CHECK(page.find("pool <b>default</b>") != std::string::npos);
+}
+
 TEST_CASE("the chart without samples says so") {
     const std::string svg = renderChart({}, kNow);
     CHECK(svg.starts_with("<svg"));

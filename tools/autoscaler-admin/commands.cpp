@@ -39,7 +39,7 @@ int run(AdminClient& client, AdminCommand command, const AdminFlags& flags) {
     const bool json = flags.json;
     switch (command) {
     case AdminCommand::List: {
-        auto rows = client.listServers();
+        auto rows = client.listServers(flags.pool);
         if (!rows)
             return fail(rows.error());
         print(json ? serversToJson(*rows) + "\n" : formatServerTable(*rows));
@@ -53,7 +53,7 @@ int run(AdminClient& client, AdminCommand command, const AdminFlags& flags) {
         return kExitOk;
     }
     case AdminCommand::Create: {
-        auto row = client.createServer();
+        auto row = client.createServer(flags.pool);
         if (!row)
             return fail(row.error());
         print(json ? serverToJson(*row) + "\n" : "created " + row->name + "\n");
@@ -83,10 +83,22 @@ int run(AdminClient& client, AdminCommand command, const AdminFlags& flags) {
         print("resumed\n");
         return kExitOk;
     case AdminCommand::Plan: {
-        auto p = client.plan();
+        auto p = client.fleetPlan();
         if (!p)
             return fail(p.error());
-        print(json ? planToJson(*p) + "\n" : planText(*p));
+        if (json) {
+            print(p->json + (p->json.ends_with('\n') ? "" : "\n"));
+            return kExitOk;
+        }
+        if (p->pools.size() == 1) {
+            print(planText(p->pools.front()));
+            return kExitOk;
+        }
+        std::string out;
+        for (const auto& pool : p->pools)
+            out += "pool " + pool.pool + ": " + planText(pool);
+        out += "unroutable: " + std::to_string(p->unroutable) + " stage(s) no pool serves\n";
+        print(out);
         return kExitOk;
     }
     }

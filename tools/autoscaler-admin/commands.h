@@ -18,6 +18,7 @@ struct AdminFlags {
     bool json = false;
     std::string name{}; ///< `info` and `destroy`.
     bool force = false; ///< `destroy --force`.
+    std::string pool{}; ///< `servers ls --pool` (filter), `servers create --pool`.
 };
 
 /// Runs one command and prints its answer. Exit status: 0, 1 when the daemon

@@ -44,12 +44,15 @@ int main(int argc, char** argv) {
         servers->require_subcommand(1);
         auto* ls = servers->add_subcommand("ls", "list every server (a table, or --json)");
         ls->add_flag("--json", flags.json, "print JSON instead of a table");
+        ls->add_option("--pool", flags.pool, "only the servers of this pool");
         auto* info = servers->add_subcommand("info", "show one server");
         info->add_option("name", flags.name, "server name")->required();
         info->add_flag("--json", flags.json, "print JSON");
         auto* create = servers->add_subcommand(
-                "create", "ask for one more server (refused at DRONE_POOL_MAX)");
+                "create", "ask for one more server (refused at the pool's max or the fleet's)");
         create->add_flag("--json", flags.json, "print JSON");
+        create->add_option("--pool", flags.pool,
+                           "the pool to create it in (default: the daemon's first pool)");
         auto* destroy = servers->add_subcommand(
                 "destroy", "drain and terminate a server; --force removes an error server at once");
         destroy->add_option("name", flags.name, "server name")->required();
@@ -59,7 +62,8 @@ int main(int argc, char** argv) {
         auto* pause =
                 app.add_subcommand("pause", "stop making decisions (in-flight work continues)");
         auto* resume = app.add_subcommand("resume", "resume making decisions");
-        auto* plan = app.add_subcommand("plan", "show the daemon's current plan and its reasons");
+        auto* plan = app.add_subcommand(
+                "plan", "show the daemon's current plan of every pool and its reasons");
         plan->add_flag("--json", flags.json, "print JSON");
         std::string migrateFrom;
         std::string migrateTo;

@@ -18,6 +18,7 @@ struct PlanFlags {
     std::string queueFile{};
     std::string serversFile{};
     std::string policy{};
+    std::string pool{}; ///< `--pool NAME`: that pool's plan alone.
 };
 
 /// `simulate`'s flags.
@@ -40,7 +41,9 @@ struct SimulateFlags {
 std::optional<Config> loadConfigOrReport(const Environment& env, ConfigNeeds needs);
 
 /// One planning cycle, changing nothing: 0, 1 when Drone, the store or EC2
-/// cannot be read, 2 on bad configuration.
+/// cannot be read, 2 on bad configuration or an unknown `--pool`. With a pool
+/// file: the queue routed to the pools as the daemon's Fleet routes it, each
+/// pool planned on its own servers with its share of the fleet's max.
 int runPlan(const PlanFlags& flags);
 
 /// A trace replayed through the engine on virtual time: 0, or 2 on a

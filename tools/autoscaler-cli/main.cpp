@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
                          "instead of the store");
         plan->add_option("--policy", planFlags.policy, "planning policy")
                 ->check(CLI::IsMember({"default", "classic"}));
+        plan->add_option("--pool", planFlags.pool,
+                         "print only this pool's plan (a name from DRONE_POOL_FILE; without "
+                         "one, the pool is named default)");
 
         SimulateFlags simFlags;
         auto* simulate = app.add_subcommand(

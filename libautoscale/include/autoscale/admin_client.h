@@ -15,6 +15,14 @@
 
 namespace autoscale {
 
+/// GET /api/plan as the daemon answers it: one plan per pool (pool order) and
+/// the stages no pool serves.
+struct FleetPlanView {
+    std::vector<Plan> pools{}; ///< One with a single pool.
+    int unroutable = 0;        ///< "unroutable"; 0 with a single pool.
+    std::string json{};        ///< The daemon's answer, as it sent it.
+};
+
 /// Talks to one daemon. Borrows the HttpClient (must outlive it); not
 /// thread-safe. Every error carries the daemon's own message when it sent one;
 /// Errc::Unauthorized/Forbidden for 401/403, NotFound for 404, Conflict for 409.
@@ -24,14 +32,21 @@ public:
     /// Drone admin token (secret; sent only as a bearer header).
     AdminClient(std::string server, std::string token, HttpClient& http);
 
-    [[nodiscard]] Result<std::vector<Server>> listServers();
+    /// Every server; with `pool` not empty, only that pool's (Server::pool).
+    [[nodiscard]] Result<std::vector<Server>> listServers(const std::string& pool = {});
     [[nodiscard]] Result<Server> server(const std::string& name);
-    [[nodiscard]] Result<Server> createServer();
+    /// POST /api/servers, with ?pool=NAME when `pool` is not empty (none: the
+    /// daemon's first pool). Errc::NotFound when the daemon has no such pool.
+    [[nodiscard]] Result<Server> createServer(const std::string& pool = {});
     /// The server as it now is, or std::nullopt when the daemon removed it.
     [[nodiscard]] Result<std::optional<Server>> destroyServer(const std::string& name, bool force);
     [[nodiscard]] Result<void> pause();
     [[nodiscard]] Result<void> resume();
+    /// The first pool's plan (the whole answer when the daemon has one pool).
     [[nodiscard]] Result<Plan> plan();
+    /// Every pool's plan: GET /api/plan in either shape, {"pools": [...],
+    /// "unroutable": N} or one plan object. Errc::Parse when it is neither.
+    [[nodiscard]] Result<FleetPlanView> fleetPlan();
     /// GET /healthz (no token sent): the daemon's answer ("OK") when it is
     /// healthy; Errc::Unavailable with its reason on 503, Errc::Transport or
     /// Errc::Timeout when it cannot be reached.
@@ -50,12 +65,13 @@ private:
 /// become loopback, an IPv6 address is bracketed.
 std::string localApiUrl(const std::string& address, int port);
 
-/// A fixed-width table like `drone server ls`: NAME, STATE (drone/autoscaler's
-/// name), PHASE (ours), ADDRESS, SIZE, REGION, CREATED (UTC), ERROR.
+/// A fixed-width table like `drone server ls`: NAME, POOL, STATE
+/// (drone/autoscaler's name), PHASE (ours), ADDRESS, SIZE, MARKET (only when
+/// a server has one), REGION, CREATED (UTC), ERROR. An empty field shows "-".
 std::string formatServerTable(const std::vector<Server>& servers);
 
 /// Every field of one server, one per line; State is drone/autoscaler's name,
-/// Phase ours.
+/// Phase ours; Pool, and Market once launched.
 std::string formatServerInfo(const Server& server);
 
 } // namespace autoscale

@@ -4,10 +4,12 @@
 
 #include "autoscale/plan_report.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
 #include <autoscale/dispatch.h>
+#include <autoscale/fleet.h>
 #include <autoscale/json.h>
 #include <autoscale/planner.h>
 
@@ -33,6 +35,141 @@ Result<PlanReport> planOnce(const PoolSettings& pool, Queue& queue, std::vector<
     report.plan.leftOut = leftOut;
     report.servers = std::move(input.servers);
     return report;
+}
+
+namespace {
+
+void addLeftOut(StagesLeftOut& to, const StagesLeftOut& from) {
+    to.status += from.status;
+    to.kind += from.kind;
+    to.platform += from.platform;
+    to.labels += from.labels;
+    to.limit += from.limit;
+    to.throttle += from.throttle;
+    to.routed += from.routed;
+}
+
+std::string describeStage(const Stage& stage) {
+    std::string labels;
+    for (const auto& [key, value] : stage.labels)
+        labels.append(labels.empty() ? "" : ",").append(key).append(":").append(value);
+    return stage.os + "/" + stage.arch + (stage.variant.empty() ? "" : "/" + stage.variant) +
+           (labels.empty() ? "" : " labels " + labels);
+}
+
+} // namespace
+
+FleetPlanReport planFleet(std::span<const PoolSettings> pools, std::optional<int> fleetMax,
+                          std::vector<Stage> queue, std::vector<Server> servers, WallTime now) {
+    const std::size_t n = pools.size();
+    FleetPlanReport out;
+    out.fleetMax = fleetMax;
+    out.stagesTotal = static_cast<int>(queue.size());
+    out.pools.resize(n);
+
+    // Routing, as Fleet::cycle() does it: each stage to the first pool that
+    // takes it; what a pool does not get is counted in its leftOut.
+    std::vector<std::vector<Stage>> parts(n);
+    std::vector<StagesLeftOut> leftOut(n);
+    const RoutedQueue routed = routeQueue(queue, pools);
+    {
+        // Each part sized once: a Stage is large, and regrowing moves them all.
+        std::vector<std::size_t> sizes(n, 0);
+        for (std::size_t i = 0; i < queue.size(); ++i) {
+            if (routed.pool[i] >= 0 && routed.verdict[i] == Dispatch::Given)
+                ++sizes[static_cast<std::size_t>(routed.pool[i])];
+        }
+        for (std::size_t p = 0; p < n; ++p)
+            parts[p].reserve(sizes[p]);
+    }
+    StagesLeftOut noPool;
+    std::vector<int> routedTo(n, 0);
+    int routedTotal = 0;
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+        const int p = routed.pool[i];
+        const Dispatch verdict = routed.verdict[i];
+        if (p < 0) {
+            countLeftOut(noPool, verdict);
+            if (isUnroutable(queue[i], verdict, p))
+                out.unroutable.push_back(queue[i]);
+            continue;
+        }
+        const auto at = static_cast<std::size_t>(p);
+        ++routedTo[at];
+        ++routedTotal;
+        if (verdict == Dispatch::Given) {
+            parts[at].push_back(std::move(queue[i]));
+        } else {
+            countLeftOut(leftOut[at], verdict);
+        }
+    }
+    for (std::size_t p = 0; p < n; ++p) {
+        addLeftOut(leftOut[p], noPool);
+        leftOut[p].routed = routedTotal - routedTo[p];
+    }
+
+    // Each pool's rows: by Server::pool, rows without one to the first pool.
+    std::vector<std::vector<Server>> rows(n);
+    for (auto& server : servers) {
+        std::size_t at = n;
+        if (server.pool.empty()) {
+            at = 0;
+        } else {
+            for (std::size_t p = 0; p < n; ++p) {
+                if (pools[p].name == server.pool) {
+                    at = p;
+                    break;
+                }
+            }
+        }
+        if (at == n) {
+            ++out.serversElsewhere;
+            continue;
+        }
+        rows[at].push_back(std::move(server));
+    }
+
+    std::vector<PoolDemand> demands;
+    demands.reserve(n);
+    for (std::size_t p = 0; p < n; ++p) {
+        demands.push_back({.min = pools[p].min,
+                           .max = pools[p].max,
+                           .wanted = wantedServers(pools[p], parts[p])});
+    }
+    const auto shares = fleetShares(demands, fleetMax);
+
+    for (std::size_t p = 0; p < n; ++p) {
+        PlanReport& report = out.pools[p];
+        report.pool = pools[p];
+        report.share = shares[p];
+        report.stagesTotal = out.stagesTotal;
+        report.stagesMatched = static_cast<int>(parts[p].size());
+        // The engine's cap: a share below the pool's max lowers it, never
+        // below the pool's min.
+        PoolSettings capped = pools[p];
+        const bool shareBinds = shares[p] && *shares[p] < capped.max;
+        if (shareBinds)
+            capped.max = std::max(*shares[p], capped.min);
+        report.plan = plan(capped, rows[p], parts[p], now);
+        report.plan.leftOut = leftOut[p];
+        if (shareBinds) {
+            report.plan.reasons.push_back("the fleet's max leaves this pool " +
+                                          std::to_string(capped.max) +
+                                          " live servers this cycle (its own max is " +
+                                          std::to_string(pools[p].max) + ")");
+        }
+        report.servers = std::move(rows[p]);
+    }
+    return out;
+}
+
+Result<FleetPlanReport> planFleetOnce(std::span<const PoolSettings> pools,
+                                      std::optional<int> fleetMax, Queue& queue,
+                                      std::vector<Server> servers, WallTime now) {
+    auto stages = queue.stages();
+    if (!stages)
+        return stages.error();
+    return planFleet(pools, fleetMax, std::move(*stages), std::move(servers), now);
 }
 
 Result<void> addCloudView(PlanReport& report, Provider& provider) {
@@ -113,6 +250,59 @@ std::string planReportJson(const PlanReport& r) {
     }
     json += "]}";
     return json;
+}
+
+std::string formatFleetPlanText(const FleetPlanReport& r) {
+    std::string out = "fleet: " + std::to_string(r.pools.size()) + " pools, max " +
+                      (r.fleetMax ? std::to_string(*r.fleetMax) : std::string("none")) + ", " +
+                      std::to_string(r.stagesTotal) + " stages in the queue\n";
+    if (r.serversElsewhere > 0) {
+        out += "servers of no configured pool (not planned): " +
+               std::to_string(r.serversElsewhere) + "\n";
+    }
+    for (const auto& pool : r.pools) {
+        out += "\n";
+        out += formatPlanText(pool);
+        if (pool.share)
+            out += "fleet share: " + std::to_string(*pool.share) + " live servers\n";
+    }
+    out += "\nunroutable: " + std::to_string(r.unroutable.size()) + " stage(s) no pool serves\n";
+    for (const auto& stage : r.unroutable) {
+        out += "  - stage " + std::to_string(stage.id) + " (build " +
+               std::to_string(stage.buildId) + "): " + describeStage(stage) + "\n";
+    }
+    return out;
+}
+
+std::string fleetPlanReportJson(const FleetPlanReport& r) {
+    std::vector<Plan> plans;
+    plans.reserve(r.pools.size());
+    bool cloud = false;
+    for (const auto& pool : r.pools) {
+        plans.push_back(pool.plan);
+        cloud = cloud || pool.cloudChecked;
+    }
+    std::string json = fleetPlanToJson(plans, r.unroutable);
+    json.pop_back(); // '}'
+    json += ",\"fleet_max\":" + (r.fleetMax ? std::to_string(*r.fleetMax) : std::string("null"));
+    if (cloud) {
+        json += ",\"unknown_instances\":{";
+        bool firstPool = true;
+        for (const auto& pool : r.pools) {
+            if (!pool.cloudChecked)
+                continue;
+            json += (firstPool ? "" : ",") + detail::jsonQuote(pool.pool.name) + ":[";
+            firstPool = false;
+            bool first = true;
+            for (const auto& i : pool.unknownInstances) {
+                json += (first ? "" : ",") + detail::jsonQuote(i.id);
+                first = false;
+            }
+            json += "]";
+        }
+        json += "}";
+    }
+    return json + "}";
 }
 
 } // namespace autoscale

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <autoscale/json.h>
 
 #include "json_value.h"
@@ -100,11 +103,15 @@ std::string localApiUrl(const std::string& address, int port) {
     return "http://" + host + ":" + std::to_string(port);
 }
 
-Result<std::vector<Server>> AdminClient::listServers() {
+Result<std::vector<Server>> AdminClient::listServers(const std::string& pool) {
     auto r = call("GET", "/api/servers");
     if (!r)
         return r.error();
-    return parseServersJson(r->body);
+    auto rows = parseServersJson(r->body);
+    if (!rows || pool.empty())
+        return rows;
+    std::erase_if(*rows, [&pool](const Server& s) { return s.pool != pool; });
+    return rows;
 }
 
 Result<Server> AdminClient::server(const std::string& name) {
@@ -114,8 +121,8 @@ Result<Server> AdminClient::server(const std::string& name) {
     return parseServerJson(r->body);
 }
 
-Result<Server> AdminClient::createServer() {
-    auto r = call("POST", "/api/servers");
+Result<Server> AdminClient::createServer(const std::string& pool) {
+    auto r = call("POST", "/api/servers" + (pool.empty() ? "" : "?pool=" + uriEncode(pool)));
     if (!r)
         return r.error();
     return parseServerJson(r->body);
@@ -154,14 +161,66 @@ Result<Plan> AdminClient::plan() {
     return parsePlanJson(r->body);
 }
 
+Result<FleetPlanView> AdminClient::fleetPlan() {
+    auto r = call("GET", "/api/plan");
+    if (!r)
+        return r.error();
+    auto doc = detail::parseJsonDocument(r->body, "the plan");
+    if (!doc)
+        return doc.error();
+    if (!doc->IsObject())
+        return makeError(Errc::Parse, "the plan is not a JSON object");
+    FleetPlanView view;
+    const rapidjson::Value& root = *doc;
+    const auto pools = root.FindMember("pools");
+    if (pools == root.MemberEnd()) {
+        auto one = parsePlanJson(r->body);
+        if (!one)
+            return one.error();
+        view.pools.push_back(std::move(*one));
+    } else {
+        if (!pools->value.IsArray())
+            return makeError(Errc::Parse, "the plan's \"pools\" is not an array");
+        for (const auto& pool : pools->value.GetArray()) {
+            rapidjson::StringBuffer buffer;
+            rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+            pool.Accept(writer);
+            auto plan = parsePlanJson({buffer.GetString(), buffer.GetSize()});
+            if (!plan)
+                return plan.error();
+            view.pools.push_back(std::move(*plan));
+        }
+        view.unroutable = static_cast<int>(detail::jsonInt64(root, "unroutable"));
+    }
+    view.json = std::move(r->body);
+    return view;
+}
+
 std::string formatServerTable(const std::vector<Server>& servers) {
-    const std::vector<std::string> header = {"NAME", "STATE",  "PHASE",   "ADDRESS",
-                                             "SIZE", "REGION", "CREATED", "ERROR"};
+    const bool market = std::any_of(servers.begin(), servers.end(),
+                                    [](const Server& s) { return !s.market.empty(); });
+    const auto orDash = [](const std::string& text) {
+        return text.empty() ? "-" : text;
+    };
+    std::vector<std::string> header = {"NAME", "POOL", "STATE", "PHASE", "ADDRESS", "SIZE"};
+    if (market)
+        header.emplace_back("MARKET");
+    for (const char* column : {"REGION", "CREATED", "ERROR"})
+        header.emplace_back(column);
     std::vector<std::vector<std::string>> rows = {header};
     for (const auto& s : servers) {
-        rows.push_back({s.name, std::string(droneStateOf(s.state)), std::string(nameOf(s.state)),
-                        s.address.empty() ? "-" : s.address, s.size.empty() ? "-" : s.size,
-                        s.region.empty() ? "-" : s.region, when(s.created), s.error});
+        std::vector<std::string> row = {s.name,
+                                        orDash(s.pool),
+                                        std::string(droneStateOf(s.state)),
+                                        std::string(nameOf(s.state)),
+                                        orDash(s.address),
+                                        orDash(s.size)};
+        if (market)
+            row.push_back(orDash(s.market));
+        row.push_back(orDash(s.region));
+        row.push_back(when(s.created));
+        row.push_back(s.error);
+        rows.push_back(std::move(row));
     }
     std::vector<std::size_t> width(header.size(), 0);
     for (const auto& row : rows) {
@@ -189,12 +248,14 @@ std::string formatServerInfo(const Server& s) {
         out += std::string(key) + ": " + (value.empty() ? "-" : value) + "\n";
     };
     line("Name", s.name);
+    line("Pool", s.pool);
     line("State", std::string(droneStateOf(s.state)));
     line("Phase", std::string(nameOf(s.state)));
     line("Instance", s.instanceId);
     line("Provider", s.provider);
     line("Address", s.address);
     line("Size", s.size);
+    line("Market", s.market);
     line("Region", s.region);
     line("Image", s.image);
     line("Capacity", std::to_string(s.capacity));

@@ -407,6 +407,16 @@ private:
                         .backoffUntil = status.backoffUntil};
         page.plan = sampleForUi();
         page.pool = page.plan.pool.empty() ? "default" : page.plan.pool;
+        {
+            // The pools' headings and the unroutable stages (ui_page.h).
+            const FleetPlan plans = fleet_.lastPlan();
+            std::vector<PoolSettings> settings;
+            for (std::size_t i = 0; i < fleet_.size(); ++i)
+                settings.push_back(fleet_.engine(i).pool());
+            page.pools = uiPools(settings, plans.pools, fleet_.fleetMax());
+            page.fleetMax = fleet_.fleetMax();
+            page.unroutable = plans.unroutable;
+        }
         if (auto rows = store_.list()) {
             page.servers = std::move(*rows);
         } else {

@@ -10,6 +10,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <map>
+
+#include <autoscale/fleet.h>
 
 #include "time_format.h"
 
@@ -142,6 +145,9 @@ tr.gone td{color:#98a2b3}
 .log .f{color:#667085}
 .log td.lv{font-weight:700;white-space:nowrap}
 .l-debug{color:#98a2b3}.l-info{color:#2563eb}.l-warn{color:#b25e00}.l-error{color:#c01818}
+section h3{font-size:14px;margin:16px 0 4px;font-weight:600}
+section h3:first-of-type{margin-top:4px}
+.poolsum{color:var(--muted);font-size:13px;margin:0 0 8px}
 details{margin-top:10px}
 summary{cursor:pointer;color:var(--muted);padding:4px 0}
 footer{color:var(--muted);font-size:12px;text-align:center;margin-top:8px}
@@ -166,7 +172,20 @@ void renderTiles(std::string& out, const UiPageData& d) {
         live += s.state != ServerState::Terminated ? 1 : 0;
         errors += s.state == ServerState::Error ? 1 : 0;
     }
-    const Plan& p = d.plan;
+    Plan p = d.plan;
+    if (d.pools.size() > 1) {
+        // A fleet: the figures of every pool together.
+        p = Plan{};
+        for (const auto& pool : d.pools) {
+            p.servers += pool.plan.servers;
+            p.wanted += pool.plan.wanted;
+            p.create += pool.plan.create;
+            p.pending += pool.plan.pending;
+            p.running += pool.plan.running;
+            p.capacity += pool.plan.capacity;
+            p.drain.insert(p.drain.end(), pool.plan.drain.begin(), pool.plan.drain.end());
+        }
+    }
     out += "<div class=\"tiles\">\n";
     tile(out, "Servers", std::to_string(p.servers),
          std::to_string(running) + " running, " + std::to_string(live) + " live" +
@@ -178,6 +197,10 @@ void renderTiles(std::string& out, const UiPageData& d) {
     tile(out, "Running stages", std::to_string(p.running),
          "matched; left out " + optionalCount(d.leftOutRunning));
     tile(out, "Capacity", std::to_string(p.capacity), "stage slots");
+    if (d.pools.size() > 1 || !d.unroutable.empty()) {
+        tile(out, "Unroutable", std::to_string(d.unroutable.size()),
+             "pending stages no pool serves");
+    }
     out += "</div>\n";
 }
 
@@ -189,7 +212,7 @@ void serverTable(std::string& out, const UiPageData& d, const std::vector<Server
         out += R"(<td class="name">)" + htmlEscape(s.name) + "</td>";
         out += R"(<td><span class="badge )" + std::string(stateClass(s.state)) + R"(">)" +
                htmlEscape(uiStateName(s.state)) + "</span></td>";
-        out += "<td>" + htmlEscape(d.pool) + "</td>";
+        out += "<td>" + htmlEscape(s.pool.empty() ? d.pool : s.pool) + "</td>";
         out += R"(<td class="mono">)" + htmlEscape(s.size.empty() ? "—" : s.size) + "</td>";
         out += R"(<td class="mono">)" + htmlEscape(s.address.empty() ? "—" : s.address) + "</td>";
         out += "<td>" + htmlEscape(formatAge(s.created, d.now)) + "</td>";
@@ -198,20 +221,15 @@ void serverTable(std::string& out, const UiPageData& d, const std::vector<Server
     out += "</tbody></table>\n";
 }
 
-void renderServers(std::string& out, const UiPageData& d) {
+/// Live rows as a table (or "no live servers"), terminated ones collapsed.
+void serverGroup(std::string& out, const UiPageData& d, const std::vector<Server>& rows,
+                 const std::string& none) {
     std::vector<Server> live;
     std::vector<Server> gone;
-    for (auto& s : sortedServers(d.servers))
-        (s.state == ServerState::Terminated ? gone : live).push_back(std::move(s));
-    out += R"(<section id="servers"><h2>Servers <span class="count">()" +
-           std::to_string(live.size()) + " live)</span></h2>\n";
-    if (!d.serversReadable) {
-        out += R"(<p class="empty">the store cannot be read: )" + htmlEscape(d.storeError) +
-               "</p></section>\n";
-        return;
-    }
+    for (const auto& s : rows)
+        (s.state == ServerState::Terminated ? gone : live).push_back(s);
     if (live.empty()) {
-        out += R"(<p class="empty">no live servers</p>)";
+        out += R"(<p class="empty">)" + htmlEscape(none) + "</p>";
     } else {
         serverTable(out, d, live);
     }
@@ -222,7 +240,95 @@ void renderServers(std::string& out, const UiPageData& d) {
         serverTable(out, d, gone);
         out += "</details>\n";
     }
+}
+
+/// "pending 4, running 1, servers 2, wanted 3, max 3, share 2" for a pool.
+std::string poolSummary(const UiPool& pool) {
+    const Plan& p = pool.plan;
+    std::string out = "pending " + std::to_string(p.pending) + ", running " +
+                      std::to_string(p.running) + ", servers " + std::to_string(p.servers) +
+                      ", wanted " + std::to_string(p.wanted) + ", max " + std::to_string(pool.max);
+    if (pool.share)
+        out += ", share " + std::to_string(*pool.share);
+    if (p.create > 0)
+        out += "; create " + std::to_string(p.create);
+    if (!p.drain.empty())
+        out += "; drain " + std::to_string(p.drain.size());
+    return out;
+}
+
+void renderServers(std::string& out, const UiPageData& d) {
+    const std::vector<Server> sorted = sortedServers(d.servers);
+    const auto live = std::count_if(sorted.begin(), sorted.end(), [](const Server& s) {
+        return s.state != ServerState::Terminated;
+    });
+    out += R"(<section id="servers"><h2>Servers <span class="count">()" + std::to_string(live) +
+           " live)</span></h2>\n";
+    if (!d.serversReadable) {
+        out += R"(<p class="empty">the store cannot be read: )" + htmlEscape(d.storeError) +
+               "</p></section>\n";
+        return;
+    }
+    if (d.pools.size() <= 1) {
+        serverGroup(out, d, sorted, "no live servers");
+        out += "</section>\n";
+        return;
+    }
+    // A heading per pool; rows of no pool or of a pool not configured are the
+    // first pool's, as the first engine claims them.
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < d.pools.size(); ++i)
+        index.emplace(d.pools[i].name, i);
+    std::vector<std::vector<Server>> byPool(d.pools.size());
+    for (const auto& s : sorted) {
+        const auto it = index.find(s.pool);
+        byPool[it == index.end() ? 0 : it->second].push_back(s);
+    }
+    for (std::size_t i = 0; i < d.pools.size(); ++i) {
+        const UiPool& pool = d.pools[i];
+        out += R"(<h3 id="pool-)" + htmlEscape(pool.name) + R"(">pool )" + htmlEscape(pool.name) +
+               "</h3>\n";
+        out += R"(<p class="poolsum">)" + htmlEscape(poolSummary(pool)) + "</p>\n";
+        serverGroup(out, d, byPool[i], "no live servers in this pool");
+    }
     out += "</section>\n";
+}
+
+/// "linux/arm64/v8 kernel 6.1 labels gpu:yes" for a stage.
+std::string stagePlatform(const Stage& stage) {
+    std::string out = stage.os + "/" + stage.arch;
+    if (!stage.variant.empty())
+        out += "/" + stage.variant;
+    if (!stage.kernel.empty())
+        out += " kernel " + stage.kernel;
+    std::string labels;
+    for (const auto& [key, value] : stage.labels)
+        labels.append(labels.empty() ? "" : ",").append(key).append(":").append(value);
+    if (!labels.empty())
+        out += " labels " + labels;
+    return out;
+}
+
+void renderUnroutable(std::string& out, const UiPageData& d) {
+    if (d.pools.size() <= 1 && d.unroutable.empty())
+        return;
+    out += R"(<section id="unroutable"><h2>Unroutable stages <span class="count">()" +
+           std::to_string(d.unroutable.size()) + ")</span></h2>\n";
+    if (d.unroutable.empty()) {
+        out += R"(<p class="empty">every pending stage has a pool</p></section>)"
+               "\n";
+        return;
+    }
+    out += "<p class=\"poolsum\">Pending stages whose platform or labels match no pool: they "
+           "wait until a runner that matches them polls.</p>\n";
+    out += "<table><thead><tr><th>Stage</th><th>Build</th><th>Platform</th></tr></thead>"
+           "<tbody>\n";
+    for (const auto& stage : d.unroutable) {
+        out += R"(<tr><td class="mono">)" + std::to_string(stage.id) + R"(</td><td class="mono">)" +
+               std::to_string(stage.buildId) + R"(</td><td class="mono">)" +
+               htmlEscape(stagePlatform(stage)) + "</td></tr>\n";
+    }
+    out += "</tbody></table></section>\n";
 }
 
 std::string decisionSummary(const Plan& p) {
@@ -452,14 +558,44 @@ std::string renderChart(const std::vector<UiSample>& samples, WallTime now) {
     return svg + "</svg>";
 }
 
+std::vector<UiPool> uiPools(const std::vector<PoolSettings>& pools, const std::vector<Plan>& plans,
+                            std::optional<int> fleetMax) {
+    const std::size_t n = std::min(pools.size(), plans.size());
+    std::vector<PoolDemand> demands;
+    for (std::size_t i = 0; i < n; ++i) {
+        const PoolSettings& pool = pools[i];
+        const int demand = plans[i].pending + plans[i].running + std::max(pool.buffer, 0);
+        const int concurrency = std::max(pool.concurrency, 1);
+        const int wanted = std::clamp((demand + concurrency - 1) / concurrency, pool.min,
+                                      std::max(pool.min, pool.max));
+        demands.push_back({.min = pool.min, .max = pool.max, .wanted = wanted});
+    }
+    const auto shares = fleetShares(demands, fleetMax);
+    std::vector<UiPool> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        out.push_back(
+                {.name = pools[i].name, .plan = plans[i], .max = pools[i].max, .share = shares[i]});
+    }
+    return out;
+}
+
 std::string renderStatusPage(const UiPageData& d) {
+    std::string poolNames = d.pool;
+    if (d.pools.size() > 1) {
+        poolNames.clear();
+        for (const auto& pool : d.pools)
+            poolNames += (poolNames.empty() ? "" : ", ") + pool.name;
+    }
     std::string out = "<!DOCTYPE html>\n"
                       R"(<html lang="en"><head><meta charset="utf-8">)"
                       R"(<meta name="viewport" content="width=device-width, initial-scale=1">)"
                       "<title>autoscaler — " +
-                      htmlEscape(d.pool) + "</title><style>" + kStyle + "</style></head><body>\n";
-    out += R"(<header><h1>Drone autoscaler</h1><span class="meta">pool <b>)" + htmlEscape(d.pool) +
-           R"(</b></span><span class="meta">version )" + htmlEscape(d.version) +
+                      htmlEscape(poolNames) + "</title><style>" + kStyle +
+                      "</style></head><body>\n";
+    out += R"(<header><h1>Drone autoscaler</h1><span class="meta">)" +
+           std::string(d.pools.size() > 1 ? "pools" : "pool") + " <b>" + htmlEscape(poolNames) +
+           "</b>" + (d.fleetMax ? ", fleet max " + std::to_string(*d.fleetMax) : std::string()) +
+           R"(</span><span class="meta">version )" + htmlEscape(d.version) +
            R"(</span><span class="meta right">)" + htmlEscape(detail::formatIso8601(d.now)) +
            "</span></header>\n<main>\n";
     if (d.paused) {
@@ -479,6 +615,7 @@ std::string renderStatusPage(const UiPageData& d) {
            "<span class=\"count\">(UTC, one sample a minute)</span></h2>\n" +
            renderChart(d.samples, d.now) + "</section>\n";
     renderServers(out, d);
+    renderUnroutable(out, d);
     renderDecisions(out, d);
     renderLog(out, d);
     out += "<footer>Rendered by the autoscaler at " + htmlEscape(detail::formatIso8601(d.now)) +

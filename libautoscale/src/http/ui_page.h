@@ -20,6 +20,23 @@
 
 namespace autoscale {
 
+/// One pool's heading on the page: its last plan and its caps.
+struct UiPool {
+    std::string name{};
+    Plan plan{}; ///< The pool's last plan: pending, running, servers, wanted, create, drain.
+    int max = 0; ///< The pool's own max.
+    std::optional<int> share{}; ///< Its share of the fleet's max; nullopt without a fleet max.
+
+    friend bool operator==(const UiPool&, const UiPool&) = default;
+};
+
+/// The pool headings of a fleet, pool order: each plan of `plans` (index i is
+/// pool i of `pools`) with the pool's max and its share of `fleetMax`,
+/// computed with fleetShares() from the plans' pending and running stages as
+/// the Fleet computes it at its cycle.
+std::vector<UiPool> uiPools(const std::vector<PoolSettings>& pools, const std::vector<Plan>& plans,
+                            std::optional<int> fleetMax);
+
 /// Everything one page shows, gathered by the API server at request time.
 struct UiPageData {
     WallTime now{};
@@ -27,8 +44,14 @@ struct UiPageData {
     bool paused = false;
     std::string lastError{}; ///< The engine's last cycle error; empty when fine.
     std::optional<WallTime> backoffUntil{};
-    /// The pool the servers belong to (one pool per daemon today).
+    /// The pool the servers belong to (the first pool in a fleet).
     std::string pool{};
+    /// The fleet's pools, pool order. With more than one the servers are
+    /// grouped by pool under a heading each (rows without a pool, or of a pool
+    /// not listed, go to the first); empty or one: the page of one pool.
+    std::vector<UiPool> pools{};
+    std::optional<int> fleetMax{};   ///< The pool file's `max`.
+    std::vector<Stage> unroutable{}; ///< Pending stages no pool serves (last cycle).
     std::vector<Server> servers{};
     bool serversReadable = true; ///< False when the store could not be read.
     std::string storeError{};
