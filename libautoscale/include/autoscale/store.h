@@ -63,6 +63,10 @@ public:
     /// All rows, oldest first.
     [[nodiscard]] virtual Result<std::vector<Server>> list() = 0;
 
+    /// The rows of one pool, oldest first. By default list() filtered; a
+    /// store with an index on the pool answers it from the index.
+    [[nodiscard]] virtual Result<std::vector<Server>> listPool(const std::string& pool);
+
     /// Writes `server` if the stored row still has `server.version`; returns the
     /// row as stored, with the version incremented. Errc::Conflict if another
     /// writer got there first, Errc::NotFound if the row is gone.

@@ -19,6 +19,13 @@ Provider::~Provider() = default;
 Queue::~Queue() = default;
 Store::~Store() = default;
 
+Result<std::vector<Server>> Store::listPool(const std::string& pool) {
+    auto rows = list();
+    if (rows)
+        std::erase_if(*rows, [&pool](const Server& s) { return s.pool != pool; });
+    return rows;
+}
+
 bool countsAgainstCaps(const Server& server) {
     return server.state != ServerState::Terminated && server.reclaimNotice == WallTime{};
 }

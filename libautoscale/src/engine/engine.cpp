@@ -92,6 +92,11 @@ Result<Plan> Engine::Impl::cycle() {
 }
 
 Result<std::vector<Server>> Engine::Impl::listOwn() {
+    // Only the pool that claims rows of no pool, or of a removed pool, reads
+    // them all, and only until it has claimed them (and again at each sweep):
+    // the others read their pool's rows only.
+    if (!options_.claimsUnpooled || claimedAll_)
+        return store_.listPool(options_.pool.name);
     auto rows = store_.list();
     if (!rows)
         return rows;
@@ -109,18 +114,26 @@ bool Engine::Impl::isOwn(const Server& row) const {
 }
 
 void Engine::Impl::claimUnpooled(const std::vector<Server>& rows) {
+    bool all = true;
     for (const auto& row : rows) {
-        if (row.pool == options_.pool.name || inFlight_.contains(row.name))
+        if (row.pool == options_.pool.name)
             continue;
+        if (inFlight_.contains(row.name)) {
+            all = false;
+            continue;
+        }
         Server claimed = row;
         claimed.pool = options_.pool.name;
-        if (auto saved = lifecycle_.save(claimed); saved) {
+        auto saved = lifecycle_.save(claimed);
+        all = all && saved.has_value();
+        if (saved) {
             log_.info(row.pool.empty() ? "server from before pools given to the first pool"
                                        : "server of a pool no longer configured given to the "
                                          "first pool",
                       {{"server", row.name}, {"pool", options_.pool.name}, {"was", row.pool}});
         }
     }
+    claimedAll_ = all;
 }
 
 Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int> share) {
@@ -132,6 +145,8 @@ Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int>
     }
 
     const std::uint64_t generation = insertGeneration_.load();
+    if (!lastSweep_ || clock_.steadyNow() - *lastSweep_ >= options_.orphanSweepInterval)
+        claimedAll_ = false; // Look at every row again at each sweep.
     auto rows = listOwn();
     if (!rows) {
         noteCycleError("cannot read the store: " + rows.error().message);

@@ -125,10 +125,12 @@ private:
 
     /// The cycle's own bookkeeping: one cycle at a time.
     std::mutex cycleMutex_;
-    BusyTracker busy_;                         ///< Guarded by cycleMutex_.
-    DemandHistory demand_;                     ///< Guarded by cycleMutex_.
-    OrphanMarks orphanMarks_;                  ///< Guarded by cycleMutex_.
-    std::optional<SteadyTime> lastSweep_{};    ///< Guarded by cycleMutex_.
+    BusyTracker busy_;                      ///< Guarded by cycleMutex_.
+    DemandHistory demand_;                  ///< Guarded by cycleMutex_.
+    OrphanMarks orphanMarks_;               ///< Guarded by cycleMutex_.
+    std::optional<SteadyTime> lastSweep_{}; ///< Guarded by cycleMutex_.
+    bool claimedAll_ =
+            false; ///< No row left to claim since the last sweep. Guarded by cycleMutex_.
     std::optional<SteadyTime> lastPurge_{};    ///< Guarded by cycleMutex_.
     std::optional<SteadyTime> firstCycle_{};   ///< Guarded by cycleMutex_.
     std::optional<SteadyTime> lastDecision_{}; ///< Guarded by cycleMutex_.

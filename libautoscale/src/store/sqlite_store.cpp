@@ -254,6 +254,33 @@ public:
         return rows;
     }
 
+    Result<std::vector<Server>> listPool(const std::string& pool) override {
+        const std::lock_guard lock(mutex_);
+        std::vector<Server> rows;
+        if (!hasSchema_)
+            return rows;
+        if (beforePools_) { // No pool column: every row is of no pool.
+            if (!pool.empty())
+                return rows;
+        }
+        auto stmt = cached(beforePools_ ? std::string("SELECT ") + readColumns() +
+                                                  " FROM autoscale_servers ORDER BY server_created,"
+                                                  " server_name"
+                                        : std::string("SELECT ") + readColumns() +
+                                                  " FROM autoscale_servers WHERE server_pool = ?"
+                                                  " ORDER BY server_created, server_name");
+        if (!stmt)
+            return stmt.error();
+        if (!beforePools_)
+            bindText(stmt->get(), 1, pool);
+        int rc = 0;
+        while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)
+            rows.push_back(readServer(stmt->get()));
+        if (rc != SQLITE_DONE)
+            return dbError("list servers of pool " + pool);
+        return rows;
+    }
+
     Result<Server> update(const Server& server) override {
         if (readOnly_)
             return readOnlyError();
