@@ -149,7 +149,7 @@ public:
     /// Stage `i` of the trace, sorted by time.
     [[nodiscard]] const TraceStage& traceStage(std::size_t i) const { return trace_[i]; }
     /// Stages that arrived and no pool serves.
-    [[nodiscard]] int unroutableArrived() const;
+    [[nodiscard]] int unroutableArrived() const { return unroutableArrived_; }
     /// Stages in the trace.
     [[nodiscard]] int traceSize() const { return static_cast<int>(trace_.size()); }
 
@@ -192,6 +192,7 @@ private:
     std::map<std::string, Runner> byName_;
     int completed_ = 0;
     int restarted_ = 0;
+    int unroutableArrived_ = 0;
     double busySeconds_ = 0;
 };
 

@@ -165,6 +165,8 @@ void SimQueue::update() {
         pending_.push_back(nextArrival_);
         if (route_[nextArrival_] >= 0)
             ++pendingMatching_;
+        else
+            ++unroutableArrived_;
         ++nextArrival_;
     }
     dispatch(now);
@@ -290,15 +292,6 @@ int SimQueue::rerun(int pool) const {
     for (const int n : rerunBy_)
         total += n;
     return total;
-}
-
-int SimQueue::unroutableArrived() const {
-    int n = 0;
-    for (std::size_t i = 0; i < nextArrival_; ++i) {
-        if (route_[i] < 0)
-            ++n;
-    }
-    return n;
 }
 
 std::vector<double> SimQueue::waits(int pool) const {
