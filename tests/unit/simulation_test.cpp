@@ -599,8 +599,9 @@ TEST_CASE("a fleet run: each pool serves its stages, unroutable ones are listed,
     REQUIRE(r.pools.size() == 3);
     CHECK(r.pools[0].first == "amd64");
     CHECK(r.pools[2].first == "gpu");
-    for (const auto& [name, p] : r.pools) {
-        CAPTURE(name);
+    for (const auto& pool : r.pools) {
+        CAPTURE(pool.first);
+        const SimulationResult& p = pool.second;
         CHECK(p.stages == 1);
         CHECK(p.builds == 1);
         CHECK(p.serversLaunched == 1);
@@ -642,8 +643,9 @@ TEST_CASE("a fleet run never has more live servers than the fleet max, and repea
     const auto capped = runFleetSimulation(trace, pools, 4).value();
     CHECK(capped.total.peakServers <= 4);
     CHECK(capped.total.builds == 36);
-    for (const auto& [name, p] : capped.pools) {
-        CAPTURE(name);
+    for (const auto& pool : capped.pools) {
+        CAPTURE(pool.first);
+        const SimulationResult& p = pool.second;
         CHECK(p.builds == 12);
         CHECK(p.peakServers >= 1);
     }

@@ -74,8 +74,12 @@ std::string renderFleet(const std::string& name, const FleetSimulationResult& r)
         std::map<std::string, int> kinds;
         for (const auto& t : r.unroutable) {
             std::string kind = t.os + "/" + t.arch;
-            for (const auto& [k, v] : t.labels)
-                kind += " " + k + "=" + v;
+            for (const auto& [k, v] : t.labels) {
+                kind += ' ';
+                kind += k;
+                kind += '=';
+                kind += v;
+            }
             ++kinds[kind];
         }
         out += "unroutable (no pool serves them; not in the waits):";

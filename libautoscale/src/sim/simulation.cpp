@@ -163,10 +163,11 @@ void SimQueue::update() {
     }
     while (nextArrival_ < trace_.size() && arrival(nextArrival_) <= now) {
         pending_.push_back(nextArrival_);
-        if (route_[nextArrival_] >= 0)
+        if (route_[nextArrival_] >= 0) {
             ++pendingMatching_;
-        else
+        } else {
             ++unroutableArrived_;
+        }
         ++nextArrival_;
     }
     dispatch(now);
@@ -317,11 +318,11 @@ double SimQueue::busySeconds(int pool) const {
 // ---- SimProvider ------------------------------------------------------------
 
 SimProvider::SimProvider(SimProviderOptions options, const SimClock& clock, SimQueue& queue)
-    : options_(options)
+    : options_(std::move(options))
     , clock_(clock)
     , queue_(queue)
-    , rng_(options.seed ^ 0x9e3779b97f4a7c15ULL)
-    , reclaimRng_(options.seed ^ 0x5851f42d4c957f2dULL) {
+    , rng_(options_.seed ^ 0x9e3779b97f4a7c15ULL)
+    , reclaimRng_(options_.seed ^ 0x5851f42d4c957f2dULL) {
 }
 
 bool SimProvider::spotOut(WallTime now) const {
@@ -547,9 +548,10 @@ Result<void> checkOptions(const SimulationOptions& options) {
     }
     if (options.pool.concurrency < 1)
         return makeError(Errc::InvalidArgument, "the concurrency must be at least 1");
-    if (!(options.spotPriceFraction >= 0) || !(options.cloud.interruptionsPerHour >= 0))
+    if (!(options.spotPriceFraction >= 0) || !(options.cloud.interruptionsPerHour >= 0)) {
         return makeError(Errc::InvalidArgument,
                          "the spot price and the interruption rate must not be negative");
+    }
     if (options.cloud.market != kMarketSpot && options.cloud.market != kMarketOnDemand)
         return makeError(Errc::InvalidArgument, "unknown market " + options.cloud.market);
     return {};
