@@ -17,6 +17,11 @@ nightly.jsonl  a nightly batch: at 02:00 every night 300 stages arrive over
                ten minutes and run 5-25 minutes each; a thin stream by day.
 trickle.jsonl  a steady trickle: one stage every 4 minutes on average,
                day and night, all week.
+fleet.jsonl    two office days (Monday and Tuesday) for three pools
+               (examples/pools-sim.yml): linux/amd64 stages without labels
+               (about 30/hour at peak, with merge bursts), linux/arm64 ones
+               (about 10/hour), longer linux/amd64 stages labelled gpu=yes
+               (about 3/hour), and a few windows/amd64 stages no pool serves.
 
 Durations are log-normal (median about 6 minutes for ordinary stages).
 Only the Python standard library is used.
@@ -32,9 +37,9 @@ DAY = 86400
 WEEK = 7 * DAY
 
 
-def stage(t, duration):
-    return {"t": round(t, 1), "duration": round(duration, 1), "os": "linux",
-            "arch": "amd64", "labels": {}}
+def stage(t, duration, os_="linux", arch="amd64", labels=None):
+    return {"t": round(t, 1), "duration": round(duration, 1), "os": os_,
+            "arch": arch, "labels": labels or {}}
 
 
 def build_duration(rng, median=360.0, sigma=0.6, cap=3000.0):
@@ -103,6 +108,36 @@ def trickle(rng):
             for t in poisson(rng, 0, WEEK, lambda t: 1.0 / 240.0)]
 
 
+def fleet(rng):
+    stages = []
+
+    def office(peak):
+        def rate(t):
+            hour = (t % DAY) / 3600.0
+            if hour < 8 or hour >= 18:
+                return 0.0
+            return peak * (0.4 + 0.6 * math.exp(-((hour - 13.0) ** 2) / 6.0)) / 3600.0
+        return rate
+
+    span = 2 * DAY
+    for t in poisson(rng, 0, span, office(30.0)):
+        stages.append(stage(t, build_duration(rng)))
+    for day in range(2):
+        for _ in range(rng.randint(2, 3)):
+            start = day * DAY + rng.uniform(9.5, 17.0) * 3600.0
+            for _ in range(rng.randint(6, 12)):
+                stages.append(stage(start + rng.uniform(0, 60), build_duration(rng, 420.0)))
+    for t in poisson(rng, 0, span, office(10.0)):
+        stages.append(stage(t, build_duration(rng, 480.0), arch="arm64"))
+    for t in poisson(rng, 0, span, office(3.0)):
+        stages.append(stage(t, build_duration(rng, 900.0, 0.5), labels={"gpu": "yes"}))
+    for day in range(2):
+        for _ in range(3):
+            stages.append(stage(day * DAY + rng.uniform(9.0, 17.0) * 3600.0,
+                                build_duration(rng), os_="windows"))
+    return stages
+
+
 def write(path, stages):
     stages.sort(key=lambda s: s["t"])
     with open(path, "w", encoding="utf-8") as f:
@@ -114,7 +149,7 @@ def write(path, stages):
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     for name, make, seed in (("weekday", weekday, 20260105), ("nightly", nightly, 20260106),
-                             ("trickle", trickle, 20260107)):
+                             ("trickle", trickle, 20260107), ("fleet", fleet, 20260108)):
         write(os.path.join(outdir, name + ".jsonl"), make(random.Random(seed)))
 
 

@@ -3,7 +3,11 @@
 /// `autoscaler-cli simulate` as a process: the text report, --json, --compare,
 /// the shipped traces, and bad input (line numbers, exit 2, no crash).
 
+#include <cstddef>
 #include <fstream>
+#include <map>
+#include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -151,6 +155,124 @@ TEST_CASE_FIXTURE(SimulateFixture, "stages no runner of the pool takes are repor
     CHECK(r.exitCode == 0);
     CHECK(r.out.starts_with("{\"builds\":1,"));
     CHECK(r.err.find("1 of 2 stages never ran") != std::string::npos);
+}
+
+/// The value of `"key":` in a flat run of JSON figures, from `from` on.
+double number(const std::string& json, const std::string& key, std::size_t from = 0) {
+    const auto at = json.find("\"" + key + "\":", from);
+    REQUIRE(at != std::string::npos);
+    return std::stod(json.substr(at + key.size() + 3));
+}
+
+TEST_CASE_FIXTURE(SimulateFixture, "the shipped three-pool fleet: each pool served, max kept, "
+                                   "windows stages unroutable") {
+    const std::map<std::string, std::string> env = {
+            {"DRONE_POOL_FILE", examples + "/pools-sim.yml"}};
+    const auto r = simulate({"--trace", examples + "/traces/fleet.jsonl", "--json"}, env);
+    REQUIRE(r.exitCode == 0);
+    CHECK(r.out.starts_with("{\"pools\":[{\"name\":\"amd64\","));
+    const auto arm = r.out.find("{\"name\":\"arm64\",");
+    const auto gpu = r.out.find("{\"name\":\"gpu\",");
+    const auto total = r.out.find("\"total\":{");
+    REQUIRE(arm != std::string::npos);
+    REQUIRE(gpu != std::string::npos);
+    REQUIRE(total != std::string::npos);
+    for (const std::size_t at : {std::size_t{0}, arm, gpu}) {
+        CAPTURE(at);
+        CHECK(number(r.out, "builds", at) > 0);
+        CHECK(number(r.out, "builds", at) == number(r.out, "stages", at)); // All of its stages.
+        CHECK(number(r.out, "instance_hours", at) > 0);
+        CHECK(number(r.out, "wait_p95_s", at) < 3600);
+    }
+    CHECK(number(r.out, "builds", 0) == 464);
+    CHECK(number(r.out, "builds", arm) == 152);
+    CHECK(number(r.out, "builds", gpu) == 38);
+    CHECK(number(r.out, "peak_servers", 0) <= 5);
+    CHECK(number(r.out, "peak_servers", arm) <= 3);
+    CHECK(number(r.out, "peak_servers", gpu) <= 2);
+    CHECK(number(r.out, "peak_servers", total) <= 8); // The fleet max, at every instant.
+    CHECK(number(r.out, "fleet_max", total) == 8);
+    CHECK(number(r.out, "unroutable", total) == 6);
+    CHECK(number(r.out, "stages", total) == 660);
+    CHECK(r.out.find("\"os\":\"windows\"") != std::string::npos);
+    CHECK(r.err.find("6 of 660 stages are unroutable") != std::string::npos);
+    // amd64 asks for spot in the pool file: its spot figures are there.
+    CHECK(number(r.out, "spot_instance_hours", 0) > 0);
+    CHECK(number(r.out, "cost_usd", 0) < number(r.out, "on_demand_cost_usd", 0));
+
+    const auto text = simulate({"--trace", examples + "/traces/fleet.jsonl"}, env);
+    REQUIRE(text.exitCode == 0);
+    CHECK(text.out.find("amd64") != std::string::npos);
+    CHECK(text.out.find("total") != std::string::npos);
+    CHECK(text.out.find("unroutable stages") != std::string::npos);
+    CHECK(text.out.find("6 × windows/amd64") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(SimulateFixture, "a pool file of one pool prints today's object") {
+    const auto pools = write("one.yml", "version: 1\n"
+                                        "pools:\n"
+                                        "  - name: solo\n"
+                                        "    min: 0\n"
+                                        "    max: 1\n"
+                                        "    concurrency: 1\n"
+                                        "    amazon: {image: ami-0123456789abcdef0}\n");
+    const auto trace = write("three.jsonl", "{\"t\":0,\"duration\":100}\n"
+                                            "{\"t\":0,\"duration\":100}\n"
+                                            "{\"t\":0,\"duration\":100}\n");
+    const auto r = simulate({"--trace", trace, "--json"}, {{"DRONE_POOL_FILE", pools}});
+    REQUIRE(r.exitCode == 0);
+    // The same figures as the one pool of the environment (the by-hand test
+    // above) at t3.medium's price.
+    CHECK(r.out.starts_with("{\"builds\":3,\"wait_p50_s\":170.0,\"wait_p95_s\":270.0,"
+                            "\"wait_max_s\":270.0,\"instance_hours\":0.103,"));
+}
+
+TEST_CASE_FIXTURE(SimulateFixture, "spot on the weekday trace: cheaper, reclaims rerun stages, "
+                                   "--compare-markets side by side") {
+    const std::map<std::string, std::string> env = {{"DRONE_POOL_MIN", "2"},
+                                                    {"DRONE_POOL_MAX", "16"},
+                                                    {"DRONE_AGENT_CONCURRENCY", "2"},
+                                                    {"DRONE_AMAZON_MARKET_TYPE", "spot"}};
+    const std::string weekday = examples + "/traces/weekday.jsonl";
+    const auto r =
+            simulate({"--trace", weekday, "--json", "--interruptions-per-hour", "0.05"}, env);
+    REQUIRE(r.exitCode == 0);
+    MESSAGE(r.out);
+    CHECK(r.out.starts_with("{\"builds\":2332,"));
+    CHECK(number(r.out, "interruptions") > 0);
+    CHECK(number(r.out, "stages_rerun") > 0);
+    const double cost = number(r.out, "cost_usd");
+    const double onDemand = number(r.out, "on_demand_cost_usd");
+    CHECK(cost == doctest::Approx(onDemand * 0.3).epsilon(0.01));
+    CHECK(number(r.out, "on_demand_instance_hours") == 0);
+
+    const auto both = simulate(
+            {"--trace", weekday, "--json", "--interruptions-per-hour", "0.05", "--compare-markets"},
+            env);
+    REQUIRE(both.exitCode == 0);
+    CHECK(both.out.starts_with("{\"on-demand\":{\"builds\":2332,"));
+    const auto spot = both.out.find("},\"spot\":{\"builds\":2332,");
+    REQUIRE(spot != std::string::npos);
+    CHECK(number(both.out, "interruptions", spot) == number(r.out, "interruptions")); // Seeded.
+    CHECK(number(both.out, "cost_usd") > number(both.out, "cost_usd", spot));
+
+    // Spot gone for the whole trace: everything falls back to on-demand.
+    const auto outage = simulate({"--trace", weekday, "--json", "--spot-outage", "0:700000"}, env);
+    REQUIRE(outage.exitCode == 0);
+    CHECK(number(outage.out, "spot_instance_hours") == 0);
+    CHECK(number(outage.out, "spot_refusals") > 0);
+    CHECK(number(outage.out, "cost_usd") == number(outage.out, "on_demand_cost_usd"));
+}
+
+TEST_CASE_FIXTURE(SimulateFixture, "bad spot flags exit 2") {
+    const auto ok = write("ok.jsonl", "{\"t\":0,\"duration\":1}\n");
+    CHECK(simulate({"--trace", ok, "--spot-outage", "10"}).exitCode == 2);
+    CHECK(simulate({"--trace", ok, "--spot-outage", "20:10"}).exitCode == 2);
+    CHECK(simulate({"--trace", ok, "--spot-outage", "a:b"}).exitCode == 2);
+    CHECK(simulate({"--trace", ok, "--spot-price", "-1"}).exitCode == 2);
+    CHECK(simulate({"--trace", ok, "--interruptions-per-hour", "-0.5"}).exitCode == 2);
+    CHECK(simulate({"--trace", ok, "--spot-outage", "0:10", "--spot-outage", "20:30"}).exitCode ==
+          0);
 }
 
 } // namespace

@@ -8,6 +8,11 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -406,6 +411,261 @@ TEST_CASE("the JSON object, the table and the chart") {
     CHECK(chart.find("   4 |") != std::string::npos);
     CHECK(chart.find('!') != std::string::npos); // Demand above the servers in the 2nd hour.
     CHECK(chart.find("o") != std::string::npos); // Idle servers in the first.
+}
+
+// ---- pools (a fleet) --------------------------------------------------------
+
+PoolSettings platformPool(std::string name, std::string arch,
+                          std::map<std::string, std::string> labels = {}) {
+    return PoolSettings{.name = std::move(name),
+                        .arch = std::move(arch),
+                        .labels = std::move(labels),
+                        .min = 0,
+                        .max = 1,
+                        .concurrency = 1};
+}
+
+TEST_CASE("with pools, a runner takes only the stages routed to its pool; others are unroutable") {
+    SimClock clock;
+    SimQueue queue({{.t = 0, .duration = 10},
+                    {.t = 0, .duration = 10, .arch = "arm64"},
+                    {.t = 0, .duration = 10, .labels = {{"gpu", "yes"}}},
+                    {.t = 0, .duration = 10, .os = "windows"}},
+                   std::vector<PoolSettings>{platformPool("amd64", "amd64"),
+                                             platformPool("arm64", "arm64"),
+                                             platformPool("gpu", "amd64", {{"gpu", "yes"}})},
+                   clock);
+    queue.update();
+    CHECK(queue.routeOf(0) == 0);
+    CHECK(queue.routeOf(1) == 1);
+    CHECK(queue.routeOf(2) == 2);
+    CHECK(queue.routeOf(3) == -1);
+    CHECK(queue.unroutableArrived() == 1);
+    queue.addRunner("arm-a", 4, 1); // Four free slots, yet only the arm64 stage is its.
+    CHECK(queue.runningCount() == 1);
+    const auto stages = queue.stages().value();
+    for (const auto& st : stages) {
+        if (st.status == "running")
+            CHECK(st.arch == "arm64");
+    }
+    queue.addRunner("amd-a", 4, 0);
+    queue.addRunner("gpu-a", 1, 2);
+    CHECK(queue.runningCount() == 3);
+    clock.advanceTo(simulationEpoch() + 10s);
+    queue.update();
+    CHECK(queue.completed(0) == 1);
+    CHECK(queue.completed(1) == 1);
+    CHECK(queue.completed(2) == 1);
+    CHECK(queue.pendingCount() == 1); // The windows stage, which nobody serves...
+    CHECK(queue.finished());          // ...is not waited for.
+    CHECK(queue.waits().size() == 3);
+    CHECK(queue.waits(1).size() == 1);
+    CHECK(queue.busySeconds(1) == doctest::Approx(10));
+}
+
+TEST_CASE("a reclaimed spot instance's stages rerun from the start, their wait from the reclaim") {
+    SimClock clock;
+    // A stage far longer than the instance lives (one reclaim an hour).
+    SimQueue queue({{.t = 0, .duration = 1e6}}, linuxPool(), clock);
+    // About one reclaim an hour: the first comes at a seeded, exponential time.
+    SimProvider cloud({.boot = 0s, .market = "spot", .interruptionsPerHour = 1}, clock, queue);
+    const auto a = cloud.create({.serverName = "agent-a", .clientToken = "tok-a"}).value();
+    CHECK(a.market == "spot");
+    const auto at = cloud.nextReclaim();
+    REQUIRE(at.has_value());
+    CHECK(*at > simulationEpoch());
+    queue.update();
+    queue.addRunner("agent-a", 1);
+    CHECK(queue.runningCount() == 1);
+    clock.advanceTo(*at - 1s);
+    CHECK(cloud.reclaimDue() == 0);
+    clock.advanceTo(*at);
+    queue.update();
+    CHECK(queue.completed() == 0);
+    CHECK(cloud.reclaimDue() == 1);
+    CHECK(cloud.interruptions() == 1);
+    CHECK(cloud.live() == 0);
+    const auto gone = cloud.describe(a.id).value();
+    CHECK(gone.state == InstanceState::Terminated);
+    CHECK(gone.stateReason == "Server.SpotInstanceTermination");
+    CHECK_FALSE(queue.hasRunner("agent-a"));
+    CHECK(queue.rerun() == 1);
+    CHECK(queue.restarted() == 1);
+    CHECK(queue.pendingCount() == 1);
+    const auto reclaimedAt = clock.now();
+    clock.advanceTo(reclaimedAt + 30s);
+    queue.addRunner("agent-b", 1);
+    const auto waits = queue.waits();
+    REQUIRE(waits.size() == 1);
+    CHECK(waits[0] == doctest::Approx(30)); // From the reclaim, not from t = 0.
+    CHECK(cloud.instanceSeconds("spot") ==
+          doctest::Approx(std::chrono::duration<double>(*at - simulationEpoch()).count()));
+    CHECK(cloud.instanceSeconds("on-demand") == 0);
+}
+
+TEST_CASE("reclaim times are seeded: a run repeats; on-demand instances are never reclaimed") {
+    const auto firstReclaim = [](std::string market) {
+        SimClock clock;
+        SimQueue queue({}, linuxPool(), clock);
+        SimProvider cloud({.seed = 7, .market = std::move(market), .interruptionsPerHour = 2},
+                          clock, queue);
+        (void)cloud.create({.serverName = "a", .clientToken = "a"}).value();
+        return cloud.nextReclaim();
+    };
+    REQUIRE(firstReclaim("spot").has_value());
+    CHECK(firstReclaim("spot") == firstReclaim("spot"));
+    CHECK_FALSE(firstReclaim("on-demand").has_value());
+}
+
+TEST_CASE("a spot outage falls back to on-demand, or refuses for capacity without the fallback") {
+    SimClock clock;
+    SimQueue queue({}, linuxPool(), clock);
+    SimProvider fallback({.market = "spot", .spotOutages = {{100, 200}}}, clock, queue);
+    SimProvider strict({.market = "spot", .spotFallback = false, .spotOutages = {{100, 200}}},
+                       clock, queue);
+    CHECK(fallback.create({.serverName = "a", .clientToken = "a"})->market == "spot");
+    clock.advanceTo(simulationEpoch() + 100s);
+    CHECK(fallback.create({.serverName = "b", .clientToken = "b"})->market == "on-demand");
+    CHECK(fallback.create({.serverName = "c", .clientToken = "c", .onDemandAllowed = false})
+                  .error()
+                  .code == Errc::Capacity);
+    const auto refused = strict.create({.serverName = "d", .clientToken = "d"});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == Errc::Capacity);
+    CHECK(strict.spotRefusals() == 1);
+    clock.advanceTo(simulationEpoch() + 200s); // The span is [start, end).
+    CHECK(strict.create({.serverName = "e", .clientToken = "e"})->market == "spot");
+}
+
+TEST_CASE("a spot run costs its fraction of on-demand; an on-demand run is unchanged") {
+    const std::vector<TraceStage> trace{{.t = 0, .duration = 100}, {.t = 0, .duration = 100}};
+    SimulationOptions o = tinyPool(Policy::Default);
+    const auto onDemand = runSimulation(trace, o).value();
+    CHECK_FALSE(onDemand.spot);
+    CHECK(onDemand.costUsd == doctest::Approx(onDemand.instanceHours * 3.6));
+    CHECK(simulationJson(onDemand).find("interruptions") == std::string::npos);
+    o.cloud.market = "spot";
+    o.spotPriceFraction = 0.25;
+    const auto spot = runSimulation(trace, o).value();
+    CHECK(spot.spot);
+    CHECK(spot.instanceHours == doctest::Approx(onDemand.instanceHours));
+    CHECK(spot.spotInstanceHours == doctest::Approx(spot.instanceHours));
+    CHECK(spot.onDemandInstanceHours == 0);
+    CHECK(spot.onDemandCostUsd == doctest::Approx(onDemand.costUsd));
+    CHECK(spot.costUsd == doctest::Approx(onDemand.costUsd * 0.25));
+    CHECK(simulationJson(spot).find("\"interruptions\":0,\"stages_rerun\":0") != std::string::npos);
+}
+
+TEST_CASE("frequent reclaims: every stage still runs, some rerun, and waits grow") {
+    std::vector<TraceStage> trace;
+    for (int i = 0; i < 40; ++i)
+        trace.push_back({.t = i * 120.0, .duration = 600});
+    SimulationOptions o = tinyPool(Policy::Default);
+    o.pool.max = 4;
+    o.pool.concurrency = 2;
+    const auto calm = runSimulation(trace, o).value();
+    o.cloud.market = "spot";
+    o.cloud.interruptionsPerHour = 3;
+    const auto rough = runSimulation(trace, o).value();
+    CHECK(rough.builds == 40);
+    CHECK(rough.interruptions > 0);
+    CHECK(rough.rerun > 0);
+    CHECK(rough.rerun <= rough.restarted);
+    CHECK(rough.waitMax >= calm.waitMax);
+}
+
+std::vector<SimulationOptions> threePools(int maxEach) {
+    std::vector<SimulationOptions> pools;
+    for (const auto& [name, arch, labels] :
+         std::vector<std::tuple<std::string, std::string, std::map<std::string, std::string>>>{
+                 {"amd64", "amd64", {}},
+                 {"arm64", "arm64", {}},
+                 {"gpu", "amd64", {{"gpu", "yes"}}}}) {
+        SimulationOptions o;
+        o.pool = platformPool(name, arch, labels);
+        o.pool.max = maxEach;
+        o.cloud.boot = 60s;
+        pools.push_back(o);
+    }
+    return pools;
+}
+
+TEST_CASE("a fleet run: each pool serves its stages, unroutable ones are listed, totals add up") {
+    const std::vector<TraceStage> trace{{.t = 0, .duration = 100},
+                                        {.t = 0, .duration = 100, .arch = "arm64"},
+                                        {.t = 0, .duration = 300, .labels = {{"gpu", "yes"}}},
+                                        {.t = 50, .duration = 10, .os = "windows"}};
+    const auto r = runFleetSimulation(trace, threePools(1), std::nullopt).value();
+    REQUIRE(r.pools.size() == 3);
+    CHECK(r.pools[0].first == "amd64");
+    CHECK(r.pools[2].first == "gpu");
+    for (const auto& pool : r.pools) {
+        CAPTURE(pool.first);
+        const SimulationResult& p = pool.second;
+        CHECK(p.stages == 1);
+        CHECK(p.builds == 1);
+        CHECK(p.serversLaunched == 1);
+        // Created at 0, running at 60 s, installed by the cycle at 60 or 70 s.
+        CHECK(p.waitMax >= 60);
+        CHECK(p.waitMax <= 70);
+    }
+    CHECK(r.total.stages == 4);
+    CHECK(r.total.builds == 3);
+    CHECK(r.total.unroutable == 1);
+    CHECK(r.total.notRun == 0);
+    REQUIRE(r.unroutable.size() == 1);
+    CHECK(r.unroutable[0].os == "windows");
+    CHECK(r.total.instanceHours ==
+          doctest::Approx(r.pools[0].second.instanceHours + r.pools[1].second.instanceHours +
+                          r.pools[2].second.instanceHours));
+    CHECK(r.total.peakServers == 3);
+    // Every instance lives to the end of the run; the gpu one ran 300 s, amd64's 100 s.
+    CHECK(r.pools[0].second.idleInstanceHours * 3600 ==
+          doctest::Approx(r.pools[2].second.idleInstanceHours * 3600 + 200));
+    const std::string json = fleetSimulationJson(r);
+    CHECK(json.starts_with("{\"pools\":[{\"name\":\"amd64\",\"builds\":1,"));
+    CHECK(json.find("\"total\":{\"builds\":3,") != std::string::npos);
+    CHECK(json.find("\"fleet_max\":null") != std::string::npos);
+    CHECK(json.find("\"unroutable\":[{\"t\":50.0,\"os\":\"windows\",\"arch\":\"amd64\","
+                    "\"labels\":{}}]") != std::string::npos);
+}
+
+TEST_CASE("a fleet run never has more live servers than the fleet max, and repeats exactly") {
+    std::vector<TraceStage> trace;
+    for (int i = 0; i < 12; ++i) {
+        trace.push_back({.t = i * 5.0, .duration = 400});
+        trace.push_back({.t = i * 5.0, .duration = 400, .arch = "arm64"});
+        trace.push_back({.t = i * 5.0, .duration = 400, .labels = {{"gpu", "yes"}}});
+    }
+    const auto pools = threePools(3);
+    const auto free = runFleetSimulation(trace, pools, std::nullopt).value();
+    CHECK(free.total.peakServers == 9);
+    const auto capped = runFleetSimulation(trace, pools, 4).value();
+    CHECK(capped.total.peakServers <= 4);
+    CHECK(capped.total.builds == 36);
+    for (const auto& pool : capped.pools) {
+        CAPTURE(pool.first);
+        const SimulationResult& p = pool.second;
+        CHECK(p.builds == 12);
+        CHECK(p.peakServers >= 1);
+    }
+    CHECK(capped.total.waitP95 > free.total.waitP95);
+    const auto again = runFleetSimulation(trace, pools, 4).value();
+    CHECK(fleetSimulationJson(again) == fleetSimulationJson(capped));
+}
+
+TEST_CASE("a fleet needs a pool; on-demand prices are known for the example types") {
+    CHECK(runFleetSimulation({}, {}, std::nullopt).error().code == Errc::InvalidArgument);
+    auto bad = threePools(1);
+    bad[1].cloud.market = "reserved";
+    CHECK(runFleetSimulation({}, bad, std::nullopt).error().code == Errc::InvalidArgument);
+    CHECK(onDemandPricePerHour("t3.medium") == 0.0416);
+    CHECK(onDemandPricePerHour("t4g.medium") == 0.0336);
+    CHECK(onDemandPricePerHour("g4dn.xlarge") == 0.526);
+    CHECK(onDemandPricePerHour("c6i.large").has_value());
+    CHECK(onDemandPricePerHour("m6i.large").has_value());
+    CHECK(onDemandPricePerHour("t3a.medium").has_value());
+    CHECK_FALSE(onDemandPricePerHour("x2iedn.32xlarge").has_value());
 }
 
 } // namespace

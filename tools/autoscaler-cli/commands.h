@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <autoscale/config.h>
 
@@ -33,6 +34,10 @@ struct SimulateFlags {
     bool json = false;
     bool compare = false;
     bool coldStart = false;
+    double spotPrice = 0.3;                 ///< A spot hour's price, as a fraction of on-demand.
+    double interruptionsPerHour = 0;        ///< Reclaims per spot instance-hour.
+    std::vector<std::string> spotOutages{}; ///< "START:END" seconds into the trace.
+    bool compareMarkets = false;            ///< On-demand against spot, side by side.
 };
 
 /// The configuration for a command from the environment and DRONE_POOL_FILE

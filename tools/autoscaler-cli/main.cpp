@@ -78,6 +78,15 @@ int main(int argc, char** argv) {
                            "start from an empty pool, as a first deployment does (default: MIN "
                            "servers launched at the start under both policies, as in a "
                            "deployment that has been running)");
+        simulate->add_option("--spot-price", simFlags.spotPrice,
+                             "spot price as a fraction of on-demand (default 0.3)");
+        simulate->add_option("--interruptions-per-hour", simFlags.interruptionsPerHour,
+                             "spot reclaims per spot instance-hour (default 0)");
+        simulate->add_option("--spot-outage", simFlags.spotOutages,
+                             "START:END seconds into the trace when spot has no capacity "
+                             "(repeatable)");
+        simulate->add_flag("--compare-markets", simFlags.compareMarkets,
+                           "run on-demand and spot on the same trace, side by side");
         simulate->add_flag("--json", simFlags.json, "print one JSON object instead of text");
 
         try {

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /// \file
 /// `autoscaler-cli simulate`: a trace replayed through the engine with a
-/// simulated cloud and queue, under one policy or both, printed.
+/// simulated cloud and queue, under one policy or both, on-demand or spot or
+/// both, for the one pool of the environment or the pools of DRONE_POOL_FILE
+/// (the real Fleet), printed.
 
 #include <array>
 #include <cstdio>
+#include <exception>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +23,13 @@
 namespace autoscale::tools {
 
 namespace {
+
+/// One column of the report: a policy and, with --compare-markets, a market.
+struct Variant {
+    std::string name{};
+    Policy policy = Policy::Default;
+    std::string market{}; ///< Empty: each pool's own market.
+};
 
 /// The text form's heading: the trace and the pool it ran against.
 std::string heading(const SimulateFlags& flags, std::size_t stages, const PoolSettings& pool) {
@@ -50,6 +62,54 @@ std::string render(const SimulateFlags& flags, std::size_t stages, const PoolSet
     return out;
 }
 
+/// One fleet run as text: a column per pool and the total, the stages no pool
+/// serves, the fleet's servers over time.
+std::string renderFleet(const std::string& name, const FleetSimulationResult& r) {
+    std::vector<std::pair<std::string, SimulationResult>> columns = r.pools;
+    columns.emplace_back("total", r.total);
+    std::string out = name + " (fleet max " +
+                      (r.fleetMax ? std::to_string(*r.fleetMax) : std::string("none")) + ")\n" +
+                      formatSimulationTable(columns);
+    if (!r.unroutable.empty()) {
+        std::map<std::string, int> kinds;
+        for (const auto& t : r.unroutable) {
+            std::string kind = t.os + "/" + t.arch;
+            for (const auto& [k, v] : t.labels) {
+                kind += ' ';
+                kind += k;
+                kind += '=';
+                kind += v;
+            }
+            ++kinds[kind];
+        }
+        out += "unroutable (no pool serves them; not in the waits):";
+        for (const auto& [kind, n] : kinds)
+            out += " " + std::to_string(n) + " × " + kind + ";";
+        out += "\n";
+    }
+    return out + "\n" + name + ": " + formatSimulationChart(r.total);
+}
+
+/// "START:END" in seconds into the trace, START < END.
+std::optional<std::pair<double, double>> parseOutage(const std::string& text) {
+    const auto colon = text.find(':');
+    if (colon == std::string::npos)
+        return std::nullopt;
+    try {
+        std::size_t used = 0;
+        const double start = std::stod(text.substr(0, colon), &used);
+        if (used != colon)
+            return std::nullopt;
+        const std::string rest = text.substr(colon + 1);
+        const double end = std::stod(rest, &used);
+        if (used != rest.size() || !(start >= 0) || !(end > start))
+            return std::nullopt;
+        return std::pair{start, end};
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
 } // namespace
 
 int runSimulate(const SimulateFlags& flags) {
@@ -72,40 +132,128 @@ int runSimulate(const SimulateFlags& flags) {
                            "[0, 1)\n");
         return kExitUsage;
     }
+    if (!(flags.spotPrice >= 0) || !(flags.interruptionsPerHour >= 0)) {
+        (void)std::fprintf(stderr, "autoscaler-cli: --spot-price and --interruptions-per-hour "
+                                   "must be >= 0\n");
+        return kExitUsage;
+    }
+    std::vector<std::pair<double, double>> outages;
+    for (const auto& text : flags.spotOutages) {
+        const auto outage = parseOutage(text);
+        if (!outage) {
+            (void)std::fprintf(stderr,
+                               "autoscaler-cli: --spot-outage %s: expected START:END, seconds "
+                               "into the trace, START < END\n",
+                               text.c_str());
+            return kExitUsage;
+        }
+        outages.push_back(*outage);
+    }
     auto trace = readTraceFile(flags.trace);
     if (!trace) {
         (void)std::fprintf(stderr, "autoscaler-cli: %s\n", trace.error().message.c_str());
         return kExitUsage;
     }
+    const Policy chosen = flags.policy == "classic" ? Policy::Classic : Policy::Default;
     const std::vector<Policy> policies =
             flags.compare ? std::vector<Policy>{Policy::Default, Policy::Classic}
-                          : std::vector<Policy>{flags.policy == "classic" ? Policy::Classic
-                                                                          : Policy::Default};
-
-    std::vector<std::pair<std::string, SimulationResult>> results;
+                          : std::vector<Policy>{chosen};
+    std::vector<Variant> variants;
     for (const Policy policy : policies) {
-        SimulationOptions options = simulationOptionsFrom(*config, env, policy);
-        options.cloud = {.boot = *boot,
-                         .bootJitter = *jitter,
-                         .capacityFailureRate = flags.capacityFailures,
-                         .seed = flags.seed};
-        options.pricePerHour = flags.price;
-        options.warmStart = !flags.coldStart;
-        auto result = runSimulation(*trace, options);
+        const std::string name(nameOf(policy));
+        if (!flags.compareMarkets) {
+            variants.push_back({.name = name, .policy = policy});
+            continue;
+        }
+        const std::string prefix = flags.compare ? name + " " : "";
+        variants.push_back({.name = prefix + "on-demand", .policy = policy, .market = "on-demand"});
+        variants.push_back({.name = prefix + "spot", .policy = policy, .market = "spot"});
+    }
+    const bool fleet = !config->poolFile.empty();
+    // The options of every pool (without a pool file: the one pool of the
+    // environment, priced at --price) under one variant.
+    const auto poolOptions = [&](const Variant& v) {
+        std::vector<SimulationOptions> out;
+        for (const auto& pool : config->pools) {
+            const Config c = configForPool(*config, pool);
+            SimulationOptions options = simulationOptionsFrom(c, env, v.policy);
+            options.cloud = {.boot = *boot,
+                             .bootJitter = *jitter,
+                             .capacityFailureRate = flags.capacityFailures,
+                             .seed = flags.seed,
+                             .market = c.amazon.marketType == "spot" ? "spot" : "on-demand",
+                             .spotFallback = c.amazon.spotFallback,
+                             .interruptionsPerHour = flags.interruptionsPerHour,
+                             .spotOutages = outages,
+                             .instanceType = c.amazon.instanceType};
+            if (!v.market.empty())
+                options.cloud.market = v.market;
+            options.pricePerHour =
+                    fleet ? onDemandPricePerHour(c.amazon.instanceType).value_or(flags.price)
+                          : flags.price;
+            options.spotPriceFraction = flags.spotPrice;
+            options.warmStart = !flags.coldStart;
+            out.push_back(std::move(options));
+        }
+        return out;
+    };
+
+    if (!fleet) {
+        std::vector<std::pair<std::string, SimulationResult>> results;
+        for (const auto& v : variants) {
+            auto result = runSimulation(*trace, poolOptions(v).front());
+            if (!result) {
+                (void)std::fprintf(stderr, "autoscaler-cli: %s\n", result.error().message.c_str());
+                return kExitUsage;
+            }
+            if (result->notRun > 0) {
+                (void)std::fprintf(
+                        stderr,
+                        "autoscaler-cli: warning: %d of %d stages never ran (%s): no runner of "
+                        "this pool (DRONE_AGENT_OS/ARCH/LABELS, DRONE_POOL_MAX) takes them\n",
+                        result->notRun, result->stages, v.name.c_str());
+            }
+            results.emplace_back(v.name, std::move(*result));
+        }
+        const std::string out = render(flags, trace->size(), config->pool, results);
+        (void)std::fwrite(out.data(), 1, out.size(), stdout);
+        return kExitOk;
+    }
+
+    std::vector<std::pair<std::string, FleetSimulationResult>> runs;
+    for (const auto& v : variants) {
+        auto result = runFleetSimulation(*trace, poolOptions(v), config->fleetMax);
         if (!result) {
             (void)std::fprintf(stderr, "autoscaler-cli: %s\n", result.error().message.c_str());
             return kExitUsage;
         }
-        if (result->notRun > 0) {
-            (void)std::fprintf(
-                    stderr,
-                    "autoscaler-cli: warning: %d of %d stages never ran (%s): no runner of "
-                    "this pool (DRONE_AGENT_OS/ARCH/LABELS, DRONE_POOL_MAX) takes them\n",
-                    result->notRun, result->stages, std::string(nameOf(policy)).c_str());
+        if (result->total.unroutable > 0) {
+            (void)std::fprintf(stderr,
+                               "autoscaler-cli: warning: %d of %d stages are unroutable (%s): "
+                               "no pool of %s serves them\n",
+                               result->total.unroutable, result->total.stages, v.name.c_str(),
+                               config->poolFile.c_str());
         }
-        results.emplace_back(std::string(nameOf(policy)), std::move(*result));
+        runs.emplace_back(v.name, std::move(*result));
     }
-    const std::string out = render(flags, trace->size(), config->pool, results);
+    const auto one = [&](const FleetSimulationResult& r) {
+        return r.pools.size() == 1 ? simulationJson(r.pools.front().second)
+                                   : fleetSimulationJson(r);
+    };
+    std::string out;
+    if (flags.json && runs.size() == 1) {
+        out = one(runs.front().second) + "\n";
+    } else if (flags.json) {
+        out = "{";
+        for (std::size_t i = 0; i < runs.size(); ++i)
+            out += (i > 0 ? ",\"" : "\"") + runs[i].first + "\":" + one(runs[i].second);
+        out += "}\n";
+    } else {
+        out = "trace: " + flags.trace + " (" + std::to_string(trace->size()) + " stages)\n" +
+              "pools: " + config->poolFile + "; boot " + flags.boot + "\n\n";
+        for (const auto& [name, r] : runs)
+            out += renderFleet(name, r) + "\n";
+    }
     (void)std::fwrite(out.data(), 1, out.size(), stdout);
     return kExitOk;
 }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <autoscale/clock.h>
@@ -90,6 +92,12 @@ public:
     /// labels). `clock` must outlive the queue. The trace is sorted by time.
     SimQueue(std::vector<TraceStage> trace, PoolSettings runners, const SimClock& clock,
              std::uint64_t seed = 1);
+    /// Several pools (a fleet): each stage is routed to the first pool, in
+    /// order, that Drone would give it to (stageMatches()), and only runners of
+    /// that pool take it; a stage no pool serves is unroutable and never
+    /// waited for.
+    SimQueue(std::vector<TraceStage> trace, std::vector<PoolSettings> pools, const SimClock& clock,
+             std::uint64_t seed = 1);
 
     /// The pending and running stages now.
     [[nodiscard]] Result<std::vector<Stage>> stages() override;
@@ -99,12 +107,15 @@ public:
     void update();
 
     /// A runner named `name` with `capacity` slots starts taking stages.
-    void addRunner(const std::string& name, int capacity);
+    /// `pool` is the index of its pool (0 with one pool).
+    void addRunner(const std::string& name, int capacity, int pool = 0);
     /// The runner takes no new stage; its running stages finish.
     void drainRunner(const std::string& name);
     /// The runner is gone (its instance terminated): its running stages go
-    /// back to pending, keeping their arrival time.
-    void removeRunner(const std::string& name);
+    /// back to pending, keeping their arrival time. `reclaimed`: the cloud took
+    /// the instance back (a spot interruption); its stages rerun from the
+    /// start, queued again now (their wait counts from now).
+    void removeRunner(const std::string& name, bool reclaimed = false);
     /// True while a runner of that name is registered (installed, not removed).
     [[nodiscard]] bool hasRunner(const std::string& name) const;
 
@@ -120,17 +131,33 @@ public:
     [[nodiscard]] int runningCount() const { return static_cast<int>(running_.size()); }
     /// Stages that started and completed.
     [[nodiscard]] int completed() const { return completed_; }
+    /// Stages of pool `pool` that completed.
+    [[nodiscard]] int completed(int pool) const;
     /// Stages put back to pending because their runner vanished.
     [[nodiscard]] int restarted() const { return restarted_; }
-    /// Seconds from arrival to (last) start, per stage that started.
-    [[nodiscard]] std::vector<double> waits() const;
-    /// Σ over runners of the time they ran at least one stage, in seconds.
-    [[nodiscard]] double busySeconds() const;
+    /// Of those, pool `pool`'s.
+    [[nodiscard]] int restarted(int pool) const;
+    /// Stages put back to pending because their instance was reclaimed
+    /// (removeRunner(name, true)), of pool `pool`; -1: every pool.
+    [[nodiscard]] int rerun(int pool = -1) const;
+    /// Seconds from arrival (or requeue after a reclaim) to (last) start, per
+    /// stage that started; `pool` >= 0: only the stages routed to that pool.
+    [[nodiscard]] std::vector<double> waits(int pool = -1) const;
+    /// Σ over runners of the time they ran at least one stage, in seconds;
+    /// `pool` >= 0: only that pool's runners.
+    [[nodiscard]] double busySeconds(int pool = -1) const;
+    /// The pool each stage (sorted by time) is routed to; -1: none serves it.
+    [[nodiscard]] int routeOf(std::size_t stage) const { return route_[stage]; }
+    /// Stage `i` of the trace, sorted by time.
+    [[nodiscard]] const TraceStage& traceStage(std::size_t i) const { return trace_[i]; }
+    /// Stages that arrived and no pool serves.
+    [[nodiscard]] int unroutableArrived() const { return unroutableArrived_; }
     /// Stages in the trace.
     [[nodiscard]] int traceSize() const { return static_cast<int>(trace_.size()); }
 
 private:
     struct Runner {
+        int pool = 0;
         int capacity = 0;
         int running = 0;
         bool draining = false;
@@ -146,8 +173,8 @@ private:
     [[nodiscard]] WallTime arrival(std::size_t stage) const;
 
     std::vector<TraceStage> trace_;
-    std::vector<bool> matches_;
-    PoolSettings runners_;
+    std::vector<int> route_; ///< Per stage: its pool, -1 for none.
+    std::vector<PoolSettings> pools_;
     const SimClock& clock_;
     std::mt19937_64 rng_;
     std::size_t nextArrival_ = 0;
@@ -158,10 +185,16 @@ private:
     std::priority_queue<Completion, std::vector<Completion>, std::greater<>> completions_;
     std::vector<WallTime> ends_;       ///< Per stage: when its current run ends.
     std::vector<double> waits_;        ///< Per stage; negative until started.
+    std::vector<WallTime> since_;      ///< Per stage: arrival, or its last requeue.
+    std::vector<int> completedBy_;     ///< Per pool.
+    std::vector<int> restartedBy_;     ///< Per pool.
+    std::vector<int> rerunBy_;         ///< Per pool.
+    std::vector<double> busyBy_;       ///< Per pool, ended busy spells.
     std::vector<std::string> machine_; ///< Per stage: its runner while running.
     std::map<std::string, Runner> byName_;
     int completed_ = 0;
     int restarted_ = 0;
+    int unroutableArrived_ = 0;
     double busySeconds_ = 0;
 };
 
@@ -174,6 +207,15 @@ struct SimProviderOptions {
     /// The chance that a RunInstances call fails with Errc::Capacity.
     double capacityFailureRate = 0;
     std::uint64_t seed = 1;
+    /// kMarketOnDemand or kMarketSpot: the market the pool asks for first.
+    std::string market = "on-demand";
+    /// With spot: launch on-demand when spot has no capacity (an outage).
+    bool spotFallback = true;
+    /// Per spot instance: reclaims per instance-hour (an exponential lifetime).
+    double interruptionsPerHour = 0;
+    /// Spans [start, end) in seconds since the start when spot has no capacity.
+    std::vector<std::pair<double, double>> spotOutages{};
+    std::string instanceType = "t3.medium"; ///< As instances report it.
 };
 
 /// A simulated EC2: instances are visible at once, `running` with an address
@@ -195,6 +237,18 @@ public:
     /// are ignored.
     [[nodiscard]] Result<void> destroy(std::span<const std::string> ids) override;
 
+    /// When the next spot instance is reclaimed, if any is due to be.
+    [[nodiscard]] std::optional<WallTime> nextReclaim() const;
+    /// Reclaims the spot instances due by now: they vanish (state reason
+    /// Server.SpotInstanceTermination) and their stages rerun. Returns how many.
+    int reclaimDue();
+    /// Spot instances reclaimed.
+    [[nodiscard]] int interruptions() const { return interruptions_; }
+    /// Spot launches refused for lack of spot capacity (an outage).
+    [[nodiscard]] int spotRefusals() const { return spotRefusals_; }
+    /// Instance-seconds up to now of the instances of `market`.
+    [[nodiscard]] double instanceSeconds(std::string_view market) const;
+
     /// Instances not terminated.
     [[nodiscard]] int live() const { return static_cast<int>(live_.size()); }
     /// The most instances alive at once.
@@ -210,13 +264,17 @@ private:
     struct Live {
         Instance instance{};
         WallTime runningAt{};
+        std::optional<WallTime> reclaimAt{};
     };
+    void end(std::map<std::string, Live>::iterator it, WallTime now, bool reclaimed);
+    [[nodiscard]] bool spotOut(WallTime now) const;
     [[nodiscard]] Instance view(const Live& live) const;
 
     SimProviderOptions options_;
     const SimClock& clock_;
     SimQueue& queue_;
     std::mt19937_64 rng_;
+    std::mt19937_64 reclaimRng_;                   ///< Apart, so on-demand runs draw as before.
     std::map<std::string, Live> live_;             ///< By instance id.
     std::map<std::string, std::string> byToken_;   ///< Client token → instance id.
     std::map<std::string, Instance> terminated_{}; ///< By id, as last seen.
@@ -224,7 +282,10 @@ private:
     int peak_ = 0;
     int launched_ = 0;
     int capacityFailures_ = 0;
+    int interruptions_ = 0;
+    int spotRefusals_ = 0;
     double endedSeconds_ = 0;
+    std::map<std::string, double, std::less<>> endedByMarket_{};
 };
 
 /// Installing a runner is instant once the instance is running: install()
@@ -233,7 +294,7 @@ class SimInstaller final : public Installer {
 public:
     /// `queue` must outlive the installer; `concurrency` is used for a
     /// server whose capacity is 0.
-    SimInstaller(SimQueue& queue, int concurrency);
+    SimInstaller(SimQueue& queue, int concurrency, int pool = 0);
     /// Registers the server's runner with the queue (capacity from the row).
     [[nodiscard]] Result<void> install(Server& server, const std::stop_token& stop) override;
     /// Errc::NotFound once the runner is gone.
@@ -244,6 +305,7 @@ public:
 private:
     SimQueue& queue_;
     int concurrency_;
+    int pool_;
 };
 
 /// Everything a simulation run takes besides the trace.
@@ -256,7 +318,9 @@ struct SimulationOptions {
     std::chrono::milliseconds timeoutStop{3600000};
     std::chrono::milliseconds bootDeadline{600000};
     SimProviderOptions cloud{};
-    double pricePerHour = 0.0416; ///< USD per instance-hour (t3.medium on-demand, us-east-1).
+    double pricePerHour = 0.0416; ///< USD per on-demand instance-hour (t3.medium, us-east-1).
+    /// A spot instance-hour's price as a fraction of pricePerHour.
+    double spotPriceFraction = 0.3;
     std::chrono::seconds sampleEvery{60};
     /// After the last arrival, give up on stages no runner takes this long.
     std::chrono::hours drainLimit{24 * 7};
@@ -292,7 +356,16 @@ struct SimulationResult {
     double waitMax = 0;
     double instanceHours = 0;     ///< Σ instance lifetimes (launch to termination).
     double idleInstanceHours = 0; ///< Instance-hours without any stage running.
-    double costUsd = 0;
+    double costUsd = 0; ///< Actual: on-demand hours at the price, spot hours at its fraction.
+    /// What the same instance-hours would have cost on-demand.
+    double onDemandCostUsd = 0;
+    double spotInstanceHours = 0;
+    double onDemandInstanceHours = 0;
+    int interruptions = 0; ///< Spot instances reclaimed.
+    int rerun = 0;         ///< Stages rerun from the start after a reclaim.
+    int spotRefusals = 0;  ///< Spot launches refused (outages).
+    bool spot = false;     ///< The pool asked for spot: the spot figures are reported.
+    int unroutable = 0;    ///< Stages no pool serves (a fleet); not in the wait figures.
     int peakServers = 0;
     int serversLaunched = 0;
     int capacityFailures = 0;
@@ -307,12 +380,45 @@ struct SimulationResult {
 Result<SimulationResult> runSimulation(const std::vector<TraceStage>& trace,
                                        const SimulationOptions& options);
 
+/// A fleet run (several pools): per pool, in pool order, and in total.
+struct FleetSimulationResult {
+    std::vector<std::pair<std::string, SimulationResult>> pools{};
+    /// Every pool together: waits over every routed stage, hours and costs
+    /// summed, peakServers the most live servers of the fleet at one instant.
+    SimulationResult total{};
+    std::optional<int> fleetMax{};
+    /// The stages no pool serves, in time order (counted in total.unroutable).
+    std::vector<TraceStage> unroutable{};
+};
+
+/// Replays `trace` through autoscale::Fleet: one Engine per pool (`pools`, in
+/// routing order; each with its own `pool`, cloud and price), one simulated
+/// queue whose runners take only the stages routed to their pool, one
+/// SimProvider per pool, the fleet's `fleetMax` shared as the daemon shares it.
+/// The interval, sampling, drain limit and warm start come from `pools[0]`.
+/// Errc::InvalidArgument for impossible options or no pool.
+Result<FleetSimulationResult> runFleetSimulation(const std::vector<TraceStage>& trace,
+                                                 const std::vector<SimulationOptions>& pools,
+                                                 std::optional<int> fleetMax);
+
+/// The on-demand price in USD per hour of common instance types (Linux,
+/// us-east-1; see README "simulate" for the source); nullopt when unknown.
+std::optional<double> onDemandPricePerHour(std::string_view instanceType);
+
 /// The nearest-rank percentile (q in [0, 1]) of `values`; 0 when empty.
 double percentile(std::vector<double> values, double q);
 
 /// The `--json` object: builds, wait_p50_s, wait_p95_s, wait_max_s,
-/// instance_hours, idle_instance_hours, cost_usd, peak_servers.
+/// instance_hours, idle_instance_hours, cost_usd, peak_servers; with spot
+/// also on_demand_cost_usd, spot_instance_hours, on_demand_instance_hours,
+/// interruptions, stages_rerun, spot_refusals; with unroutable stages
+/// `unroutable`.
 std::string simulationJson(const SimulationResult& result);
+
+/// The `--json` object of a fleet run: {"pools": [{"name", ...figures}],
+/// "total": {...figures, "fleet_max"}, "unroutable": [{"t", "os", "arch",
+/// "labels"}]}.
+std::string fleetSimulationJson(const FleetSimulationResult& result);
 
 /// The figures as a table, one column per named result (side by side).
 std::string

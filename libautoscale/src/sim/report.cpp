@@ -53,13 +53,76 @@ std::string padRight(const std::string& s, std::size_t width) {
 
 } // namespace
 
+namespace {
+
+std::string figuresJson(const SimulationResult& r) {
+    std::string out =
+            "\"builds\":" + std::to_string(r.builds) + ",\"wait_p50_s\":" + fixed(r.waitP50, 1) +
+            ",\"wait_p95_s\":" + fixed(r.waitP95, 1) + ",\"wait_max_s\":" + fixed(r.waitMax, 1) +
+            ",\"instance_hours\":" + fixed(r.instanceHours, 3) +
+            ",\"idle_instance_hours\":" + fixed(r.idleInstanceHours, 3) +
+            ",\"cost_usd\":" + fixed(r.costUsd, 2) +
+            ",\"peak_servers\":" + std::to_string(r.peakServers);
+    if (r.spot) {
+        out += ",\"on_demand_cost_usd\":" + fixed(r.onDemandCostUsd, 2) +
+               ",\"spot_instance_hours\":" + fixed(r.spotInstanceHours, 3) +
+               ",\"on_demand_instance_hours\":" + fixed(r.onDemandInstanceHours, 3) +
+               ",\"interruptions\":" + std::to_string(r.interruptions) +
+               ",\"stages_rerun\":" + std::to_string(r.rerun) +
+               ",\"spot_refusals\":" + std::to_string(r.spotRefusals);
+    }
+    if (r.unroutable > 0)
+        out += ",\"unroutable\":" + std::to_string(r.unroutable);
+    return out;
+}
+
+/// A JSON string literal of `s` (trace values: printable ASCII expected).
+std::string quoted(const std::string& s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            FormatBuffer buf{};
+            out += written(buf, std::snprintf(buf.data(), buf.size(), "\\u%04x",
+                                              static_cast<unsigned>(c)));
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+} // namespace
+
 std::string simulationJson(const SimulationResult& r) {
-    return "{\"builds\":" + std::to_string(r.builds) + ",\"wait_p50_s\":" + fixed(r.waitP50, 1) +
-           ",\"wait_p95_s\":" + fixed(r.waitP95, 1) + ",\"wait_max_s\":" + fixed(r.waitMax, 1) +
-           ",\"instance_hours\":" + fixed(r.instanceHours, 3) +
-           ",\"idle_instance_hours\":" + fixed(r.idleInstanceHours, 3) +
-           ",\"cost_usd\":" + fixed(r.costUsd, 2) +
-           ",\"peak_servers\":" + std::to_string(r.peakServers) + "}";
+    return "{" + figuresJson(r) + "}";
+}
+
+std::string fleetSimulationJson(const FleetSimulationResult& result) {
+    std::string out = "{\"pools\":[";
+    for (std::size_t i = 0; i < result.pools.size(); ++i) {
+        out += (i > 0 ? "," : "") + std::string("{\"name\":") + quoted(result.pools[i].first) +
+               "," + figuresJson(result.pools[i].second) +
+               ",\"stages\":" + std::to_string(result.pools[i].second.stages) + "}";
+    }
+    out += "],\"total\":{" + figuresJson(result.total) +
+           ",\"stages\":" + std::to_string(result.total.stages) + ",\"fleet_max\":" +
+           (result.fleetMax ? std::to_string(*result.fleetMax) : std::string("null")) +
+           "},\"unroutable\":[";
+    for (std::size_t i = 0; i < result.unroutable.size(); ++i) {
+        const TraceStage& t = result.unroutable[i];
+        out += (i > 0 ? "," : "") + std::string("{\"t\":") + fixed(t.t, 1) +
+               ",\"os\":" + quoted(t.os) + ",\"arch\":" + quoted(t.arch) + ",\"labels\":{";
+        bool firstLabel = true;
+        for (const auto& [k, v] : t.labels) {
+            out += (firstLabel ? "" : ",") + quoted(k) + ":" + quoted(v);
+            firstLabel = false;
+        }
+        out += "}}";
+    }
+    return out + "]}";
 }
 
 std::string
@@ -106,18 +169,57 @@ formatSimulationTable(const std::vector<std::pair<std::string, SimulationResult>
                  return std::to_string(r.serversLaunched);
              }},
     });
+    static const auto spotRows = std::to_array<Row>({
+            {"on-demand cost (USD)",
+             [](const SimulationResult& r) {
+                 return fixed(r.onDemandCostUsd, 2);
+             }},
+            {"spot instance-hours",
+             [](const SimulationResult& r) {
+                 return fixed(r.spotInstanceHours, 1);
+             }},
+            {"on-demand inst-hours",
+             [](const SimulationResult& r) {
+                 return fixed(r.onDemandInstanceHours, 1);
+             }},
+            {"interruptions",
+             [](const SimulationResult& r) {
+                 return std::to_string(r.interruptions);
+             }},
+            {"stages rerun",
+             [](const SimulationResult& r) {
+                 return std::to_string(r.rerun);
+             }},
+    });
+    static const auto fleetRows = std::to_array<Row>({
+            {"unroutable stages",
+             [](const SimulationResult& r) {
+                 return std::to_string(r.unroutable);
+             }},
+    });
     constexpr std::size_t kLabel = 21;
     constexpr std::size_t kColumn = 14;
     std::string out = padRight("", kLabel);
     for (const auto& [name, r] : columns)
         out += padLeft(name, kColumn);
     out += "\n";
-    for (const auto& row : rows) {
-        out += padRight(row.label, kLabel);
-        for (const auto& [name, r] : columns)
-            out += padLeft(row.value(r), kColumn);
-        out += "\n";
-    }
+    const auto print = [&](const auto& table) {
+        for (const auto& row : table) {
+            out += padRight(row.label, kLabel);
+            for (const auto& [name, r] : columns)
+                out += padLeft(row.value(r), kColumn);
+            out += "\n";
+        }
+    };
+    print(rows);
+    const bool spot = std::any_of(columns.begin(), columns.end(),
+                                  [](const auto& c) { return c.second.spot; });
+    const bool unroutable = std::any_of(columns.begin(), columns.end(),
+                                        [](const auto& c) { return c.second.unroutable > 0; });
+    if (spot)
+        print(spotRows);
+    if (unroutable)
+        print(fleetRows);
     return out;
 }
 
