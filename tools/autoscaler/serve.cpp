@@ -9,8 +9,10 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <autoscale/admin_client.h>
@@ -21,6 +23,9 @@
 #include <autoscale/engine.h>
 #include <autoscale/fleet.h>
 #include <autoscale/installer.h>
+#include <autoscale/leader.h>
+#include <autoscale/leader_guard.h>
+#include <autoscale/postgres_store.h>
 #include <autoscale/store.h>
 #include <autoscale/wiring.h>
 
@@ -51,7 +56,7 @@ int serve() {
     const auto config = loadConfig(processEnvironment());
     if (!config)
         return badConfiguration(config.error());
-    const auto clock = makeSystemClock();
+    const std::shared_ptr<const Clock> clock = makeSystemClock();
     const auto stderrSink = makeStderrSink(config->logsPretty);
     const auto sink = std::make_unique<LogRing>(*stderrSink); // The last lines, for /ui.
     const Logger log(*sink, *clock, "main", logLevelOf(*config));
@@ -74,16 +79,44 @@ int serve() {
         poolFiles.push_back(std::move(*files));
     }
 
-    auto lock = ProcessLock::acquire(*dbPath);
-    if (!lock) {
-        log.error("refusing to start", {{"error", lock.error().message}});
-        return kExitFailure;
+    // One daemon on SQLite (a second refuses to start), or several on
+    // PostgreSQL: one leads, the others serve the API from the store.
+    std::optional<ProcessLock> lock;
+    std::unique_ptr<Store> sqlite;
+    std::unique_ptr<PostgresStore> postgres;
+    std::unique_ptr<LeaderElection> election;
+    std::unique_ptr<Store> fenced;
+    if (config->store.driver == "postgres") {
+        auto opened = openPostgresStore({.dsn = config->store.datasource});
+        if (!opened) {
+            log.error("cannot open the store", {{"error", opened.error().message}});
+            return kExitFailure;
+        }
+        postgres = std::move(*opened);
+        election = std::make_unique<LeaderElection>(
+                makePgLockSession({.dsn = config->store.datasource}), clock, haIdentity(*config));
+        // A frozen leader (SIGSTOP, a stalled VM) that wakes up after another
+        // took over has stepped down already; exit so that it restarts clean.
+        election->setOnFrozen([] { std::_Exit(kExitFailure); });
+        fenced = makeLeaderFencedStore(*postgres, *election);
+        log.info("sharing the store: leader election on",
+                 {{"id", election->id()}, {"database", redactDsn(config->store.datasource)}});
+    } else {
+        auto acquired = ProcessLock::acquire(*dbPath);
+        if (!acquired) {
+            log.error("refusing to start", {{"error", acquired.error().message}});
+            return kExitFailure;
+        }
+        lock = std::move(*acquired);
+        auto opened = openStore(config->store, StoreAccess::ReadWrite);
+        if (!opened) {
+            log.error("cannot open the store", {{"error", opened.error().message}});
+            return kExitFailure;
+        }
+        sqlite = std::move(*opened);
     }
-    auto store = openStore(config->store, StoreAccess::ReadWrite);
-    if (!store) {
-        log.error("cannot open the store", {{"error", store.error().message}});
-        return kExitFailure;
-    }
+    Store& sharedStore = postgres ? static_cast<Store&>(*postgres) : *sqlite;
+    Store& engineStore = fenced ? *fenced : sharedStore;
 
     HttpOptions authHttpOptions = droneHttpOptions(*config);
     authHttpOptions.totalTimeout = 10s;
@@ -100,6 +133,7 @@ int serve() {
     // subnets, tags and runner.
     std::vector<std::unique_ptr<Provider>> ec2Providers;
     std::vector<std::unique_ptr<CountingProvider>> providers;
+    std::vector<std::unique_ptr<LeaderGuardedProvider>> guarded;
     std::vector<std::unique_ptr<Installer>> installers;
     std::vector<FleetPool> pools;
     for (std::size_t i = 0; i < poolConfigs.size(); ++i) {
@@ -129,19 +163,32 @@ int serve() {
         EngineOptions engineOptions = engineOptionsFrom(poolConfig);
         engineOptions.userData = userDataFunction(poolConfig, poolFiles[i].userDataTemplate,
                                                   poolFiles[i].clientKey.publicKey);
+        Provider* provider = providers.back().get();
+        if (election) {
+            guarded.push_back(std::make_unique<LeaderGuardedProvider>(*provider, *election));
+            provider = guarded.back().get();
+        }
         pools.push_back(FleetPool{.options = std::move(engineOptions),
-                                  .provider = providers.back().get(),
+                                  .provider = provider,
                                   .installer = installers.back().get()});
     }
-    Fleet fleet(std::move(pools), config->fleetMax, **store, queue, *clock, log.child("engine"),
-                config->interval);
+    std::optional<FleetLeadership> leadership;
+    if (election) {
+        const LeaderElection* e = election.get();
+        leadership =
+                FleetLeadership{.term = [e] { return e->role() == Role::Leader ? e->epoch() : 0; },
+                                .leaderId = [e] { return e->leaderId(); },
+                                .id = e->id()};
+    }
+    Fleet fleet(std::move(pools), config->fleetMax, engineStore, queue, *clock, log.child("engine"),
+                config->interval, std::move(leadership), &sharedStore);
 
     ApiOptions apiOptions = apiOptionsFrom(*config);
     apiOptions.uiLog = sink.get();
     std::vector<const CountingProvider*> counting;
     for (const auto& p : providers)
         counting.push_back(p.get());
-    auto api = ApiServer::start(std::move(apiOptions), fleet, **store, authorizer,
+    auto api = ApiServer::start(std::move(apiOptions), fleet, sharedStore, authorizer,
                                 std::move(counting), *clock, log.child("api"));
     if (!api) {
         log.error("cannot start the API", {{"error", api.error().message}});
@@ -150,6 +197,10 @@ int serve() {
 
     std::stop_source stop;
     const StopOnSignal signals(stop, log, kShutdownLimit);
+    std::jthread electing;
+    if (election) {
+        electing = std::jthread([&election, token = stop.get_token()] { election->run(token); });
+    }
     fleet.run(stop.get_token());
     if (!fleet.waitIdleFor(kShutdownGrace)) {
         log.warn("in-flight work still running after " + std::to_string(kShutdownGrace.count()) +

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+// High availability end to end: two `autoscaler` daemons on one real
+// PostgreSQL 15 (a throw-away cluster), the fake Drone and the fake EC2
+// (verifying every signature). One leads; kill -9 of the leader hands over.
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+#include <doctest/doctest.h>
+
+#include <autoscale/http.h>
+#include <autoscale/json.h>
+#include <autoscale/ssh.h>
+
+#include "doctest_support.h"
+#include "fake_drone.h"
+#include "fake_ec2.h"
+#include "pg_cluster.h"
+#include "process.h"
+#include "sshd_harness.h"
+#include "temp_dir.h"
+
+namespace autoscale {
+namespace {
+
+using namespace std::chrono_literals;
+
+int liveInstances(const test::FakeEc2& ec2) {
+    int n = 0;
+    for (const auto& [id, instance] : ec2.instances())
+        n += instance.state == "pending" || instance.state == "running" ? 1 : 0;
+    return n;
+}
+
+struct Pair {
+    test::TempDir dir;
+    std::unique_ptr<Clock> clock = makeSystemClock();
+    test::SilentListener silent; // Instances that never finish installing: all stay live.
+    std::unique_ptr<test::FakeEc2> ec2;
+    test::FakeDrone drone;
+    std::string dsn;
+    std::array<int, 2> ports{test::freePort(), test::freePort()};
+    std::unique_ptr<HttpClient> http =
+            makeCurlHttpClient(HttpOptions{.totalTimeout = 3000ms, .protocols = "http"}).value();
+
+    Pair() {
+        test::PgCluster& cluster = test::PgCluster::shared();
+        dsn = cluster.dsn(cluster.createDatabase());
+        REQUIRE(loadOrCreateClientKey(dir.file("id_ed25519")));
+        ec2 = std::make_unique<test::FakeEc2>(
+                *clock, test::FakeEc2Options{.pendingFor = 300ms,
+                                             .privateAddresses = {"127.0.0.1:" +
+                                                                  std::to_string(silent.port())}});
+    }
+
+    std::map<std::string, std::string> env(int i) const {
+        return {{"DRONE_SERVER_PROTO", "http"},
+                {"DRONE_SERVER_HOST", drone.host()},
+                {"DRONE_SERVER_TOKEN", test::FakeDrone::kAdminToken},
+                {"DRONE_AGENT_TOKEN", "rpc-secret-ha-0123456789"},
+                {"DRONE_AMAZON_IMAGE", "ami-0123456789abcdef0"},
+                {"DRONE_AMAZON_PRIVATE_IP", "true"},
+                {"DRONE_POOL_MIN", "0"},
+                {"DRONE_POOL_MAX", "4"},
+                {"DRONE_AGENT_CONCURRENCY", "2"},
+                {"DRONE_INTERVAL", "1s"},
+                {"DRONE_INSTALL_CHECK_INTERVAL", "200ms"},
+                {"DRONE_SSH_HOST_KEY_CHECK", "tofu"},
+                {"DRONE_SSH_PRIVATE_KEY_FILE", dir.file("id_ed25519")},
+                {"DRONE_DATABASE_DRIVER", "postgres"},
+                {"DRONE_DATABASE_DATASOURCE", dsn},
+                {"DRONE_HA_ID", i == 0 ? "daemon-a" : "daemon-b"},
+                {"DRONE_HTTP_PORT",
+                 "127.0.0.1:" + std::to_string(ports.at(static_cast<std::size_t>(i)))},
+                {"AWS_ACCESS_KEY_ID", test::kTestAccessKeyId},
+                {"AWS_SECRET_ACCESS_KEY", test::kTestSecretKey},
+                {"AWS_ENDPOINT_URL_EC2", ec2->endpoint()},
+                {"AWS_EC2_METADATA_DISABLED", "true"},
+                {"HOME", dir.path().string()}};
+    }
+
+    std::unique_ptr<test::BackgroundProcess> start(int i, const std::string& log) {
+        return std::make_unique<test::BackgroundProcess>(
+                std::vector<std::string>{test::testEnv("AUTOSCALER_BIN"), "serve"}, env(i),
+                dir.file(log));
+    }
+
+    Result<HttpResponse> api(int i, const std::string& method, const std::string& path) {
+        HttpRequest r{.method = method,
+                      .url = "http://127.0.0.1:" +
+                             std::to_string(ports.at(static_cast<std::size_t>(i))) + path};
+        r.headers.emplace_back("Authorization",
+                               std::string("Bearer ") + test::FakeDrone::kAdminToken);
+        return http->send(r);
+    }
+
+    /// "leader", "follower" or "" when the daemon does not answer.
+    std::string role(int i) {
+        auto r = api(i, "GET", "/varz");
+        if (!r || r->status != 200)
+            return {};
+        if (r->body.find("\"role\":\"leader\"") != std::string::npos)
+            return "leader";
+        if (r->body.find("\"role\":\"follower\"") != std::string::npos)
+            return "follower";
+        return "?";
+    }
+
+    std::vector<std::string> names(int i) {
+        auto r = api(i, "GET", "/api/servers");
+        std::vector<std::string> out;
+        if (!r || r->status != 200)
+            return out;
+        for (const auto& s : parseServersJson(r->body).value_or(std::vector<Server>{}))
+            out.push_back(s.name);
+        return out;
+    }
+};
+
+std::vector<Stage> pending(int n) {
+    std::vector<Stage> out;
+    for (int i = 0; i < n; ++i)
+        out.push_back({.id = i + 1, .status = "pending", .os = "linux", .arch = "amd64"});
+    return out;
+}
+
+TEST_CASE("two daemons on one PostgreSQL: one leader, MAX holds, the follower serves the API, "
+          "kill -9 of the leader hands over without launching twice") {
+    Pair p;
+    p.drone.setStages(pending(8));
+    std::atomic<bool> watching{true};
+    std::atomic<int> maxLive{0};
+    std::thread watcher([&] {
+        while (watching) {
+            maxLive = std::max(maxLive.load(), liveInstances(*p.ec2));
+            std::this_thread::sleep_for(5ms); // Sampling the fake's table.
+        }
+    });
+    std::array<std::unique_ptr<test::BackgroundProcess>, 2> daemons{p.start(0, "a.log"),
+                                                                    p.start(1, "b.log")};
+    const auto oneLeader = [&] {
+        const std::string a = p.role(0);
+        const std::string b = p.role(1);
+        return (a == "leader" && b == "follower") || (a == "follower" && b == "leader");
+    };
+    REQUIRE_MESSAGE(test::waitFor(oneLeader, 30s), daemons[0]->output() << "\n----\n"
+                                                                        << daemons[1]->output());
+    CHECK_MESSAGE(test::waitFor([&] { return liveInstances(*p.ec2) == 4; }, 30s),
+                  daemons[0]->output() << "\n----\n"
+                                       << daemons[1]->output());
+    const int leader = p.role(0) == "leader" ? 0 : 1;
+    const int follower = 1 - leader;
+    // Both daemons show the same servers (`drone server ls` against either).
+    CHECK(test::waitFor([&] { return p.names(0) == p.names(1) && p.names(0).size() == 4; }, 10s));
+    // A pause asked of the follower reaches the leader within an interval or two.
+    auto paused = p.api(follower, "POST", "/api/pause");
+    REQUIRE(paused);
+    CHECK(paused->status == 204);
+    CHECK(test::waitFor(
+            [&] {
+                auto r = p.api(leader, "GET", "/varz");
+                return r && r->body.find("\"paused\":true") != std::string::npos;
+            },
+            5s));
+    auto resumed = p.api(leader, "POST", "/api/resume");
+    REQUIRE(resumed);
+    CHECK(resumed->status == 204);
+    const auto metrics = p.api(follower, "GET", "/metrics");
+    REQUIRE(metrics);
+    CHECK(metrics->body.find("autoscaler_leader 0") != std::string::npos);
+
+    const std::size_t launchesBefore = p.ec2->calls("RunInstances").size();
+    const auto killedAt = std::chrono::steady_clock::now();
+    daemons.at(static_cast<std::size_t>(leader))->signal(SIGKILL);
+    daemons.at(static_cast<std::size_t>(leader))->wait(10s);
+    CHECK(test::waitFor([&] { return p.role(follower) == "leader"; }, 10s));
+    const auto tookOver = std::chrono::steady_clock::now() - killedAt;
+    MESSAGE("failover after kill -9: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(tookOver).count() << " ms");
+    CHECK(tookOver < 10s);
+    // The new leader adopts the servers in flight: nothing launched twice.
+    std::this_thread::sleep_for(3s); // Three intervals of the new leader, to see what it does.
+    CHECK(p.ec2->calls("RunInstances").size() == launchesBefore);
+    CHECK(liveInstances(*p.ec2) == 4);
+    watching = false;
+    watcher.join();
+    CHECK(maxLive <= 4);
+    daemons.at(static_cast<std::size_t>(follower))->signal(SIGTERM);
+    CHECK(daemons.at(static_cast<std::size_t>(follower))->wait(40s) == 0);
+}
+
+} // namespace
+} // namespace autoscale
