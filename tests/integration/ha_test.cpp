@@ -190,5 +190,69 @@ TEST_CASE("two daemons on one PostgreSQL: one leader, MAX holds, the follower se
     CHECK(daemons.at(static_cast<std::size_t>(follower))->wait(40s) == 0);
 }
 
+TEST_CASE("the leader's lock session terminated, then the leader frozen for 30 s: a leader again "
+          "within seconds, no double launch, the frozen one acts no more") {
+    Pair p;
+    p.drone.setStages(pending(8));
+    std::array<std::unique_ptr<test::BackgroundProcess>, 2> daemons{p.start(0, "a.log"),
+                                                                    p.start(1, "b.log")};
+    const auto leaderIndex = [&] {
+        for (int i = 0; i < 2; ++i) {
+            if (p.role(i) == "leader")
+                return i;
+        }
+        return -1;
+    };
+    REQUIRE(test::waitFor([&] { return leaderIndex() >= 0; }, 30s));
+    REQUIRE(test::waitFor([&] { return liveInstances(*p.ec2) == 4; }, 30s));
+    const std::size_t launches = p.ec2->calls("RunInstances").size();
+
+    // pg_terminate_backend on the lock session: someone leads again, both stay up.
+    const auto cut = std::chrono::steady_clock::now();
+    CHECK(test::PgCluster::shared().terminateBackends("autoscaler-leader") >= 1);
+    CHECK(test::waitFor([&] { return leaderIndex() >= 0; }, 15s));
+    MESSAGE("a leader again after pg_terminate_backend: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - cut)
+                       .count()
+            << " ms");
+    CHECK(daemons[0]->running());
+    CHECK(daemons[1]->running());
+
+    // SIGSTOP of the leader for 30 s.
+    REQUIRE(test::waitFor([&] { return leaderIndex() >= 0; }, 15s));
+    const int frozen = leaderIndex();
+    const int other = 1 - frozen;
+    const auto stoppedAt = std::chrono::steady_clock::now();
+    daemons.at(static_cast<std::size_t>(frozen))->signal(SIGSTOP);
+    CHECK(test::waitFor([&] { return p.role(other) == "leader"; }, 15s));
+    MESSAGE("the other daemon leads after SIGSTOP of the leader: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - stoppedAt)
+                       .count()
+            << " ms");
+    const auto stillStopped = 30s - (std::chrono::steady_clock::now() - stoppedAt);
+    if (stillStopped > 0s)
+        std::this_thread::sleep_for(stillStopped); // The freeze itself is the scenario.
+    const std::size_t launchesBeforeWake = p.ec2->calls("RunInstances").size();
+    const std::size_t terminatesBeforeWake = p.ec2->calls("TerminateInstances").size();
+    daemons.at(static_cast<std::size_t>(frozen))->signal(SIGCONT);
+    // The woken daemon finds its term expired: it steps down (and exits to
+    // restart clean) without any EC2 call of its own.
+    CHECK(test::waitFor([&] { return p.role(frozen) != "leader"; }, 10s));
+    std::this_thread::sleep_for(2s); // Two intervals: time for a wrong call to show.
+    CHECK(p.ec2->calls("RunInstances").size() == launchesBeforeWake);
+    CHECK(p.ec2->calls("TerminateInstances").size() == terminatesBeforeWake);
+    CHECK(p.role(other) == "leader");
+    CHECK(liveInstances(*p.ec2) == 4);
+    CHECK(p.ec2->calls("RunInstances").size() == launches);
+    for (auto& d : daemons) {
+        if (d->running())
+            d->signal(SIGTERM);
+    }
+    for (auto& d : daemons)
+        (void)d->wait(40s);
+}
+
 } // namespace
 } // namespace autoscale
