@@ -84,6 +84,11 @@ struct EngineOptions {
     bool claimsUnpooled = true;
     /// The names of every pool of the fleet; empty: this pool alone.
     std::vector<std::string> fleetPools{};
+    /// The pool launches spot (DRONE_AMAZON_MARKET_TYPE=spot, `market: spot`).
+    bool spotPool = false;
+    /// A spot pool's cap on its live on-demand servers (`on_demand_max`): while
+    /// that many are live, CreateRequest::onDemandAllowed is false. Unset: no cap.
+    std::optional<int> onDemandMax{};
 };
 
 /// The stages of the queue that are demand for one pool (Drone's dispatch
@@ -120,6 +125,8 @@ struct EngineMetrics {
     std::int64_t terminateErrors = 0;
     std::int64_t orphansTerminated = 0;
     std::int64_t vanished = 0;
+    /// Create attempts refused for capacity in every allowed choice (the server waits).
+    std::int64_t capacityWaits = 0;
     int consecutiveFailures = 0;
     std::chrono::milliseconds backoffRemaining{0};
     /// Seconds from a stage first seen pending to capacity requested for it.

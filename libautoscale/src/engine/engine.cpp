@@ -353,6 +353,7 @@ Result<Plan> Engine::Impl::decide(const std::vector<Server>& listedBefore, std::
                             "): keep DRONE_POOL_MIN=" + std::to_string(options_.pool.min) +
                             ", create " + std::to_string(p.create) + ", drain nothing");
     }
+    explainCapacity(p, rows);
     if (paused()) {
         if (p.create > 0 || !p.drain.empty())
             p.reasons.emplace_back("paused: not acting on the plan");

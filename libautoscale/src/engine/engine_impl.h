@@ -95,6 +95,15 @@ private:
     void startDrain(const Server& s);
     void stepTerminate(Server s);
     void stepReapError(Server s);
+    /// Whether a spot pool may launch on-demand now (EngineOptions::onDemandMax).
+    bool onDemandAllowed();
+    /// Errc::Capacity from create(): the server stays `creating`, waiting (no
+    /// error, no back-off) until the earliest cooling choice is back.
+    void waitForCapacity(Server s, const Error& error);
+    /// Whether a row waiting for capacity is not due for another try yet.
+    bool capacityWaitPending(const Server& s) const;
+    /// The plan's cooling list and capacity reason (from the provider's memory).
+    void explainCapacity(Plan& p, const std::vector<Server>& rows) const;
     void count(std::int64_t EngineMetrics::*counter, std::int64_t n = 1);
     void observe(Histogram EngineMetrics::*histogram, double value);
 
@@ -120,6 +129,9 @@ private:
     Plan lastPlan_{};         ///< Guarded by reportMutex_.
     EngineStatus status_{};   ///< Guarded by reportMutex_.
     EngineMetrics metrics_{}; ///< Guarded by reportMutex_.
+    /// The last capacity refusal: when rows waiting for capacity are tried again.
+    std::optional<SteadyTime> capacityRetryAt_{}; ///< Guarded by reportMutex_.
+    std::string capacityMessage_{};               ///< Guarded by reportMutex_.
 
     /// The cycle's own bookkeeping: one cycle at a time.
     std::mutex cycleMutex_;
