@@ -5,14 +5,18 @@
 /// the market recorded on the row; cloud notices (interruption warnings drain
 /// and replace at once, state changes close the row).
 
+#include <set>
+
 #include <doctest/doctest.h>
 
 #include <autoscale/engine.h>
+#include <autoscale/interruption_poller.h>
 #include <autoscale/interruptions.h>
 #include <autoscale/json.h>
 #include <autoscale/sqlite_store.h>
 
 #include "doctest_support.h"
+#include "fake_interruption_queue.h"
 #include "fakes.h"
 
 namespace autoscale {
@@ -170,7 +174,13 @@ TEST_CASE_FIXTURE(SpotHarness,
         CHECK(s.market == "spot");
         CHECK(s.error.empty());
     }
-    CHECK(provider.requests[0].clientToken == provider.requests[3].clientToken);
+    std::set<std::string> first;
+    std::set<std::string> retried;
+    for (std::size_t i = 0; i < 3; ++i) {
+        first.insert(provider.requests[i].clientToken);
+        retried.insert(provider.requests[i + 3].clientToken);
+    }
+    CHECK(first == retried);
 }
 
 TEST_CASE_FIXTURE(SpotHarness,
@@ -218,6 +228,124 @@ TEST_CASE_FIXTURE(SpotHarness, "a server under a reclaim notice counts neither a
     CHECK(p.live == 0);
     CHECK(p.servers == 0);
     CHECK(p.create == 1); // The replacement, one over max for this only.
+}
+
+/// One running server busy with a stage, at max 1.
+struct NoticeHarness : SpotHarness {
+    Server busy;
+
+    NoticeHarness() {
+        options.pool.max = 1;
+        provider.market = "spot";
+        start();
+        queue.set({pendingStage(1)});
+        (void)cycle();
+        run(4);
+        auto rows = servers();
+        REQUIRE(rows.size() == 1);
+        REQUIRE(rows[0].state == ServerState::Running);
+        busy = rows[0];
+        queue.set({runningStage(1, busy.name)});
+        clock.advance(10s);
+        (void)cycle();
+    }
+
+    CloudNotice warning() const {
+        return CloudNotice{.kind = CloudNotice::SpotInterruption,
+                           .instanceId = busy.instanceId,
+                           .state = "terminate",
+                           .time = clock.now()};
+    }
+};
+
+TEST_CASE_FIXTURE(NoticeHarness, "an interruption warning drains the runner at once and the next "
+                                 "cycle launches a replacement beyond max") {
+    const int createsBefore = provider.createCalls;
+    auto handled = engine->handleNotice(warning());
+    REQUIRE(handled);
+    CHECK(handled->state == ServerState::Draining);
+    CHECK(handled->reclaimNotice == clock.now());
+    CHECK(handled->error.find("spot interruption warning") != std::string::npos);
+    REQUIRE(installer.drained.size() == 1); // Inline executor: drained within the call.
+    CHECK(installer.drained[0] == busy.name);
+    CHECK(engine->metrics().interruptions == 1);
+
+    // The stage still runs on it; the pool is at max 1, yet a replacement is made.
+    queue.set({runningStage(1, busy.name), pendingStage(2)});
+    const Plan p = cycle();
+    CHECK(p.live == 0);
+    CHECK(p.create == 1);
+    CHECK(provider.createCalls == createsBefore + 1);
+
+    // A duplicate delivery changes nothing.
+    auto again = engine->handleNotice(warning());
+    REQUIRE(again);
+    CHECK(again->version == store->find(busy.name)->version);
+    CHECK(engine->metrics().interruptions == 1);
+}
+
+TEST_CASE_FIXTURE(NoticeHarness,
+                  "a terminated state change closes the row at once with the reclaim "
+                  "as the reason") {
+    REQUIRE(engine->handleNotice(warning()));
+    auto closed = engine->handleNotice(CloudNotice{.kind = CloudNotice::StateChange,
+                                                   .instanceId = busy.instanceId,
+                                                   .state = "terminated",
+                                                   .time = clock.now()});
+    REQUIRE(closed);
+    CHECK(closed->state == ServerState::Terminated);
+    CHECK(closed->error.find("spot interruption warning") != std::string::npos);
+    CHECK(closed->error.find("terminated (EC2 state-change notice)") != std::string::npos);
+    CHECK(store->find(busy.name)->state == ServerState::Terminated);
+}
+
+TEST_CASE_FIXTURE(NoticeHarness, "a shutting-down state change without a warning closes the row") {
+    auto closed = engine->handleNotice(CloudNotice{.kind = CloudNotice::StateChange,
+                                                   .instanceId = busy.instanceId,
+                                                   .state = "shutting-down",
+                                                   .time = clock.now()});
+    REQUIRE(closed);
+    CHECK(closed->state == ServerState::Terminated);
+    CHECK(closed->error ==
+          "instance " + busy.instanceId + " shutting-down (EC2 state-change notice)");
+}
+
+TEST_CASE_FIXTURE(NoticeHarness, "a notice about an instance that is not ours is NotFound, a "
+                                 "running state change is nothing") {
+    auto other = engine->handleNotice(CloudNotice{.kind = CloudNotice::SpotInterruption,
+                                                  .instanceId = "i-0000000000000000f"});
+    REQUIRE_FALSE(other);
+    CHECK(other.error().code == Errc::NotFound);
+    auto running = engine->handleNotice(CloudNotice{
+            .kind = CloudNotice::StateChange, .instanceId = busy.instanceId, .state = "running"});
+    REQUIRE(running);
+    CHECK(running->state == ServerState::Running);
+    CHECK(running->reclaimNotice == WallTime{});
+}
+
+TEST_CASE_FIXTURE(NoticeHarness, "the poller hands notices to the engine and deletes every "
+                                 "message, also ignored and foreign ones") {
+    test::FakeInterruptionQueue sqs;
+    const std::string ours = sqs.push({warning()});
+    const std::string foreign =
+            sqs.push({CloudNotice{.kind = CloudNotice::SpotInterruption, .instanceId = "i-f"}});
+    const std::string ignored = sqs.pushBody(R"({"source":"aws.s3","detail-type":"x"})");
+    InterruptionPoller poller(
+            sqs,
+            [this](const CloudNotice& n) -> Result<void> {
+                auto r = engine->handleNotice(n);
+                if (!r)
+                    return r.error();
+                return {};
+            },
+            clock, Logger(sink, clock, "interruptions", LogLevel::Debug));
+    const std::stop_source stop;
+    auto polled = poller.pollOnce(stop.get_token());
+    REQUIRE(polled);
+    CHECK(*polled == 3);
+    CHECK(sqs.removed() == std::vector<std::string>{ours, foreign, ignored});
+    CHECK(store->find(busy.name)->state == ServerState::Draining);
+    CHECK(sqs.pending() == 0);
 }
 
 } // namespace

@@ -21,6 +21,8 @@
 #include <autoscale/engine.h>
 #include <autoscale/fleet.h>
 #include <autoscale/installer.h>
+#include <autoscale/interruption_poller.h>
+#include <autoscale/interruptions.h>
 #include <autoscale/store.h>
 #include <autoscale/wiring.h>
 
@@ -148,9 +150,33 @@ int serve() {
         return kExitFailure;
     }
 
+    // Interruption notices (DRONE_AMAZON_INTERRUPTION_QUEUE): one poller per
+    // process, started here (with leadership: only while leading).
+    std::unique_ptr<InterruptionQueue> interruptionQueue;
+    std::unique_ptr<InterruptionPoller> poller;
+    if (!config->interruptions.queueUrl.empty()) {
+        auto made =
+                makeSqsInterruptionQueue(SqsQueueOptions{.queueUrl = config->interruptions.queueUrl,
+                                                         .fallbackRegion = config->amazon.region},
+                                         config->aws, *clock, {}, sink.get());
+        if (!made) {
+            log.error("cannot set up the interruption queue", {{"error", made.error().message}});
+            return kExitFailure;
+        }
+        interruptionQueue = std::move(*made);
+        poller = std::make_unique<InterruptionPoller>(
+                *interruptionQueue,
+                [&fleet](const CloudNotice& notice) { return handleFleetNotice(fleet, notice); },
+                *clock, log.child("interruptions"));
+        poller->start();
+    }
+
     std::stop_source stop;
     const StopOnSignal signals(stop, log, kShutdownLimit);
     fleet.run(stop.get_token());
+    // The poller is not joined: its long poll may take 20 s to end, and
+    // exitNow() below ends it; a notice received but not handled is not
+    // deleted and comes back to the next start.
     if (!fleet.waitIdleFor(kShutdownGrace)) {
         log.warn("in-flight work still running after " + std::to_string(kShutdownGrace.count()) +
                  "s: abandoned; it resumes at the next start");

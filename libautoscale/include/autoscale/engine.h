@@ -27,6 +27,8 @@
 
 namespace autoscale {
 
+struct CloudNotice;
+
 /// Prepares a server's cloud-init user data before its first RunInstances
 /// (pinned mode: generates the host key and stores it in the row). Called on
 /// a worker thread; must be thread-safe.
@@ -127,6 +129,11 @@ struct EngineMetrics {
     std::int64_t vanished = 0;
     /// Create attempts refused for capacity in every allowed choice (the server waits).
     std::int64_t capacityWaits = 0;
+    /// Interruption notices acted on (warnings that drained or closed a server,
+    /// state changes that closed one).
+    std::int64_t interruptions = 0;
+    /// Live servers (not terminated) by market ("spot", "on-demand", "" unknown).
+    std::map<std::string, int> serversByMarket{};
     int consecutiveFailures = 0;
     std::chrono::milliseconds backoffRemaining{0};
     /// Seconds from a stage first seen pending to capacity requested for it.
@@ -200,6 +207,16 @@ public:
     /// no instance yet, or an error server with `force`, is removed. Returns
     /// the row as it now is (std::nullopt when it was deleted).
     Result<std::optional<Server>> destroyServer(const std::string& name, bool force);
+
+    /// A cloud notice about one instance (interruptions.h), acted on at once:
+    /// a spot interruption warning, a rebalance recommendation or a scheduled
+    /// change stamps Server::reclaimNotice and the reason, drains a running
+    /// server (its runner stops taking stages) and ends one still booting or
+    /// installing, so that the next cycle replaces it; a state change to
+    /// shutting-down or terminated closes the row (stopping or stopped: it is
+    /// terminated). Returns the row as written; Errc::NotFound when no live row
+    /// of this pool has the instance.
+    Result<Server> handleNotice(const CloudNotice& notice);
 
 private:
     class Impl;

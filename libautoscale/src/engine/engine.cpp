@@ -210,8 +210,12 @@ Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int>
         metrics_.pendingStages = decided->pending;
         metrics_.runningStages = decided->running;
         metrics_.serversByState.clear();
-        for (const auto& s : *rows)
+        metrics_.serversByMarket.clear();
+        for (const auto& s : *rows) {
             ++metrics_.serversByState[std::string(nameOf(s.state))];
+            if (s.state != ServerState::Terminated)
+                ++metrics_.serversByMarket[s.market];
+        }
         if (queueOk) {
             status_.lastGoodCycle = steady;
             status_.lastError.clear();
@@ -578,6 +582,9 @@ Result<Server> Engine::createServer() {
 }
 Result<std::optional<Server>> Engine::destroyServer(const std::string& name, bool force) {
     return impl_->destroyServer(name, force);
+}
+Result<Server> Engine::handleNotice(const CloudNotice& notice) {
+    return impl_->handleNotice(notice);
 }
 
 } // namespace autoscale

@@ -57,7 +57,12 @@ public:
     Result<Server> createServer();
     Result<std::optional<Server>> destroyServer(const std::string& name, bool force);
 
+    // notices.cpp: what the cloud tells us about an instance.
+    Result<Server> handleNotice(const CloudNotice& notice);
+
 private:
+    /// One attempt of handleNotice on row `s`; Errc::Conflict when it lost a race.
+    Result<Server> applyNotice(Server s, const CloudNotice& notice);
     // engine.cpp: deciding.
     bool planDue(SteadyTime steady);
     Plan notDue(std::span<const Stage> stages) const;
