@@ -140,9 +140,10 @@ public:
     }
 
     /// Terminates behind the engine's back (spot reclaim, a human).
-    void vanish(const std::string& id) {
+    void vanish(const std::string& id, const std::string& stateReason = {}) {
         const std::lock_guard lock(mutex_);
         instances_.at(id).state = InstanceState::Terminated;
+        instances_.at(id).stateReason = stateReason;
     }
 
     int live() const {

@@ -348,5 +348,119 @@ TEST_CASE_FIXTURE(NoticeHarness, "the poller hands notices to the engine and del
     CHECK(sqs.pending() == 0);
 }
 
+/// A running server busy with 2 stages of 2 builds; lost-build hooks that
+/// record what they are asked.
+struct LostHarness : SpotHarness {
+    Server busy;
+    std::vector<std::string> handled;
+    int finds = 0;
+
+    void hooks() {
+        options.findLostBuilds = [this](const Server& s) -> Result<std::vector<LostBuild>> {
+            ++finds;
+            CHECK(s.name == busy.name);
+            return std::vector<LostBuild>{{.repo = "octocat/hello", .number = 7},
+                                          {.repo = "octocat/world", .number = 9}};
+        };
+        options.handleLostBuilds = [this](const std::string& name) {
+            handled.push_back(name);
+            // As the restarter does: each build once, the outcome recorded.
+            Server row = store->find(name).value();
+            for (auto& b : row.lostBuilds) {
+                if (b.outcome.empty()) {
+                    b.outcome = "restarted";
+                    b.restartedAs = b.number + 100;
+                }
+            }
+            REQUIRE(store->update(row));
+        };
+    }
+
+    LostHarness() {
+        options.pool.concurrency = 2;
+        options.orphanSweepInterval = 1min;
+        provider.market = "spot";
+        hooks();
+        start();
+        queue.set({pendingStage(1)});
+        (void)cycle();
+        run(4);
+        auto rows = servers();
+        REQUIRE(rows.size() == 1);
+        REQUIRE(rows[0].state == ServerState::Running);
+        busy = rows[0];
+        queue.set({runningStage(1, busy.name), runningStage(2, busy.name)});
+        clock.advance(10s);
+        (void)cycle();
+    }
+};
+
+TEST_CASE_FIXTURE(LostHarness, "a server that vanished with Server.SpotInstanceTermination: its "
+                               "builds are recorded as lost and handed to the restarter once") {
+    provider.vanish(busy.instanceId, "Server.SpotInstanceTermination");
+    clock.advance(2min);
+    run(2); // The sweep.
+    const Server gone = store->find(busy.name).value();
+    CHECK(gone.state == ServerState::Terminated);
+    CHECK(gone.error == "reclaimed by EC2 (Server.SpotInstanceTermination): instance " +
+                                busy.instanceId + " vanished");
+    REQUIRE(gone.lostBuilds.size() == 2);
+    CHECK(gone.lostBuilds[0].repo == "octocat/hello");
+    CHECK(gone.lostBuilds[1].outcome == "restarted");
+    CHECK(finds == 1);
+    CHECK(handled == std::vector<std::string>{busy.name});
+    CHECK(engine->metrics().stagesLost == 2);
+    run(10);
+    CHECK(finds == 1);
+    CHECK(handled.size() == 1);
+
+    // A restarted daemon resumes only rows with unhandled builds: none here.
+    engine.reset();
+    start();
+    (void)cycle();
+    CHECK(handled.size() == 1);
+}
+
+TEST_CASE_FIXTURE(LostHarness, "a daemon restarted before the builds were handled resumes them "
+                               "once") {
+    options.handleLostBuilds = nullptr; // The daemon dies before handling.
+    engine.reset();
+    start();
+    provider.vanish(busy.instanceId, "Server.SpotInstanceTermination");
+    clock.advance(2min);
+    run(2);
+    REQUIRE(store->find(busy.name)->lostBuilds.size() == 2);
+    CHECK(handled.empty());
+
+    engine.reset();
+    hooks();
+    start();
+    (void)cycle();
+    CHECK(handled == std::vector<std::string>{busy.name});
+    const Server resumed = store->find(busy.name).value();
+    for (const auto& b : resumed.lostBuilds)
+        CHECK(b.outcome == "restarted");
+    run(3);
+    CHECK(handled.size() == 1);
+    engine.reset();
+    start();
+    (void)cycle();
+    CHECK(handled.size() == 1);
+}
+
+TEST_CASE_FIXTURE(LostHarness, "a warning then a terminated state change records the lost builds "
+                               "at once") {
+    REQUIRE(engine->handleNotice(CloudNotice{.kind = CloudNotice::SpotInterruption,
+                                             .instanceId = busy.instanceId,
+                                             .state = "terminate"}));
+    CHECK(finds == 0); // The warning: the builds still run.
+    REQUIRE(engine->handleNotice(CloudNotice{.kind = CloudNotice::StateChange,
+                                             .instanceId = busy.instanceId,
+                                             .state = "terminated"}));
+    CHECK(finds == 1);
+    CHECK(store->find(busy.name)->lostBuilds.size() == 2);
+    CHECK(handled.size() == 1);
+}
+
 } // namespace
 } // namespace autoscale

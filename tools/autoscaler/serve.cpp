@@ -98,6 +98,17 @@ int serve() {
     DroneClient queue(config->drone, **queueHttp);
     DroneAuthorizer authorizer(std::move(*authHttp), config->drone, *clock);
 
+    // Builds lost with a reclaimed or vanished server: found through Drone,
+    // restarted once each with DRONE_RESTART_LOST_BUILDS (one Drone client).
+    auto lostHttp = makeCurlHttpClient(droneHttpOptions(*config));
+    if (!lostHttp) {
+        log.error("cannot create an HTTP client");
+        return kExitFailure;
+    }
+    const LostBuildHooks lostBuilds =
+            makeLostBuildHooks(config->drone, std::move(*lostHttp), **store,
+                               log.child("lost-builds"), config->interruptions.restartLostBuilds);
+
     // One provider and one installer per pool: each has its own image, types,
     // subnets, tags and runner.
     std::vector<std::unique_ptr<Provider>> ec2Providers;
@@ -131,6 +142,8 @@ int serve() {
         EngineOptions engineOptions = engineOptionsFrom(poolConfig);
         engineOptions.userData = userDataFunction(poolConfig, poolFiles[i].userDataTemplate,
                                                   poolFiles[i].clientKey.publicKey);
+        engineOptions.findLostBuilds = lostBuilds.find;
+        engineOptions.handleLostBuilds = lostBuilds.handle;
         pools.push_back(FleetPool{.options = std::move(engineOptions),
                                   .provider = providers.back().get(),
                                   .installer = installers.back().get()});

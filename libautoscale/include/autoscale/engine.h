@@ -86,6 +86,16 @@ struct EngineOptions {
     bool claimsUnpooled = true;
     /// The names of every pool of the fleet; empty: this pool alone.
     std::vector<std::string> fleetPools{};
+    /// Finds the builds whose stages ran on a server that was just lost
+    /// (reclaimed, vanished, closed by a notice); called on a worker, must be
+    /// thread-safe. The daemon's (makeLostBuildHooks): Drone's incomplete-builds
+    /// API, or the queue on Drone OSS. Unset: lost builds are not recorded.
+    std::function<Result<std::vector<LostBuild>>(const Server& server)> findLostBuilds{};
+    /// Handles the recorded lost builds of the row named so (the daemon's
+    /// LostBuildRestarter: once each, or "not restarted: disabled"); called on a
+    /// worker after they are recorded, and at the first cycle for every row that
+    /// still has unhandled ones (a restart resumes them). Must be thread-safe.
+    std::function<void(const std::string& serverName)> handleLostBuilds{};
     /// The pool launches spot (DRONE_AMAZON_MARKET_TYPE=spot, `market: spot`).
     bool spotPool = false;
     /// A spot pool's cap on its live on-demand servers (`on_demand_max`): while
@@ -132,6 +142,8 @@ struct EngineMetrics {
     /// Interruption notices acted on (warnings that drained or closed a server,
     /// state changes that closed one).
     std::int64_t interruptions = 0;
+    /// Builds whose stages ran on a server that was lost, recorded on its row.
+    std::int64_t stagesLost = 0;
     /// Live servers (not terminated) by market ("spot", "on-demand", "" unknown).
     std::map<std::string, int> serversByMarket{};
     int consecutiveFailures = 0;

@@ -13,12 +13,32 @@
 #include <stop_token>
 
 #include <autoscale/clock.h>
+#include <autoscale/drone.h>
+#include <autoscale/engine.h>
 #include <autoscale/fleet.h>
+#include <autoscale/http.h>
 #include <autoscale/interruptions.h>
 #include <autoscale/log.h>
 #include <autoscale/result.h>
+#include <autoscale/store.h>
 
 namespace autoscale {
+
+/// EngineOptions::findLostBuilds and ::handleLostBuilds as the daemon sets them.
+struct LostBuildHooks {
+    std::function<Result<std::vector<LostBuild>>(const Server& server)> find{};
+    std::function<void(const std::string& serverName)> handle{};
+};
+
+/// The daemon's lost-build hooks, sharing one Drone client (calls serialized):
+/// `find` asks Drone's incomplete-builds API for the builds whose stages ran on
+/// the server (recordLostBuilds), or on Drone OSS (501) reads the queue
+/// (lostBuildsFromQueue); `handle` runs a LostBuildRestarter on the row, which
+/// cancels and restarts each build once when `restart`
+/// (DRONE_RESTART_LOST_BUILDS), else records "not restarted: disabled".
+/// `store` and the logger's sink must outlive the hooks.
+LostBuildHooks makeLostBuildHooks(DroneSettings drone, std::unique_ptr<HttpClient> http,
+                                  Store& store, Logger logger, bool restart);
 
 /// Acts on one notice. Errc::NotFound: the instance is not ours (the message
 /// is deleted all the same).

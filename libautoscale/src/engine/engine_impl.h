@@ -61,6 +61,13 @@ public:
     Result<Server> handleNotice(const CloudNotice& notice);
 
 private:
+    /// Whether the server may have run stages (its builds are lost with it).
+    static bool ranStages(const Server& s);
+    /// Records, on a worker, the builds lost with server `s` (findLostBuilds),
+    /// then hands the row to handleLostBuilds.
+    void recordLost(const Server& s);
+    /// At the first cycle: hands every row with unhandled lost builds to handleLostBuilds.
+    void resumeLostBuilds(const std::vector<Server>& rows);
     /// One attempt of handleNotice on row `s`; Errc::Conflict when it lost a race.
     Result<Server> applyNotice(Server s, const CloudNotice& notice);
     // engine.cpp: deciding.
@@ -147,9 +154,14 @@ private:
     std::optional<SteadyTime> lastPurge_{};    ///< Guarded by cycleMutex_.
     std::optional<SteadyTime> firstCycle_{};   ///< Guarded by cycleMutex_.
     std::optional<SteadyTime> lastDecision_{}; ///< Guarded by cycleMutex_.
+    bool lostBuildsResumed_ = false;           ///< Guarded by cycleMutex_.
 
     std::unique_ptr<Executor> executor_; ///< Last: stopped and joined first.
 };
+
+/// Why an instance vanished, from EC2's StateReason code when it gave one, e.g.
+/// "reclaimed by EC2 (Server.SpotInstanceTermination): instance i-1 vanished".
+std::string vanishedReason(const std::string& instanceId, const std::string& stateReason);
 
 /// A Go duration for messages, e.g. "1m30s".
 std::string goDuration(std::chrono::nanoseconds d);

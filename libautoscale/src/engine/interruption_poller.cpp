@@ -9,7 +9,51 @@
 #include <thread>
 #include <utility>
 
+#include "engine/lost_builds.h"
+
 namespace autoscale {
+
+namespace {
+
+/// What the hooks share: one Drone client, used by one thread at a time.
+struct LostBuildState {
+    LostBuildState(DroneSettings settings, std::unique_ptr<HttpClient> client, Store& store,
+                   Logger logger, bool restart)
+        : http(std::move(client))
+        , drone(std::move(settings), *http)
+        , restarter(store, drone, std::move(logger), restart) {}
+
+    std::mutex mutex;
+    std::unique_ptr<HttpClient> http;
+    DroneClient drone;            ///< Guarded by mutex.
+    LostBuildRestarter restarter; ///< Guarded by mutex.
+};
+
+} // namespace
+
+LostBuildHooks makeLostBuildHooks(DroneSettings drone, std::unique_ptr<HttpClient> http,
+                                  Store& store, Logger logger, bool restart) {
+    auto state = std::make_shared<LostBuildState>(std::move(drone), std::move(http), store,
+                                                  std::move(logger), restart);
+    LostBuildHooks hooks;
+    hooks.find = [state](const Server& server) -> Result<std::vector<LostBuild>> {
+        const std::lock_guard lock(state->mutex);
+        auto incomplete = state->drone.incompleteBuilds();
+        if (incomplete)
+            return recordLostBuilds(*incomplete, server.name);
+        if (incomplete.error().code != Errc::Unsupported)
+            return incomplete.error();
+        auto queue = state->drone.stages();
+        if (!queue)
+            return queue.error();
+        return lostBuildsFromQueue(*queue, server.name);
+    };
+    hooks.handle = [state](const std::string& serverName) {
+        const std::lock_guard lock(state->mutex);
+        (void)state->restarter.handle(serverName);
+    };
+    return hooks;
+}
 
 Result<void> handleFleetNotice(Fleet& fleet, const CloudNotice& notice) {
     for (std::size_t i = 0; i < fleet.size(); ++i) {

@@ -11,6 +11,7 @@
 #include <autoscale/interruptions.h>
 
 #include "engine/engine_impl.h"
+#include "engine/lost_builds.h"
 
 namespace autoscale {
 
@@ -38,6 +39,81 @@ bool closes(const CloudNotice& n) {
 }
 
 } // namespace
+
+std::string vanishedReason(const std::string& instanceId, const std::string& stateReason) {
+    if (stateReason == "Server.SpotInstanceTermination") {
+        return "reclaimed by EC2 (Server.SpotInstanceTermination): instance " + instanceId +
+               " vanished";
+    }
+    if (!stateReason.empty())
+        return "instance " + instanceId + " vanished (" + stateReason + ")";
+    return "instance " + instanceId +
+           " vanished (spot reclaim or terminated outside the autoscaler)";
+}
+
+bool Engine::Impl::ranStages(const Server& s) {
+    return s.lastBusy != WallTime{} || s.state == ServerState::Running ||
+           s.state == ServerState::Draining;
+}
+
+void Engine::Impl::recordLost(const Server& s) {
+    if (!options_.findLostBuilds)
+        return;
+    executor_->submit([this, name = s.name, server = s](const std::stop_token&) {
+        auto found = options_.findLostBuilds(server);
+        if (!found) {
+            log_.warn("cannot find the builds lost with the server",
+                      {{"server", name}, {"error", found.error().message}});
+            return;
+        }
+        if (found->empty())
+            return;
+        std::int64_t added = 0;
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            auto row = store_.find(name);
+            if (!row)
+                return;
+            Server updated = *row;
+            const auto before = updated.lostBuilds.size();
+            if (!mergeLostBuilds(updated.lostBuilds, *found))
+                break;
+            if (auto saved = lifecycle_.save(updated); saved) {
+                added = static_cast<std::int64_t>(saved->lostBuilds.size() - before);
+                break;
+            }
+        }
+        if (added > 0) {
+            count(&EngineMetrics::stagesLost, added);
+            std::string builds;
+            for (const auto& b : *found) {
+                builds += (builds.empty() ? "" : ",") +
+                          (b.repo.empty() ? "stage " + std::to_string(b.stage)
+                                          : b.repo + "#" + std::to_string(b.number));
+            }
+            log_.warn("builds lost with the server",
+                      {{"server", name}, {"count", std::to_string(added)}, {"builds", builds}});
+        }
+        if (options_.handleLostBuilds)
+            options_.handleLostBuilds(name);
+    });
+}
+
+void Engine::Impl::resumeLostBuilds(const std::vector<Server>& rows) {
+    if (!options_.handleLostBuilds)
+        return;
+    for (const auto& row : rows) {
+        const bool unhandled =
+                std::any_of(row.lostBuilds.begin(), row.lostBuilds.end(), [](const LostBuild& b) {
+                    return b.outcome.empty() || b.outcome == kOutcomeRestarting;
+                });
+        if (!unhandled)
+            continue;
+        log_.info("resuming the lost builds of a server", {{"server", row.name}});
+        executor_->submit([this, name = row.name](const std::stop_token&) {
+            options_.handleLostBuilds(name);
+        });
+    }
+}
 
 Result<Server> Engine::Impl::handleNotice(const CloudNotice& notice) {
     if (notice.instanceId.empty())
@@ -74,6 +150,7 @@ Result<Server> Engine::Impl::applyNotice(Server s, const CloudNotice& notice) {
             reason = s.error + "; " + reason;
         if (notice.state == "shutting-down" || notice.state == "terminated") {
             if (ServerLifecycle::allowed(s.state, ServerState::Terminated)) {
+                const bool hadRunner = ranStages(s);
                 auto closed = lifecycle_.transition(s, ServerState::Terminated, reason);
                 if (!closed)
                     return closed.error();
@@ -82,6 +159,8 @@ Result<Server> Engine::Impl::applyNotice(Server s, const CloudNotice& notice) {
                 health_.forget(s.name);
                 log_.warn("instance gone (state-change notice); row closed",
                           {{"server", s.name}, {"instance", s.instanceId}, {"reason", reason}});
+                if (hadRunner)
+                    recordLost(*closed);
                 return closed;
             }
         }

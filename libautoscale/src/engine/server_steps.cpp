@@ -356,6 +356,8 @@ void Engine::Impl::stepBoot(Server s) {
     if (instance->state == InstanceState::ShuttingDown ||
         instance->state == InstanceState::Terminated) {
         std::string reason = "instance " + s.instanceId + " terminated while booting";
+        if (!instance->stateReason.empty())
+            reason += " (" + instance->stateReason + ")";
         fail(std::move(s), std::move(reason), &EngineMetrics::bootErrors);
         return;
     }

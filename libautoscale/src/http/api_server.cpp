@@ -254,6 +254,10 @@ std::string renderMetrics(std::span<const PoolMetrics> pools, const EngineStatus
               "Interruption notices acted on (warnings that drained a server, state changes "
               "that closed one).",
               counter(&EngineMetrics::interruptions));
+    t.perPool("autoscaler_stages_lost_total", "counter",
+              "Builds whose stages ran on a server that was reclaimed or vanished (recorded on "
+              "its row).",
+              counter(&EngineMetrics::stagesLost));
     t.perPool("autoscaler_capacity_waits_total", "counter",
               "Launches refused for capacity in every allowed choice (the server waits).",
               counter(&EngineMetrics::capacityWaits));
