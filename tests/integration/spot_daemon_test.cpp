@@ -140,6 +140,7 @@ TEST_CASE("no spot capacity anywhere, fallback on: 3 pending stages get 3 on-dem
     d.drone.setStages(pending(3));
     auto e = d.env();
     e.erase("AWS_ENDPOINT_URL_SQS");
+    const auto started = std::chrono::steady_clock::now();
     auto daemon = d.start(e);
     REQUIRE_MESSAGE(test::waitFor([&] { return d.refused("spot") > 0; }, 30s), daemon->output());
     const auto refusedAt = std::chrono::steady_clock::now();
@@ -147,7 +148,10 @@ TEST_CASE("no spot capacity anywhere, fallback on: 3 pending stages get 3 on-dem
                     daemon->output());
     const double took =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - refusedAt).count();
-    MESSAGE("3 on-demand launches " << took << " s after the first spot refusal");
+    MESSAGE("3 on-demand launches "
+            << took << " s after the first spot refusal was seen, "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+            << " s after the daemon started");
     CHECK(took < 3.0);
     CHECK(d.refused("spot") == 4); // Each (type, subnet) once: then cooling for 3 minutes.
     CHECK(d.launched("spot") == 0);
@@ -273,6 +277,90 @@ TEST_CASE("an interruption warning on the queue: drained and replaced within 2 s
     }
     CHECK(test::waitFor([&] { return d.sqs.deleted() == 2; }, 5s));
     CHECK(d.sqs.signatureFailures() == 0);
+    daemon->signal(SIGTERM);
+    CHECK(daemon->wait(40s) == 0);
+}
+
+TEST_CASE("a server running 2 stages of 2 builds vanishes with Server.SpotInstanceTermination: "
+          "both builds recorded as lost, each cancelled and restarted once, also across "
+          "restarts") {
+    SpotDaemon d(1);
+    d.drone.setStages(pending(2));
+    auto e = d.env();
+    e["DRONE_POOL_MAX"] = "1";
+    e["DRONE_AGENT_CONCURRENCY"] = "2";
+    e["DRONE_RESTART_LOST_BUILDS"] = "true";
+    e.erase("AWS_ENDPOINT_URL_SQS");
+    auto daemon = d.start(e);
+    REQUIRE_MESSAGE(test::waitFor([&] { return d.inState(ServerState::Running) == 1; }, 60s),
+                    daemon->output());
+    const Server victim = d.servers().at(0);
+    d.drone.setStages({{.id = 1,
+                        .buildId = 101,
+                        .status = "running",
+                        .machine = victim.name,
+                        .os = "linux",
+                        .arch = "amd64"},
+                       {.id = 2,
+                        .buildId = 102,
+                        .status = "running",
+                        .machine = victim.name,
+                        .os = "linux",
+                        .arch = "amd64"}});
+    d.drone.addBuild("octocat/hello",
+                     {.number = 7, .stages = {{.status = "running", .machine = victim.name}}});
+    d.drone.addBuild("octocat/world",
+                     {.number = 9, .stages = {{.status = "running", .machine = victim.name}}});
+    const int queueReads = d.drone.queueRequests();
+    REQUIRE(test::waitFor([&] { return d.drone.queueRequests() >= queueReads + 2; }, 10s));
+    daemon->signal(SIGTERM);
+    REQUIRE(daemon->wait(40s) == 0);
+
+    // EC2 takes the spot capacity back while the daemon is down; the next
+    // start's sweep finds the instance gone with EC2's reason.
+    REQUIRE(d.ec2->reclaimSpot(victim.instanceId));
+    daemon = d.start(e);
+    REQUIRE_MESSAGE(test::waitFor(
+                            [&] {
+                                return d.drone.restarts("octocat/hello", 7) == 1 &&
+                                       d.drone.restarts("octocat/world", 9) == 1;
+                            },
+                            30s),
+                    daemon->output());
+    std::optional<Server> gone;
+    REQUIRE(test::waitFor(
+            [&] {
+                for (const auto& s : d.servers()) {
+                    if (s.name == victim.name && s.lostBuilds.size() == 2 &&
+                        s.lostBuilds[0].outcome == "restarted" &&
+                        s.lostBuilds[1].outcome == "restarted")
+                        gone = s;
+                }
+                return gone.has_value();
+            },
+            10s));
+    CHECK(gone->state == ServerState::Terminated);
+    CHECK(gone->error.find("Server.SpotInstanceTermination") != std::string::npos);
+    CHECK(gone->lostBuilds[0].restartedAs > 0);
+    auto metrics = d.api("/metrics");
+    REQUIRE(metrics);
+    CHECK(metrics->body.find("autoscaler_stages_lost_total{pool=\"default\"} 2") !=
+          std::string::npos);
+    daemon->signal(SIGTERM);
+    REQUIRE(daemon->wait(40s) == 0);
+
+    // Another restart restarts nothing again.
+    daemon = d.start(e);
+    const int reads = d.drone.queueRequests();
+    REQUIRE_MESSAGE(test::waitFor([&] { return d.drone.queueRequests() >= reads + 3; }, 30s),
+                    daemon->output());
+    CHECK(d.drone.restarts("octocat/hello", 7) == 1);
+    CHECK(d.drone.restarts("octocat/world", 9) == 1);
+    int cancels = 0;
+    for (const auto& call : d.drone.buildCalls())
+        cancels += call.method == "DELETE" ? 1 : 0;
+    CHECK(cancels == 2);
+    CHECK(d.ec2->signatureFailures() == 0);
     daemon->signal(SIGTERM);
     CHECK(daemon->wait(40s) == 0);
 }
