@@ -21,11 +21,13 @@ struct LostBuildState {
                    Logger logger, bool restart)
         : http(std::move(client))
         , drone(std::move(settings), *http)
+        , log(logger)
         , restarter(store, drone, std::move(logger), restart) {}
 
     std::mutex mutex;
     std::unique_ptr<HttpClient> http;
-    DroneClient drone;            ///< Guarded by mutex.
+    DroneClient drone; ///< Guarded by mutex.
+    Logger log;
     LostBuildRestarter restarter; ///< Guarded by mutex.
 };
 
@@ -50,7 +52,11 @@ LostBuildHooks makeLostBuildHooks(DroneSettings drone, std::unique_ptr<HttpClien
     };
     hooks.handle = [state](const std::string& serverName) {
         const std::lock_guard lock(state->mutex);
-        (void)state->restarter.handle(serverName);
+        if (auto handled = state->restarter.handle(serverName); !handled) {
+            state->log.warn("cannot handle the lost builds of a server; the next start resumes "
+                            "them",
+                            {{"server", serverName}, {"error", handled.error().message}});
+        }
     };
     return hooks;
 }
