@@ -88,9 +88,10 @@ public:
             return messages.error();
         int removed = 0;
         for (const auto& m : *messages) {
-            if (!m.problem.empty())
+            if (!m.problem.empty()) {
                 log_.info("queue message not acted on",
                           {{"message", m.messageId}, {"why", m.problem}});
+            }
             for (const auto& notice : m.notices) {
                 auto handled = handler_(notice);
                 if (handled) {
