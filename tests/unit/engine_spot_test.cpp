@@ -16,6 +16,7 @@
 #include <autoscale/sqlite_store.h>
 
 #include "doctest_support.h"
+#include "engine/cloud_sweep.h"
 #include "fake_interruption_queue.h"
 #include "fakes.h"
 
@@ -228,6 +229,22 @@ TEST_CASE_FIXTURE(SpotHarness, "a server under a reclaim notice counts neither a
     CHECK(p.live == 0);
     CHECK(p.servers == 0);
     CHECK(p.create == 1); // The replacement, one over max for this only.
+}
+
+TEST_CASE("a young row whose instance is listed as going has vanished; one not listed yet has "
+          "not") {
+    const WallTime now = WallTime{} + 1000h;
+    Server reclaimed{.name = "agent-a", .instanceId = "i-a", .created = now - 10s};
+    restoreState(reclaimed, ServerState::Running);
+    Server unseen{.name = "agent-b", .instanceId = "i-b", .created = now - 10s};
+    restoreState(unseen, ServerState::Booting);
+    const std::vector<Server> rows{reclaimed, unseen};
+    const std::vector<Instance> listed{{.id = "i-a",
+                                        .serverName = "agent-a",
+                                        .state = InstanceState::ShuttingDown,
+                                        .stateReason = "Server.SpotInstanceTermination"}};
+    const CloudFindings found = classifyCloud(rows, listed, now, 2min);
+    CHECK(found.vanished == std::vector<std::string>{"agent-a"});
 }
 
 /// One running server busy with a stage, at max 1.
