@@ -77,6 +77,7 @@ public:
                    .privateIp = "10.0.0." + std::to_string(nextId_),
                    .publicIp = "203.0.113." + std::to_string(nextId_),
                    .launchTime = clock_.now()};
+        i.market = market;
         i.tags["drone-autoscaler:server"] = request.serverName;
         instances_[i.id] = i;
         byToken_[request.clientToken] = i.id;
@@ -139,9 +140,10 @@ public:
     }
 
     /// Terminates behind the engine's back (spot reclaim, a human).
-    void vanish(const std::string& id) {
+    void vanish(const std::string& id, const std::string& stateReason = {}) {
         const std::lock_guard lock(mutex_);
         instances_.at(id).state = InstanceState::Terminated;
+        instances_.at(id).stateReason = stateReason;
     }
 
     int live() const {
@@ -160,6 +162,11 @@ public:
 
     void setCrashSwitch(CrashSwitch* crash) { crash_ = crash; }
 
+    std::vector<CoolingChoice> coolingDown() const override {
+        const std::lock_guard lock(mutex_);
+        return cooling;
+    }
+
     std::chrono::seconds bootTime{30};
     std::chrono::seconds notVisibleFor{0};
     std::function<std::optional<Error>(const CreateRequest&)> createFault;
@@ -170,6 +177,10 @@ public:
     int maxLive = 0;
     std::vector<CreateRequest> requests;
     std::vector<std::string> destroyed;
+    /// Instance::market of what create() launches.
+    std::string market = "on-demand";
+    /// What coolingDown() answers (set it under no lock only while the engine is idle).
+    std::vector<CoolingChoice> cooling;
 
 private:
     Instance view(Instance i) const {

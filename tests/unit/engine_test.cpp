@@ -428,7 +428,8 @@ TEST_CASE_FIXTURE(Harness, "drain gives up waiting after DRONE_TIMEOUT_STOP") {
 TEST_CASE_FIXTURE(Harness, "error servers are terminated and creation backs off exponentially") {
     start();
     provider.createFault = [](const CreateRequest&) -> std::optional<Error> {
-        return Error{.code = Errc::Capacity, .message = "InsufficientInstanceCapacity"};
+        // Not Errc::Capacity: a capacity refusal is a wait (engine_spot_test).
+        return Error{.code = Errc::Unavailable, .message = "InternalError"};
     };
     queue.set({pendingStage(1)});
     (void)cycle();
@@ -458,7 +459,7 @@ TEST_CASE_FIXTURE(Harness, "error servers are terminated and creation backs off 
 TEST_CASE_FIXTURE(Harness, "the back-off is capped at 10 minutes") {
     start();
     provider.createFault = [](const CreateRequest&) -> std::optional<Error> {
-        return makeError(Errc::Capacity, "no capacity");
+        return makeError(Errc::Unavailable, "InternalError");
     };
     queue.set({pendingStage(1)});
     for (int i = 0; i < 8; ++i) {

@@ -26,6 +26,8 @@
 #include <autoscale/leader.h>
 #include <autoscale/leader_guard.h>
 #include <autoscale/postgres_store.h>
+#include <autoscale/interruption_poller.h>
+#include <autoscale/interruptions.h>
 #include <autoscale/store.h>
 #include <autoscale/wiring.h>
 
@@ -129,6 +131,17 @@ int serve() {
     DroneClient queue(config->drone, **queueHttp);
     DroneAuthorizer authorizer(std::move(*authHttp), config->drone, *clock);
 
+    // Builds lost with a reclaimed or vanished server: found through Drone,
+    // restarted once each with DRONE_RESTART_LOST_BUILDS (one Drone client).
+    auto lostHttp = makeCurlHttpClient(droneHttpOptions(*config));
+    if (!lostHttp) {
+        log.error("cannot create an HTTP client");
+        return kExitFailure;
+    }
+    const LostBuildHooks lostBuilds =
+            makeLostBuildHooks(config->drone, std::move(*lostHttp), engineStore,
+                               log.child("lost-builds"), config->interruptions.restartLostBuilds);
+
     // One provider and one installer per pool: each has its own image, types,
     // subnets, tags and runner.
     std::vector<std::unique_ptr<Provider>> ec2Providers;
@@ -168,6 +181,8 @@ int serve() {
             guarded.push_back(std::make_unique<LeaderGuardedProvider>(*provider, *election));
             provider = guarded.back().get();
         }
+        engineOptions.findLostBuilds = lostBuilds.find;
+        engineOptions.handleLostBuilds = lostBuilds.handle;
         pools.push_back(FleetPool{.options = std::move(engineOptions),
                                   .provider = provider,
                                   .installer = installers.back().get()});
@@ -195,6 +210,28 @@ int serve() {
         return kExitFailure;
     }
 
+    // Interruption notices (DRONE_AMAZON_INTERRUPTION_QUEUE): one poller per
+    // process, started here (with leadership: only while leading).
+    std::unique_ptr<InterruptionQueue> interruptionQueue;
+    std::unique_ptr<InterruptionPoller> poller;
+    if (!config->interruptions.queueUrl.empty()) {
+        auto made =
+                makeSqsInterruptionQueue(SqsQueueOptions{.queueUrl = config->interruptions.queueUrl,
+                                                         .fallbackRegion = config->amazon.region},
+                                         config->aws, *clock, {}, sink.get());
+        if (!made) {
+            log.error("cannot set up the interruption queue", {{"error", made.error().message}});
+            return kExitFailure;
+        }
+        interruptionQueue = std::move(*made);
+        poller = std::make_unique<InterruptionPoller>(
+                *interruptionQueue,
+                [&fleet](const CloudNotice& notice) { return handleFleetNotice(fleet, notice); },
+                *clock, log.child("interruptions"));
+        poller->active = [&fleet] { return fleet.role().leader; };
+        poller->start();
+    }
+
     std::stop_source stop;
     const StopOnSignal signals(stop, log, kShutdownLimit);
     std::jthread electing;
@@ -202,6 +239,9 @@ int serve() {
         electing = std::jthread([&election, token = stop.get_token()] { election->run(token); });
     }
     fleet.run(stop.get_token());
+    // The poller is not joined: its long poll may take 20 s to end, and
+    // exitNow() below ends it; a notice received but not handled is not
+    // deleted and comes back to the next start.
     if (!fleet.waitIdleFor(kShutdownGrace)) {
         log.warn("in-flight work still running after " + std::to_string(kShutdownGrace.count()) +
                  "s: abandoned; it resumes at the next start");

@@ -27,6 +27,8 @@
 
 namespace autoscale {
 
+struct CloudNotice;
+
 /// Prepares a server's cloud-init user data before its first RunInstances
 /// (pinned mode: generates the host key and stores it in the row). Called on
 /// a worker thread; must be thread-safe.
@@ -92,6 +94,21 @@ struct EngineOptions {
     /// Whether this daemon may act now (call the cloud, SSH, Drone's write
     /// APIs); empty: always. An API call on a follower only writes the row.
     std::function<bool()> mayAct{};
+    /// Finds the builds whose stages ran on a server that was just lost
+    /// (reclaimed, vanished, closed by a notice); called on a worker, must be
+    /// thread-safe. The daemon's (makeLostBuildHooks): Drone's incomplete-builds
+    /// API, or the queue on Drone OSS. Unset: lost builds are not recorded.
+    std::function<Result<std::vector<LostBuild>>(const Server& server)> findLostBuilds{};
+    /// Handles the recorded lost builds of the row named so (the daemon's
+    /// LostBuildRestarter: once each, or "not restarted: disabled"); called on a
+    /// worker after they are recorded, and at the first cycle for every row that
+    /// still has unhandled ones (a restart resumes them). Must be thread-safe.
+    std::function<void(const std::string& serverName)> handleLostBuilds{};
+    /// The pool launches spot (DRONE_AMAZON_MARKET_TYPE=spot, `market: spot`).
+    bool spotPool = false;
+    /// A spot pool's cap on its live on-demand servers (`on_demand_max`): while
+    /// that many are live, CreateRequest::onDemandAllowed is false. Unset: no cap.
+    std::optional<int> onDemandMax{};
 };
 
 /// The stages of the queue that are demand for one pool (Drone's dispatch
@@ -128,6 +145,15 @@ struct EngineMetrics {
     std::int64_t terminateErrors = 0;
     std::int64_t orphansTerminated = 0;
     std::int64_t vanished = 0;
+    /// Create attempts refused for capacity in every allowed choice (the server waits).
+    std::int64_t capacityWaits = 0;
+    /// Interruption notices acted on (warnings that drained or closed a server,
+    /// state changes that closed one).
+    std::int64_t interruptions = 0;
+    /// Builds whose stages ran on a server that was lost, recorded on its row.
+    std::int64_t stagesLost = 0;
+    /// Live servers (not terminated) by market ("spot", "on-demand", "" unknown).
+    std::map<std::string, int> serversByMarket{};
     int consecutiveFailures = 0;
     std::chrono::milliseconds backoffRemaining{0};
     /// Seconds from a stage first seen pending to capacity requested for it.
@@ -201,6 +227,16 @@ public:
     /// no instance yet, or an error server with `force`, is removed. Returns
     /// the row as it now is (std::nullopt when it was deleted).
     Result<std::optional<Server>> destroyServer(const std::string& name, bool force);
+
+    /// A cloud notice about one instance (interruptions.h), acted on at once:
+    /// a spot interruption warning, a rebalance recommendation or a scheduled
+    /// change stamps Server::reclaimNotice and the reason, drains a running
+    /// server (its runner stops taking stages) and ends one still booting or
+    /// installing, so that the next cycle replaces it; a state change to
+    /// shutting-down or terminated closes the row (stopping or stopped: it is
+    /// terminated). Returns the row as written; Errc::NotFound when no live row
+    /// of this pool has the instance.
+    Result<Server> handleNotice(const CloudNotice& notice);
 
 private:
     class Impl;

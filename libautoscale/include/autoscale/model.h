@@ -187,6 +187,18 @@ struct StagesLeftOut {
     friend bool operator==(const StagesLeftOut&, const StagesLeftOut&) = default;
 };
 
+/// A launch choice the cloud refused for capacity moments ago, as a plan shows
+/// it (Provider::coolingDown() at the time of the decision).
+struct PlanCooling {
+    std::string instanceType{};
+    std::string subnet{}; ///< Empty: the default VPC's default subnet.
+    std::string market{}; ///< "spot" or "on-demand".
+    int secondsLeft = 0;  ///< Until the choice is tried again (rounded up).
+    std::string code{};   ///< The cloud's refusal, e.g. "InsufficientInstanceCapacity".
+
+    friend bool operator==(const PlanCooling&, const PlanCooling&) = default;
+};
+
 /// One planning decision: its inputs, what to do and why.
 struct Plan {
     std::string pool{};
@@ -201,6 +213,8 @@ struct Plan {
     int create = 0;                     ///< Servers to create now.
     std::vector<std::string> drain{};   ///< Servers to drain, idle longest first.
     std::vector<std::string> reasons{}; ///< One line per decision, human readable.
+    /// Launch choices cooling down after a capacity refusal, soonest back first.
+    std::vector<PlanCooling> cooling{};
 
     friend bool operator==(const Plan&, const Plan&) = default;
 };

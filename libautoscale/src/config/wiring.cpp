@@ -172,7 +172,9 @@ EngineOptions engineOptionsFrom(const Config& config) {
                          .interval = config.interval,
                          .bootDeadline = config.installCheckDeadline,
                          .timeoutStop = config.timeoutStop,
-                         .pingerInterval = config.pingerInterval};
+                         .pingerInterval = config.pingerInterval,
+                         .spotPool = config.amazon.marketType == kMarketSpot,
+                         .onDemandMax = config.amazon.onDemandMax};
 }
 
 ApiOptions apiOptionsFrom(const Config& config) {

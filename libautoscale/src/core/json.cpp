@@ -307,6 +307,18 @@ void writePlan(Writer& w, const Plan& plan) {
     for (const auto& reason : plan.reasons)
         w.String(reason.c_str(), static_cast<rapidjson::SizeType>(reason.size()));
     w.EndArray();
+    key(w, "cooling");
+    w.StartArray();
+    for (const auto& c : plan.cooling) {
+        w.StartObject();
+        str(w, "instance_type", c.instanceType);
+        str(w, "subnet", c.subnet);
+        str(w, "market", c.market);
+        num(w, "seconds_left", c.secondsLeft);
+        str(w, "code", c.code);
+        w.EndObject();
+    }
+    w.EndArray();
     w.EndObject();
 }
 
@@ -388,6 +400,18 @@ Result<Plan> parsePlanJson(std::string_view body) {
         for (const auto& v : it->value.GetArray()) {
             if (v.IsString())
                 out.emplace_back(v.GetString(), v.GetStringLength());
+        }
+    }
+    if (const auto it = root.FindMember("cooling"); it != root.MemberEnd() && it->value.IsArray()) {
+        for (const auto& v : it->value.GetArray()) {
+            if (!v.IsObject())
+                continue;
+            p.cooling.push_back(
+                    {.instanceType = detail::jsonString(v, "instance_type"),
+                     .subnet = detail::jsonString(v, "subnet"),
+                     .market = detail::jsonString(v, "market"),
+                     .secondsLeft = static_cast<int>(detail::jsonInt64(v, "seconds_left")),
+                     .code = detail::jsonString(v, "code")});
         }
     }
     return p;

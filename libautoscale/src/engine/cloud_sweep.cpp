@@ -63,7 +63,12 @@ CloudFindings classifyCloud(std::span<const Server> rows, std::span<const Instan
     }
     CloudFindings out;
     std::unordered_set<std::string_view> live;
+    // Listed as going (a spot reclaim, a termination): gone, however young.
+    std::unordered_set<std::string_view> going;
     for (const auto& instance : instances) {
+        if (instance.state == InstanceState::ShuttingDown ||
+            instance.state == InstanceState::Terminated)
+            going.insert(instance.id);
         if (instance.state == InstanceState::Terminated)
             continue;
         if (isLive(instance.state))
@@ -85,7 +90,7 @@ CloudFindings classifyCloud(std::span<const Server> rows, std::span<const Instan
         }
         if (s.instanceId.empty() || !mayVanish(s.state) || live.contains(s.instanceId))
             continue;
-        if (now - s.created < notFoundGrace)
+        if (now - s.created < notFoundGrace && !going.contains(s.instanceId))
             continue;
         out.vanished.push_back(s.name);
     }

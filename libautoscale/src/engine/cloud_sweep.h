@@ -47,7 +47,8 @@ struct CloudFindings {
 
 /// Classifies `instances` (one provider listing) against `rows`. Pure. An
 /// instance id unknown this soon after the row was created (`notFoundGrace`)
-/// is "not visible yet" (EC2 is eventually consistent), not vanished.
+/// is "not visible yet" (EC2 is eventually consistent), not vanished; one
+/// listed as shutting-down or terminated is vanished however young.
 CloudFindings classifyCloud(std::span<const Server> rows, std::span<const Instance> instances,
                             WallTime now, std::chrono::milliseconds notFoundGrace);
 

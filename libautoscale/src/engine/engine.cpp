@@ -154,6 +154,10 @@ Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int>
     }
     if (options_.claimsUnpooled)
         claimUnpooled(*rows);
+    if (!lostBuildsResumed_) {
+        lostBuildsResumed_ = true;
+        resumeLostBuilds(*rows);
+    }
     const bool queueOk = queue.has_value();
     std::vector<Stage> stages;
     StagesLeftOut leftOut;
@@ -226,8 +230,12 @@ Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int>
         metrics_.pendingStages = decided->pending;
         metrics_.runningStages = decided->running;
         metrics_.serversByState.clear();
-        for (const auto& s : *rows)
+        metrics_.serversByMarket.clear();
+        for (const auto& s : *rows) {
             ++metrics_.serversByState[std::string(nameOf(s.state))];
+            if (s.state != ServerState::Terminated)
+                ++metrics_.serversByMarket[s.market];
+        }
         if (queueOk) {
             status_.lastGoodCycle = steady;
             status_.lastError.clear();
@@ -369,6 +377,7 @@ Result<Plan> Engine::Impl::decide(const std::vector<Server>& listedBefore, std::
                             "): keep DRONE_POOL_MIN=" + std::to_string(options_.pool.min) +
                             ", create " + std::to_string(p.create) + ", drain nothing");
     }
+    explainCapacity(p, rows);
     if (paused()) {
         if (p.create > 0 || !p.drain.empty())
             p.reasons.emplace_back("paused: not acting on the plan");
@@ -465,14 +474,17 @@ Millis Engine::Impl::bootTime(const std::vector<Server>& rows) const {
 namespace {
 
 /// Whether instance `id`, which the tagged listing lacks or shows going, is
-/// really gone. An instance our tags do not mark (one adopted from
-/// drone/autoscaler) is absent from the listing while it runs: ask for it by id.
+/// really gone; `why` gets EC2's StateReason when it says one. An instance our
+/// tags do not mark (one adopted from drone/autoscaler) is absent from the
+/// listing while it runs: ask for it by id.
 bool confirmGone(Provider& provider, const Logger& log, const std::string& id,
-                 const std::vector<Instance>& listed) {
+                 const std::vector<Instance>& listed, std::string& why) {
     const auto seen = std::find_if(listed.begin(), listed.end(),
                                    [&](const Instance& i) { return i.id == id; });
-    if (seen != listed.end())
+    if (seen != listed.end()) {
+        why = seen->stateReason;
         return true; // Listed, shutting down or terminated.
+    }
     auto described = provider.describe(id);
     if (!described) {
         if (described.error().code == Errc::NotFound)
@@ -481,6 +493,7 @@ bool confirmGone(Provider& provider, const Logger& log, const std::string& id,
                  {{"instance", id}, {"error", described.error().message}});
         return false;
     }
+    why = described->stateReason;
     return described->state == InstanceState::ShuttingDown ||
            described->state == InstanceState::Terminated;
 }
@@ -527,12 +540,14 @@ void Engine::Impl::sweep(const std::vector<Server>& rows, WallTime now) {
                                      [&](const Server& s) { return s.name == name; });
         Server gone = *it;
         const std::string instance = gone.instanceId;
-        if (!confirmGone(provider_, log_, instance, *listed))
+        std::string why;
+        if (!confirmGone(provider_, log_, instance, *listed, why))
             continue;
-        if (moveTo(gone, ServerState::Terminated,
-                   "instance " + instance +
-                           " vanished (spot reclaim or terminated outside the autoscaler)")) {
+        const bool hadRunner = ranStages(gone);
+        if (moveTo(gone, ServerState::Terminated, vanishedReason(instance, why))) {
             count(&EngineMetrics::vanished);
+            if (hadRunner)
+                recordLost(gone);
             log_.warn("instance vanished; its capacity will be replaced",
                       {{"server", name}, {"instance", instance}});
         }
@@ -593,6 +608,9 @@ Result<Server> Engine::createServer() {
 }
 Result<std::optional<Server>> Engine::destroyServer(const std::string& name, bool force) {
     return impl_->destroyServer(name, force);
+}
+Result<Server> Engine::handleNotice(const CloudNotice& notice) {
+    return impl_->handleNotice(notice);
 }
 
 } // namespace autoscale

@@ -57,7 +57,19 @@ public:
     Result<Server> createServer();
     Result<std::optional<Server>> destroyServer(const std::string& name, bool force);
 
+    // notices.cpp: what the cloud tells us about an instance.
+    Result<Server> handleNotice(const CloudNotice& notice);
+
 private:
+    /// Whether the server may have run stages (its builds are lost with it).
+    static bool ranStages(const Server& s);
+    /// Records, on a worker, the builds lost with server `s` (findLostBuilds),
+    /// then hands the row to handleLostBuilds.
+    void recordLost(const Server& s);
+    /// At the first cycle: hands every row with unhandled lost builds to handleLostBuilds.
+    void resumeLostBuilds(const std::vector<Server>& rows);
+    /// One attempt of handleNotice on row `s`; Errc::Conflict when it lost a race.
+    Result<Server> applyNotice(Server s, const CloudNotice& notice);
     // engine.cpp: deciding.
     bool planDue(SteadyTime steady);
     Plan notDue(std::span<const Stage> stages) const;
@@ -96,6 +108,15 @@ private:
     void startDrain(const Server& s);
     void stepTerminate(Server s);
     void stepReapError(Server s);
+    /// Whether a spot pool may launch on-demand now (EngineOptions::onDemandMax).
+    bool onDemandAllowed();
+    /// Errc::Capacity from create(): the server stays `creating`, waiting (no
+    /// error, no back-off) until the earliest cooling choice is back.
+    void waitForCapacity(Server s, const Error& error);
+    /// Whether a row waiting for capacity is not due for another try yet.
+    bool capacityWaitPending(const Server& s) const;
+    /// The plan's cooling list and capacity reason (from the provider's memory).
+    void explainCapacity(Plan& p, const std::vector<Server>& rows) const;
     void count(std::int64_t EngineMetrics::*counter, std::int64_t n = 1);
     void observe(Histogram EngineMetrics::*histogram, double value);
 
@@ -122,6 +143,9 @@ private:
     Plan lastPlan_{};         ///< Guarded by reportMutex_.
     EngineStatus status_{};   ///< Guarded by reportMutex_.
     EngineMetrics metrics_{}; ///< Guarded by reportMutex_.
+    /// The last capacity refusal: when rows waiting for capacity are tried again.
+    std::optional<SteadyTime> capacityRetryAt_{}; ///< Guarded by reportMutex_.
+    std::string capacityMessage_{};               ///< Guarded by reportMutex_.
 
     /// The cycle's own bookkeeping: one cycle at a time.
     std::mutex cycleMutex_;
@@ -134,9 +158,14 @@ private:
     std::optional<SteadyTime> lastPurge_{};    ///< Guarded by cycleMutex_.
     std::optional<SteadyTime> firstCycle_{};   ///< Guarded by cycleMutex_.
     std::optional<SteadyTime> lastDecision_{}; ///< Guarded by cycleMutex_.
+    bool lostBuildsResumed_ = false;           ///< Guarded by cycleMutex_.
 
     std::unique_ptr<Executor> executor_; ///< Last: stopped and joined first.
 };
+
+/// Why an instance vanished, from EC2's StateReason code when it gave one, e.g.
+/// "reclaimed by EC2 (Server.SpotInstanceTermination): instance i-1 vanished".
+std::string vanishedReason(const std::string& instanceId, const std::string& stateReason);
 
 /// A Go duration for messages, e.g. "1m30s".
 std::string goDuration(std::chrono::nanoseconds d);

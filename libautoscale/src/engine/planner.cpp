@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include <autoscale/store.h>
 #include <autoscale/values.h>
 
 #include "engine/busy_tracker.h"
@@ -63,9 +64,11 @@ Plan planDefault(const View& input) {
     Plan out{.pool = pool.name, .policy = Policy::Default};
     countStages(input, out);
     for (const auto& server : input.servers) {
-        if (mayHoldInstance(server.state))
+        // A server under a reclaim notice is going: it counts neither against
+        // MAX nor as capacity, so its replacement is launched at once.
+        if (countsAgainstCaps(server))
             ++out.live;
-        if (providesCapacity(server.state)) {
+        if (providesCapacity(server.state) && server.reclaimNotice == WallTime{}) {
             ++out.servers;
             out.capacity += capacityOf(server, pool);
         }

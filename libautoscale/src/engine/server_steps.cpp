@@ -5,7 +5,10 @@
 /// an error), run as a task on the executor; releasing drained servers once no
 /// stage names them. Every state change goes through ServerLifecycle.
 
+#include <algorithm>
 #include <array>
+#include <optional>
+#include <string_view>
 #include <unordered_set>
 
 #include "engine/engine_impl.h"
@@ -16,6 +19,14 @@ namespace {
 
 double seconds(std::chrono::nanoseconds d) {
     return std::chrono::duration<double>(d).count();
+}
+
+/// How a row waiting for capacity says so in its `error` (no state of its own:
+/// it stays `creating`, and a restart finds and retries it like any other).
+constexpr std::string_view kCapacityWait = "waiting for capacity: ";
+
+bool waitingForCapacity(const Server& s) {
+    return s.state == ServerState::Creating && s.error.starts_with(kCapacityWait);
 }
 
 } // namespace
@@ -44,6 +55,10 @@ void Engine::Impl::advance(const std::vector<Server>& rows, const BusyNames& bus
             schedule(s);
             break;
         case ServerState::Creating:
+            if (capacityWaitPending(s))
+                break;
+            schedule(s);
+            break;
         case ServerState::Booting:
         case ServerState::Installing:
         case ServerState::Terminating:
@@ -167,7 +182,9 @@ void Engine::Impl::stepCreate(Server s, const std::stop_token& stop) {
 }
 
 void Engine::Impl::createInstance(Server s, const std::stop_token& /*stop*/) {
-    CreateRequest request{.serverName = s.name, .clientToken = s.clientToken};
+    CreateRequest request{.serverName = s.name,
+                          .clientToken = s.clientToken,
+                          .onDemandAllowed = onDemandAllowed()};
     if (options_.userData) {
         auto rendered = options_.userData(s);
         if (!rendered) {
@@ -187,6 +204,10 @@ void Engine::Impl::createInstance(Server s, const std::stop_token& /*stop*/) {
     }
     const SteadyTime t0 = clock_.steadyNow();
     auto instance = provider_.create(request);
+    if (!instance && instance.error().code == Errc::Capacity) {
+        waitForCapacity(std::move(s), instance.error());
+        return;
+    }
     if (!instance) {
         std::string reason = "cannot create the instance: " + instance.error().message;
         fail(std::move(s), std::move(reason), &EngineMetrics::createErrors);
@@ -201,10 +222,98 @@ void Engine::Impl::createInstance(Server s, const std::stop_token& /*stop*/) {
         s.region = instance->zone;
     if (!instance->imageId.empty())
         s.image = instance->imageId;
+    s.market = instance->market;
+    if (waitingForCapacity(s))
+        s.error.clear();
     if (!moveTo(s, ServerState::Booting))
         return; // The row moved (API destroy): the orphan sweep reclaims the instance.
-    log_.info("instance created",
-              {{"server", s.name}, {"instance", s.instanceId}, {"type", s.size}});
+    log_.info("instance created", {{"server", s.name},
+                                   {"instance", s.instanceId},
+                                   {"type", s.size},
+                                   {"market", s.market.empty() ? "-" : s.market}});
+}
+
+bool Engine::Impl::onDemandAllowed() {
+    if (!options_.spotPool || !options_.onDemandMax)
+        return true;
+    auto rows = listOwn();
+    if (!rows)
+        return false; // Unknown: keep to the cap.
+    const auto onDemand = std::count_if(rows->begin(), rows->end(), [](const Server& r) {
+        return r.market == kMarketOnDemand && countsAgainstCaps(r);
+    });
+    return onDemand < *options_.onDemandMax;
+}
+
+void Engine::Impl::waitForCapacity(Server s, const Error& error) {
+    const SteadyTime steady = clock_.steadyNow();
+    const auto cooling = provider_.coolingDown();
+    // The earliest cooling choice back; without a memory, the next cycle.
+    std::optional<SteadyTime> earliest;
+    for (const auto& c : cooling) {
+        if (c.until > steady && (!earliest || c.until < *earliest))
+            earliest = c.until;
+    }
+    const SteadyTime retryAt = earliest.value_or(steady + options_.interval);
+    {
+        const std::lock_guard lock(reportMutex_);
+        capacityRetryAt_ = retryAt;
+        capacityMessage_ = error.message;
+        ++metrics_.capacityWaits;
+    }
+    log_.warn("no capacity for the server; it waits (no error, no back-off)",
+              {{"server", s.name},
+               {"error", error.message},
+               {"retry_in", goDuration(retryAt - steady)}});
+    s.error = std::string(kCapacityWait) + error.message;
+    if (auto saved = lifecycle_.save(s); !saved) {
+        log_.warn("server changed concurrently; step abandoned",
+                  {{"server", s.name}, {"error", saved.error().message}});
+    }
+}
+
+bool Engine::Impl::capacityWaitPending(const Server& s) const {
+    if (!waitingForCapacity(s))
+        return false;
+    const std::lock_guard lock(reportMutex_);
+    return capacityRetryAt_ && clock_.steadyNow() < *capacityRetryAt_;
+}
+
+void Engine::Impl::explainCapacity(Plan& p, const std::vector<Server>& rows) const {
+    const SteadyTime steady = clock_.steadyNow();
+    for (const auto& c : provider_.coolingDown()) {
+        if (c.until <= steady)
+            continue;
+        const auto left = std::chrono::ceil<std::chrono::seconds>(c.until - steady);
+        p.cooling.push_back({.instanceType = c.instanceType,
+                             .subnet = c.subnet,
+                             .market = c.market,
+                             .secondsLeft = static_cast<int>(left.count()),
+                             .code = c.code});
+    }
+    const auto waiting = std::count_if(rows.begin(), rows.end(), waitingForCapacity);
+    if (waiting == 0)
+        return;
+    std::string message;
+    std::optional<SteadyTime> retryAt;
+    {
+        const std::lock_guard lock(reportMutex_);
+        message = capacityMessage_;
+        retryAt = capacityRetryAt_;
+    }
+    std::string why = std::to_string(waiting) + (waiting == 1 ? " server waits" : " servers wait") +
+                      " for capacity (not an error, no back-off): " + message;
+    if (retryAt && *retryAt > steady)
+        why += "; next try in " + goDuration(*retryAt - steady);
+    std::string choices;
+    for (const auto& c : p.cooling) {
+        choices += (choices.empty() ? "" : ", ") + c.instanceType + "/" +
+                   (c.subnet.empty() ? "default subnet" : c.subnet) + "/" + c.market + " (" +
+                   c.code + ", " + std::to_string(c.secondsLeft) + "s left)";
+    }
+    if (!choices.empty())
+        why += "; cooling down: " + choices;
+    p.reasons.push_back(std::move(why));
 }
 
 void Engine::Impl::stepAdoptCreating(Server s, const std::stop_token& stop) {
@@ -247,6 +356,8 @@ void Engine::Impl::stepBoot(Server s) {
     if (instance->state == InstanceState::ShuttingDown ||
         instance->state == InstanceState::Terminated) {
         std::string reason = "instance " + s.instanceId + " terminated while booting";
+        if (!instance->stateReason.empty())
+            reason += " (" + instance->stateReason + ")";
         fail(std::move(s), std::move(reason), &EngineMetrics::bootErrors);
         return;
     }

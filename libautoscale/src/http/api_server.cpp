@@ -242,6 +242,25 @@ std::string renderMetrics(std::span<const PoolMetrics> pools, const EngineStatus
     t.perPool("autoscaler_instances_vanished_total", "counter",
               "Instances that disappeared outside the autoscaler (spot reclaim, manual).",
               counter(&EngineMetrics::vanished));
+    t.header("autoscaler_servers_by_market", "gauge",
+             "Live servers by pool and market (spot, on-demand; unknown before launch).");
+    for (const auto& p : pools) {
+        for (const auto& [market, n] : p.metrics.serversByMarket) {
+            t.line("autoscaler_servers_by_market{pool=\"" + labelValue(p.pool) + "\",market=\"" +
+                   labelValue(market.empty() ? "unknown" : market) + "\"} " + std::to_string(n));
+        }
+    }
+    t.perPool("autoscaler_interruptions_total", "counter",
+              "Interruption notices acted on (warnings that drained a server, state changes "
+              "that closed one).",
+              counter(&EngineMetrics::interruptions));
+    t.perPool("autoscaler_stages_lost_total", "counter",
+              "Builds whose stages ran on a server that was reclaimed or vanished (recorded on "
+              "its row).",
+              counter(&EngineMetrics::stagesLost));
+    t.perPool("autoscaler_capacity_waits_total", "counter",
+              "Launches refused for capacity in every allowed choice (the server waits).",
+              counter(&EngineMetrics::capacityWaits));
     t.perPool("autoscaler_consecutive_failures", "gauge",
               "Consecutive server failures (creation back-off).",
               counter(&EngineMetrics::consecutiveFailures));
