@@ -293,3 +293,53 @@ TEST_CASE("Fleet with leadership: a follower does not act; on a term it acts") {
 
 } // namespace
 } // namespace autoscale
+
+namespace autoscale {
+namespace {
+
+TEST_CASE("the creation back-off and the orphan marks live in the store: a new engine (the next "
+          "leader, or this daemon restarted) takes them up") {
+    FleetHarness h;
+    EngineOptions o;
+    o.pool = poolOf("amd64", "amd64");
+    o.workers = 0;
+    o.backoffInitial = 30s;
+    h.amd.createFault = [](const CreateRequest&) -> std::optional<Error> {
+        return Error{.code = Errc::InvalidArgument, .message = "InvalidAMIID.Malformed"};
+    };
+    h.queue.set({stageOf(1, "linux", "amd64")});
+    {
+        Engine first(o, *h.store, h.amd, h.queue, h.installer, h.clock,
+                     Logger(h.sink, h.clock, "engine", LogLevel::Debug));
+        for (int i = 0; i < 3; ++i) {
+            (void)first.cycle();
+            h.clock.advance(1s);
+        }
+        REQUIRE(first.metrics().consecutiveFailures >= 1);
+        REQUIRE(first.status().backoffUntil.has_value());
+    }
+    const auto stored = h.store->getValue("backoff/amd64");
+    REQUIRE(stored);
+    REQUIRE(stored->has_value());
+    CHECK((*stored)->starts_with("1,"));
+    // An instance no row knows, marked as an orphan by another process's sweep.
+    h.amd.createFault = nullptr;
+    const auto ghost = h.amd.create(CreateRequest{.serverName = "ghost", .clientToken = "t-ghost"});
+    REQUIRE(ghost);
+    REQUIRE(h.store->putValue("orphans/amd64", ghost->id));
+
+    const int callsBefore = h.amd.createCalls;
+    Engine next(o, *h.store, h.amd, h.queue, h.installer, h.clock,
+                Logger(h.sink, h.clock, "engine", LogLevel::Debug));
+    (void)next.cycle();
+    CHECK(next.metrics().consecutiveFailures == 1);
+    CHECK(next.status().backoffUntil.has_value());
+    CHECK(h.amd.createCalls == callsBefore); // Still backing off: no launch.
+    // Marked before: terminated at this engine's first sweep, not merely marked.
+    const auto listed = h.amd.list().value();
+    CHECK(std::none_of(listed.begin(), listed.end(),
+                       [&ghost](const Instance& i) { return i.id == ghost->id; }));
+}
+
+} // namespace
+} // namespace autoscale

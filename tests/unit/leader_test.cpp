@@ -266,7 +266,8 @@ TEST_CASE_FIXTURE(Fixture, "run() ticks every campaign interval and lets the loc
     a->setOnFrozen([&] { ++frozen; });
     // FakeClock::sleepFor advances time instantly; stop after a few confirms.
     auto session = sa;
-    std::jthread runner([&] { a->run(stop.get_token()); });
+    auto* election = a.get(); // clang 14 captures no structured binding.
+    std::jthread runner([election, &stop] { election->run(stop.get_token()); });
     while (session->confirms < 5)
         std::this_thread::yield();
     stop.request_stop();

@@ -82,8 +82,10 @@ int main(int argc, char** argv) {
             return app.exit(e) == 0 ? kExitOk : kExitUsage;
         }
         if (migrate->parsed()) {
-            const char* env = std::getenv("DRONE_DATABASE_DATASOURCE");
-            return autoscale::tools::runMigrate(migrateFrom, migrateTo, env != nullptr ? env : "");
+            const auto env = autoscale::tools::processEnvironment();
+            const auto datasource = env.find("DRONE_DATABASE_DATASOURCE");
+            return autoscale::tools::runMigrate(migrateFrom, migrateTo,
+                                                datasource != env.end() ? datasource->second : "");
         }
         const std::array<std::pair<CLI::App*, AdminCommand>, 6> commands = {{
                 {ls, AdminCommand::List},

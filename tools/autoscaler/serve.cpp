@@ -23,11 +23,11 @@
 #include <autoscale/engine.h>
 #include <autoscale/fleet.h>
 #include <autoscale/installer.h>
+#include <autoscale/interruption_poller.h>
+#include <autoscale/interruptions.h>
 #include <autoscale/leader.h>
 #include <autoscale/leader_guard.h>
 #include <autoscale/postgres_store.h>
-#include <autoscale/interruption_poller.h>
-#include <autoscale/interruptions.h>
 #include <autoscale/store.h>
 #include <autoscale/wiring.h>
 
@@ -201,6 +201,7 @@ int serve() {
     ApiOptions apiOptions = apiOptionsFrom(*config);
     apiOptions.uiLog = sink.get();
     std::vector<const CountingProvider*> counting;
+    counting.reserve(providers.size());
     for (const auto& p : providers)
         counting.push_back(p.get());
     auto api = ApiServer::start(std::move(apiOptions), fleet, sharedStore, authorizer,
@@ -228,7 +229,9 @@ int serve() {
                 *interruptionQueue,
                 [&fleet](const CloudNotice& notice) { return handleFleetNotice(fleet, notice); },
                 *clock, log.child("interruptions"));
-        poller->active = [&fleet] { return fleet.role().leader; };
+        poller->active = [&fleet] {
+            return fleet.role().leader;
+        };
         poller->start();
     }
 

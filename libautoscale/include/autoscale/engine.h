@@ -203,6 +203,11 @@ public:
     /// stops); for a caller that runs the cycles itself (Fleet).
     void interrupt();
 
+    /// This daemon leads a new term: at its next cycle the engine takes up the
+    /// shared state (creation back-off, orphan marks) from the store, as at
+    /// its first cycle.
+    void newTerm();
+
     /// Blocks until no worker task is in flight (tests, shutdown).
     void waitIdle();
     /// Waits at most `limit` for in-flight tasks; false if some are left.

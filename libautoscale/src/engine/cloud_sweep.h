@@ -72,6 +72,12 @@ public:
     /// Termination of `ids` failed: they stay marked for the next sweep.
     void keep(std::span<const std::string> ids);
 
+    /// The marked ids, for the store (the next leader's sweep terminates them
+    /// as this one would have).
+    [[nodiscard]] std::vector<std::string> marked() const { return {marks_.begin(), marks_.end()}; }
+    /// Takes up ids another process marked.
+    void restore(std::span<const std::string> ids) { marks_.insert(ids.begin(), ids.end()); }
+
 private:
     std::set<std::string> marks_;
 };

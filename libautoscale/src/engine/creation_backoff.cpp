@@ -5,6 +5,8 @@
 #include "engine/creation_backoff.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 
 namespace autoscale {
 
@@ -42,6 +44,41 @@ std::optional<std::chrono::nanoseconds> CreationBackoff::remaining() const {
     if (!until_ || *until_ <= now)
         return std::nullopt;
     return *until_ - now;
+}
+
+std::string CreationBackoff::encode() const {
+    const std::lock_guard lock(mutex_);
+    std::int64_t until = 0;
+    const SteadyTime now = clock_.steadyNow();
+    if (until_ && *until_ > now) {
+        const auto wall = clock_.now() + (*until_ - now);
+        until = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch())
+                        .count();
+    }
+    return std::to_string(failures_) + "," + std::to_string(until);
+}
+
+void CreationBackoff::restore(std::string_view encoded) {
+    const auto comma = encoded.find(',');
+    if (comma == std::string_view::npos)
+        return;
+    int failures = 0;
+    std::int64_t until = 0;
+    const auto* begin = encoded.data();
+    if (std::from_chars(begin, begin + comma, failures).ec != std::errc{} ||
+        std::from_chars(begin + comma + 1, begin + encoded.size(), until).ec != std::errc{} ||
+        failures < 0)
+        return;
+    const std::lock_guard lock(mutex_);
+    failures_ = failures;
+    until_.reset();
+    const WallTime wall{
+            std::chrono::duration_cast<WallTime::duration>(std::chrono::milliseconds{until})};
+    const WallTime now = clock_.now();
+    if (until > 0 && wall > now) {
+        const auto left = std::min<std::chrono::nanoseconds>(wall - now, max_);
+        until_ = clock_.steadyNow() + left;
+    }
 }
 
 } // namespace autoscale

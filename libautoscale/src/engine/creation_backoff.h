@@ -8,6 +8,8 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include <autoscale/clock.h>
 
@@ -30,6 +32,13 @@ public:
     [[nodiscard]] int failures() const;
     /// How long creation is still held back; nullopt when it is not.
     [[nodiscard]] std::optional<std::chrono::nanoseconds> remaining() const;
+
+    /// The state as text for the store ("failures,until" with `until` in Unix
+    /// milliseconds of the wall clock, 0 for none): what the next leader, or
+    /// this daemon after a restart, takes up with restore().
+    [[nodiscard]] std::string encode() const;
+    /// Takes up a state encode() wrote (another process's); malformed text is ignored.
+    void restore(std::string_view encoded);
 
 private:
     const std::chrono::milliseconds initial_;

@@ -136,6 +136,49 @@ void Engine::Impl::claimUnpooled(const std::vector<Server>& rows) {
     claimedAll_ = all;
 }
 
+void Engine::Impl::shareState() {
+    const std::string& pool = options_.pool.name;
+    if (std::string backoff = backoff_.encode(); backoff != sharedBackoff_) {
+        if (store_.putValue("backoff/" + pool, backoff))
+            sharedBackoff_ = std::move(backoff);
+    }
+    std::string orphans;
+    for (const auto& id : orphanMarks_.marked())
+        orphans += (orphans.empty() ? "" : ",") + id;
+    if (orphans != sharedOrphans_) {
+        if (store_.putValue("orphans/" + pool, orphans))
+            sharedOrphans_ = std::move(orphans);
+    }
+}
+
+void Engine::Impl::takeUpSharedState() {
+    const std::string& pool = options_.pool.name;
+    auto backoff = store_.getValue("backoff/" + pool);
+    auto orphans = store_.getValue("orphans/" + pool);
+    if (!backoff || !orphans)
+        return; // Tried again at the next cycle.
+    tookUpShared_ = true;
+    if (backoff->has_value()) {
+        backoff_.restore(**backoff);
+        sharedBackoff_ = **backoff;
+        if (backoff_.failures() > 0) {
+            log_.info("creation back-off taken up from the store",
+                      {{"failures", std::to_string(backoff_.failures())}});
+        }
+    }
+    if (orphans->has_value() && !(*orphans)->empty()) {
+        std::vector<std::string> ids;
+        std::string_view rest = **orphans;
+        while (!rest.empty()) {
+            const auto comma = rest.find(',');
+            ids.emplace_back(rest.substr(0, comma));
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        }
+        orphanMarks_.restore(ids);
+        sharedOrphans_ = **orphans;
+    }
+}
+
 Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int> share) {
     const std::lock_guard cycleLock(cycleMutex_);
     const WallTime now = clock_.now();
@@ -147,6 +190,8 @@ Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int>
     const std::uint64_t generation = insertGeneration_.load();
     if (!lastSweep_ || clock_.steadyNow() - *lastSweep_ >= options_.orphanSweepInterval)
         claimedAll_ = false; // Look at every row again at each sweep.
+    if (!tookUpShared_)
+        takeUpSharedState();
     auto rows = listOwn();
     if (!rows) {
         noteCycleError("cannot read the store: " + rows.error().message);
@@ -214,6 +259,7 @@ Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int>
         return rows.error();
     }
     advance(*rows, busy, queueOk, now);
+    shareState();
 
     // Purge terminated rows every hour, or every purgeAfter if shorter.
     if (!lastPurge_ ||
@@ -575,6 +621,9 @@ const PoolSettings& Engine::pool() const {
 }
 void Engine::run(const std::stop_token& stop) {
     impl_->run(stop);
+}
+void Engine::newTerm() {
+    impl_->newTerm();
 }
 void Engine::interrupt() {
     impl_->interrupt();

@@ -45,6 +45,10 @@ public:
     void run(const std::stop_token& stop);
     void waitIdle() { inFlight_.waitIdle(); }
     void interrupt() { executor_->interrupt(); }
+    void newTerm() {
+        const std::lock_guard cycleLock(cycleMutex_);
+        tookUpShared_ = false;
+    }
     bool waitIdleFor(std::chrono::milliseconds limit) { return inFlight_.waitIdleFor(limit); }
     Plan lastPlan() const;
     EngineStatus status() const;
@@ -78,6 +82,11 @@ private:
                         WallTime now, int youngPending, std::optional<int> share);
     /// This pool's rows (and, for the pool that claims them, rows without a pool).
     Result<std::vector<Server>> listOwn();
+    /// Writes the creation back-off and the orphan marks to the store when
+    /// they changed; takes them up from the store at the first cycle (of the
+    /// process or of a new term).
+    void shareState();
+    void takeUpSharedState();
     /// Whether this engine manages the row (EngineOptions::claimsUnpooled).
     bool isOwn(const Server& row) const;
     /// Gives the rows it claims to this pool.
@@ -153,6 +162,9 @@ private:
     DemandHistory demand_;                  ///< Guarded by cycleMutex_.
     OrphanMarks orphanMarks_;               ///< Guarded by cycleMutex_.
     std::optional<SteadyTime> lastSweep_{}; ///< Guarded by cycleMutex_.
+    bool tookUpShared_ = false;             ///< Guarded by cycleMutex_.
+    std::string sharedBackoff_{};           ///< As last written. Guarded by cycleMutex_.
+    std::string sharedOrphans_{};           ///< As last written. Guarded by cycleMutex_.
     bool claimedAll_ =
             false; ///< No row left to claim since the last sweep. Guarded by cycleMutex_.
     std::optional<SteadyTime> lastPurge_{};    ///< Guarded by cycleMutex_.

@@ -30,11 +30,22 @@ void addLeftOut(StagesLeftOut& to, const StagesLeftOut& from) {
 }
 
 std::string describeStage(const Stage& stage) {
-    std::string labels;
-    for (const auto& [key, value] : stage.labels)
-        labels += (labels.empty() ? "" : ",") + key + ":" + value;
-    return stage.os + "/" + stage.arch + (stage.variant.empty() ? "" : "/" + stage.variant) +
-           (labels.empty() ? "" : " labels " + labels);
+    std::string out = stage.os;
+    out += '/';
+    out += stage.arch;
+    if (!stage.variant.empty()) {
+        out += '/';
+        out += stage.variant;
+    }
+    bool first = true;
+    for (const auto& [key, value] : stage.labels) {
+        out += first ? " labels " : ",";
+        out += key;
+        out += ':';
+        out += value;
+        first = false;
+    }
+    return out;
 }
 
 } // namespace
@@ -129,6 +140,7 @@ public:
         , log_(std::move(logger))
         , interval_(interval) {
         std::vector<std::string> names;
+        names.reserve(pools.size());
         for (const auto& pool : pools)
             names.push_back(pool.options.pool.name);
         for (std::size_t i = 0; i < pools.size(); ++i) {
@@ -357,6 +369,8 @@ private:
         if (term != lastTerm_) {
             log_.info("leading: adopting every server in flight, as after a restart",
                       {{"term", std::to_string(term)}, {"id", leadership_->id}});
+            for (auto& engine : engines_)
+                engine->newTerm();
             lastTerm_ = term;
         }
         return true;

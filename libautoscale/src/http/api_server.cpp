@@ -138,14 +138,32 @@ public:
             const Histogram& h = p.metrics.*field;
             const std::string pool = "pool=\"" + labelValue(p.pool) + "\"";
             std::int64_t cumulative = 0;
+            const auto bucket = [&](const std::string& le, std::int64_t n) {
+                out_ += name;
+                out_ += "_bucket{";
+                out_ += pool;
+                out_ += ",le=\"";
+                out_ += le;
+                out_ += "\"} ";
+                out_ += std::to_string(n);
+                out_ += '\n';
+            };
             for (std::size_t i = 0; i < h.bounds.size(); ++i) {
                 cumulative += h.counts[i];
-                out_ += name + "_bucket{" + pool + ",le=\"" + number(h.bounds[i]) + "\"} " +
-                        std::to_string(cumulative) + "\n";
+                bucket(number(h.bounds[i]), cumulative);
             }
-            out_ += name + "_bucket{" + pool + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
-            out_ += name + "_sum{" + pool + "} " + number(h.sum) + "\n";
-            out_ += name + "_count{" + pool + "} " + std::to_string(h.count) + "\n";
+            bucket("+Inf", h.count);
+            const auto line = [&](const char* suffix, const std::string& value) {
+                out_ += name;
+                out_ += suffix;
+                out_ += '{';
+                out_ += pool;
+                out_ += "} ";
+                out_ += value;
+                out_ += '\n';
+            };
+            line("_sum", number(h.sum));
+            line("_count", std::to_string(h.count));
         }
     }
 

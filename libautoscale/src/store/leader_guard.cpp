@@ -54,9 +54,10 @@ public:
 private:
     Result<std::unique_ptr<Store>> fenced() {
         const std::int64_t epoch = election_.epoch();
-        if (epoch == 0)
+        if (epoch == 0) {
             return makeError(Errc::NotLeader,
                              "this daemon is not the leader: its write is refused");
+        }
         const LeaderElection* election = &election_;
         return store_.fencedBy(epoch, [election] { return election->guard(); });
     }
