@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <random>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -252,6 +253,58 @@ TEST_CASE("the leader's lock session terminated, then the leader frozen for 30 s
     }
     for (auto& d : daemons)
         (void)d->wait(40s);
+}
+
+TEST_CASE("8 random kill -9s across both daemons with MAX 4: never more than 4 live instances, "
+          "no orphan after the last") {
+    Pair p;
+    p.drone.setStages(pending(8));
+    std::atomic<bool> watching{true};
+    std::atomic<int> maxLive{0};
+    std::thread watcher([&] {
+        while (watching) {
+            maxLive = std::max(maxLive.load(), liveInstances(*p.ec2));
+            std::this_thread::sleep_for(5ms); // Sampling the fake's table.
+        }
+    });
+    std::array<std::unique_ptr<test::BackgroundProcess>, 2> daemons{p.start(0, "a0.log"),
+                                                                    p.start(1, "b0.log")};
+    std::mt19937 rng(4242);
+    for (int kill = 0; kill < 8; ++kill) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1500));
+        const std::size_t victim = rng() % 2;
+        daemons.at(victim)->signal(SIGKILL);
+        daemons.at(victim)->wait(10s);
+        daemons.at(victim) = p.start(static_cast<int>(victim),
+                                     (victim == 0 ? "a" : "b") + std::to_string(kill + 1) + ".log");
+    }
+    // After the last: every live instance is known to the store.
+    const auto known = [&] {
+        auto r = p.api(0, "GET", "/api/servers");
+        if (!r || r->status != 200)
+            return false;
+        const auto rows = parseServersJson(r->body).value_or(std::vector<Server>{});
+        for (const auto& [instanceId, instance] : p.ec2->instances()) {
+            if (instance.state != "pending" && instance.state != "running")
+                continue;
+            const std::string& id = instanceId; // clang 14 captures no structured binding.
+            if (std::none_of(rows.begin(), rows.end(), [&](const Server& s) {
+                    return s.instanceId == id && s.state != ServerState::Terminated;
+                }))
+                return false;
+        }
+        return !rows.empty();
+    };
+    CHECK_MESSAGE(test::waitFor(known, 30s), daemons[0]->output());
+    watching = false;
+    watcher.join();
+    MESSAGE("RunInstances calls: " << p.ec2->calls("RunInstances").size()
+                                   << ", most live at once: " << maxLive.load());
+    CHECK(maxLive <= 4);
+    for (auto& d : daemons)
+        d->signal(SIGTERM);
+    for (auto& d : daemons)
+        CHECK(d->wait(40s) == 0);
 }
 
 } // namespace
