@@ -255,6 +255,46 @@ TEST_CASE("the leader's lock session terminated, then the leader frozen for 30 s
         (void)d->wait(40s);
 }
 
+TEST_CASE("a PostgreSQL restart: the daemons stay up, /healthz says why while the database is "
+          "away, a leader again after, nothing launched twice") {
+    Pair p;
+    p.drone.setStages(pending(8));
+    std::array<std::unique_ptr<test::BackgroundProcess>, 2> daemons{p.start(0, "a.log"),
+                                                                    p.start(1, "b.log")};
+    REQUIRE(test::waitFor([&] { return liveInstances(*p.ec2) == 4; }, 30s));
+    const std::size_t launches = p.ec2->calls("RunInstances").size();
+    test::PgCluster& cluster = test::PgCluster::shared();
+    cluster.stop();
+    const auto healthSaysWhy = [&] {
+        HttpRequest r{.method = "GET",
+                      .url = "http://127.0.0.1:" + std::to_string(p.ports[0]) + "/healthz"};
+        auto answer = p.http->send(r);
+        return answer && answer->status == 503 && answer->body.find("store") != std::string::npos;
+    };
+    CHECK(test::waitFor(healthSaysWhy, 15s));
+    // Without the database no daemon can confirm its lock: none leads.
+    CHECK(test::waitFor([&] { return p.role(0) != "leader" && p.role(1) != "leader"; }, 15s));
+    CHECK(daemons[0]->running());
+    CHECK(daemons[1]->running());
+    cluster.start();
+    const auto restartedAt = std::chrono::steady_clock::now();
+    CHECK(test::waitFor([&] { return p.role(0) == "leader" || p.role(1) == "leader"; }, 15s));
+    MESSAGE("a leader again after the database came back: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - restartedAt)
+                       .count()
+            << " ms");
+    CHECK(daemons[0]->running());
+    CHECK(daemons[1]->running());
+    std::this_thread::sleep_for(3s); // Three intervals of the leader, to see what it does.
+    CHECK(p.ec2->calls("RunInstances").size() == launches);
+    CHECK(liveInstances(*p.ec2) == 4);
+    for (auto& d : daemons)
+        d->signal(SIGTERM);
+    for (auto& d : daemons)
+        CHECK(d->wait(40s) == 0);
+}
+
 TEST_CASE("8 random kill -9s across both daemons with MAX 4: never more than 4 live instances, "
           "no orphan after the last") {
     Pair p;
