@@ -4,6 +4,8 @@
 /// daemon's REST API: the POOL (and MARKET) columns, `servers ls --pool`,
 /// `servers create --pool` and `plan` with several pools.
 
+#include <mutex>
+
 #include <doctest/doctest.h>
 
 #include <autoscale/json.h>
@@ -30,9 +32,13 @@ struct AdminFixture {
             {.name = "gpu-cccc3333", .pool = "gpu", .state = ServerState::Running},
     };
     std::string planBody{};
+    /// The fake daemon answers on its own thread: the tests change what it
+    /// serves under this lock.
+    std::mutex mutex;
 
     AdminFixture() {
         daemon.on("GET", "/api/servers", [this](const test::RecordedRequest&) {
+            const std::lock_guard lock(mutex);
             return test::FakeReply{.body = serversToJson(servers)};
         });
         daemon.on("POST", "/api/servers", [](const test::RecordedRequest& r) {
@@ -43,6 +49,7 @@ struct AdminFixture {
                     .body = serverToJson({.name = pool + "-dddd4444", .pool = pool})};
         });
         daemon.on("GET", "/api/plan", [this](const test::RecordedRequest&) {
+            const std::lock_guard lock(mutex);
             return test::FakeReply{.body = planBody};
         });
     }
@@ -66,7 +73,10 @@ TEST_CASE_FIXTURE(AdminFixture, "servers ls shows each server's pool, and MARKET
     CHECK(has(table.out, "\narm64-bbbb2222  arm64  "));
     CHECK(has(table.out, "\ngpu-cccc3333    gpu    "));
 
-    servers[2].market = "spot";
+    {
+        const std::lock_guard lock(mutex);
+        servers[2].market = "spot";
+    }
     const auto spot = run({"servers", "ls"});
     REQUIRE(spot.exitCode == 0);
     CHECK(has(spot.out, "  SIZE  MARKET  REGION  "));
@@ -122,7 +132,10 @@ TEST_CASE_FIXTURE(AdminFixture, "plan shows every pool and the unroutable stages
             {.pool = "arm64", .pending = 3, .servers = 0, .create = 2},
     };
     const std::vector<Stage> unroutable = {{.id = 9, .status = "pending", .os = "windows"}};
-    planBody = fleetPlanToJson(plans, unroutable);
+    {
+        const std::lock_guard lock(mutex);
+        planBody = fleetPlanToJson(plans, unroutable);
+    }
     const auto text = run({"plan"});
     CAPTURE(text.err);
     REQUIRE(text.exitCode == 0);
@@ -135,7 +148,10 @@ TEST_CASE_FIXTURE(AdminFixture, "plan shows every pool and the unroutable stages
     REQUIRE(json.exitCode == 0);
     CHECK(json.out == planBody + "\n");
 
-    planBody = planToJson(plans.front());
+    {
+        const std::lock_guard lock(mutex);
+        planBody = planToJson(plans.front());
+    }
     const auto one = run({"plan"});
     REQUIRE(one.exitCode == 0);
     CHECK(one.out.starts_with("pending 4, running 0, servers 1"));
