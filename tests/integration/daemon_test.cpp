@@ -439,6 +439,24 @@ int liveInstances(const test::FakeEc2& ec2) {
     return n;
 }
 
+/// No orphan: the store knows every live instance of the fake, and holds rows.
+bool everyLiveInstanceKnown(Daemon& d) {
+    const auto rows = d.servers();
+    if (rows.empty())
+        return false;
+    for (const auto& [instanceId, instance] : d.ec2->instances()) {
+        if (instance.state != "pending" && instance.state != "running")
+            continue;
+        const std::string& id = instanceId; // clang 14 captures no structured binding.
+        const bool found = std::any_of(rows.begin(), rows.end(), [&](const Server& s) {
+            return s.instanceId == id && s.state != ServerState::Terminated;
+        });
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
 TEST_CASE("kill -9 at random moments across 8 restarts never exceeds MAX nor leaks") {
     test::SilentListener silent; // Instances that never finish installing: all stay live.
     Daemon d(0, {"127.0.0.1:" + std::to_string(silent.port())});
@@ -461,21 +479,8 @@ TEST_CASE("kill -9 at random moments across 8 restarts never exceeds MAX nor lea
         CHECK(liveInstances(*d.ec2) <= 4);
     }
     auto last = d.start(d.env(), "last.log");
-    const auto known = [&] {
-        const auto rows = d.servers();
-        if (rows.empty())
-            return false;
-        for (const auto& [instanceId, instance] : d.ec2->instances()) {
-            if (instance.state != "pending" && instance.state != "running")
-                continue;
-            const std::string& id = instanceId; // clang 14 captures no structured binding.
-            const bool found = std::any_of(rows.begin(), rows.end(), [&](const Server& s) {
-                return s.instanceId == id && s.state != ServerState::Terminated;
-            });
-            if (!found)
-                return false;
-        }
-        return true;
+    const auto known = [&d] {
+        return everyLiveInstanceKnown(d);
     };
     CHECK_MESSAGE(test::waitFor(known, 30s), last->output());
     watching = false;
@@ -738,21 +743,8 @@ pools:
         daemon->wait(10s);
     }
     auto last = d.start(env, "pools-last.log");
-    const auto known = [&] {
-        const auto rows = d.servers();
-        if (rows.empty())
-            return false;
-        for (const auto& [instanceId, instance] : d.ec2->instances()) {
-            if (instance.state != "pending" && instance.state != "running")
-                continue;
-            const std::string& id = instanceId; // clang 14 captures no structured binding.
-            const bool found = std::any_of(rows.begin(), rows.end(), [&](const Server& s) {
-                return s.instanceId == id && s.state != ServerState::Terminated;
-            });
-            if (!found)
-                return false;
-        }
-        return true;
+    const auto known = [&d] {
+        return everyLiveInstanceKnown(d);
     };
     CHECK_MESSAGE(test::waitFor(known, 30s), last->output());
     // Both pools got servers.
