@@ -24,7 +24,6 @@ bool has(const std::string& text, const std::string& part) {
 }
 
 struct AdminFixture {
-    test::FakeHttpServer daemon;
     std::string admin = test::testEnv("AUTOSCALER_ADMIN_BIN");
     std::vector<Server> servers = {
             {.name = "amd64-aaaa1111", .pool = "amd64", .state = ServerState::Running},
@@ -35,6 +34,9 @@ struct AdminFixture {
     /// The fake daemon answers on its own thread: the tests change what it
     /// serves under this lock.
     std::mutex mutex;
+    /// Declared last so it is destroyed first: its thread is joined before
+    /// the members its handlers read are freed.
+    test::FakeHttpServer daemon;
 
     AdminFixture() {
         daemon.on("GET", "/api/servers", [this](const test::RecordedRequest&) {
