@@ -365,6 +365,45 @@ TEST_CASE_FIXTURE(NoticeHarness, "the poller hands notices to the engine and del
     CHECK(sqs.pending() == 0);
 }
 
+TEST_CASE_FIXTURE(NoticeHarness, "a notice the poller could not act on is not deleted: it comes "
+                                 "back; a stopping poller acts on nothing") {
+    test::FakeInterruptionQueue sqs;
+    const std::string ours = sqs.push({warning()});
+    bool storeDown = true;
+    InterruptionPoller poller(
+            sqs,
+            [&](const CloudNotice& n) -> Result<void> {
+                if (storeDown)
+                    return makeError(Errc::Unavailable, "database is locked");
+                auto r = engine->handleNotice(n);
+                if (!r)
+                    return r.error();
+                return {};
+            },
+            clock, Logger(sink, clock, "interruptions", LogLevel::Debug));
+    std::stop_source stop;
+    auto polled = poller.pollOnce(stop.get_token());
+    REQUIRE(polled);
+    CHECK(*polled == 0);
+    CHECK(sqs.removed().empty());
+    CHECK(sqs.pending() == 1);
+    CHECK(sink.text().find("comes back") != std::string::npos);
+
+    // Received while the daemon stops: left for the next start (or the leader).
+    storeDown = false;
+    stop.request_stop();
+    polled = poller.pollOnce(stop.get_token());
+    CHECK(sqs.pending() == 1);
+    CHECK(store->find(busy.name)->state == ServerState::Running);
+
+    const std::stop_source running;
+    polled = poller.pollOnce(running.get_token());
+    REQUIRE(polled);
+    CHECK(*polled == 1);
+    CHECK(sqs.removed() == std::vector<std::string>{ours});
+    CHECK(store->find(busy.name)->state == ServerState::Draining);
+}
+
 /// A running server busy with 2 stages of 2 builds; lost-build hooks that
 /// record what they are asked.
 struct LostHarness : SpotHarness {

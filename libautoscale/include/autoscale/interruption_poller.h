@@ -2,7 +2,9 @@
 /// \file
 /// The interruption poller: one thread that long-polls an InterruptionQueue and
 /// hands every notice to the engine that owns the instance, then deletes the
-/// message (also an ignored or malformed one). One per process; start() and
+/// message (also an ignored, malformed or foreign one). A message with a
+/// notice that could not be acted on (the store failed) is kept: it comes
+/// back after the queue's visibility timeout. One per process; start() and
 /// stop() make it easy to run only while this process leads.
 
 #pragma once
@@ -41,7 +43,7 @@ LostBuildHooks makeLostBuildHooks(DroneSettings drone, std::unique_ptr<HttpClien
                                   Store& store, Logger logger, bool restart);
 
 /// Acts on one notice. Errc::NotFound: the instance is not ours (the message
-/// is deleted all the same).
+/// is deleted all the same); any other error keeps the message.
 using NoticeHandler = std::function<Result<void>(const CloudNotice& notice)>;
 
 /// Hands `notice` to the pool of `fleet` whose rows hold its instance;

@@ -88,10 +88,15 @@ public:
             return messages.error();
         int removed = 0;
         for (const auto& m : *messages) {
+            // Received while stopping: not acted on and not deleted; it comes
+            // back after its visibility timeout, to the next start or the leader.
+            if (stop.stop_requested())
+                break;
             if (!m.problem.empty()) {
                 log_.info("queue message not acted on",
                           {{"message", m.messageId}, {"why", m.problem}});
             }
+            bool failed = false;
             for (const auto& notice : m.notices) {
                 auto handled = handler_(notice);
                 if (handled) {
@@ -103,12 +108,16 @@ public:
                                {{"instance", notice.instanceId},
                                 {"notice", std::string(nameOf(notice.kind))}});
                 } else {
-                    log_.warn("cannot act on a cloud notice",
+                    failed = true;
+                    log_.warn("cannot act on a cloud notice; its message is kept and comes back "
+                              "after the queue's visibility timeout",
                               {{"instance", notice.instanceId},
                                {"notice", std::string(nameOf(notice.kind))},
                                {"error", handled.error().message}});
                 }
             }
+            if (failed)
+                continue;
             if (auto r = queue_.remove(m.receiptHandle); r) {
                 ++removed;
             } else {
