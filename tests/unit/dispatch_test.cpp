@@ -2,6 +2,7 @@
 // Drone's dispatch rule (harness/harness scheduler/queue/queue.go): which
 // stages are demand for our docker runners, and why the others are not.
 
+#include <random>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -177,6 +178,91 @@ TEST_CASE("a stage over both limit and throttle is counted once, as limit") {
     Stage b = limited(2, "pending", 1);
     b.throttle = 1;
     CHECK(verdicts({a, b}) == std::vector{Dispatch::Given, Dispatch::Limit});
+}
+
+/// Drone's hold-backs read literally, one stage at a time over the whole
+/// queue (O(n²)): the reference the grouped pass must agree with.
+Dispatch naiveHoldBack(const std::vector<Stage>& queue, std::size_t at, Dispatch match) {
+    const Stage& stage = queue[at];
+    if (match != Dispatch::Given || stage.status != "pending" || !stage.machine.empty())
+        return match;
+    auto incomplete = [](const Stage& s) {
+        return s.status == "pending" || s.status == "running";
+    };
+    if (stage.limit > 0) {
+        int count = 0;
+        for (const auto& sibling : queue) {
+            if (!incomplete(sibling) || sibling.repoId != stage.repoId ||
+                sibling.name != stage.name)
+                continue;
+            if (sibling.id < stage.id || (sibling.id > stage.id && sibling.status == "running"))
+                ++count;
+        }
+        if (count >= stage.limit)
+            return Dispatch::Limit;
+    }
+    if (stage.throttle > 0) {
+        int before = 0;
+        for (const auto& sibling : queue) {
+            if (incomplete(sibling) && sibling.repoId == stage.repoId && sibling.id < stage.id)
+                ++before;
+        }
+        if (before >= stage.throttle)
+            return Dispatch::Throttle;
+    }
+    return match;
+}
+
+TEST_CASE("the hold-backs agree with the rule read one stage at a time, on random queues") {
+    std::mt19937 rng(20261130);
+    PoolSettings arm;
+    arm.name = "arm64";
+    arm.arch = "arm64";
+    const std::vector<PoolSettings> pools = {kPool, arm};
+    const std::vector<const char*> statuses = {"pending", "pending", "running", "success"};
+    const std::vector<const char*> names = {"a", "b", "c"};
+    int held = 0;
+    for (int round = 0; round < 300; ++round) {
+        std::vector<Stage> queue;
+        const auto size = 1 + rng() % 40;
+        for (std::uint32_t i = 0; i < size; ++i) {
+            Stage s = pending(1 + static_cast<std::int64_t>(rng() % 60)); // Ids may repeat.
+            s.status = statuses[rng() % statuses.size()];
+            s.repoId = static_cast<std::int64_t>(rng() % 3);
+            s.name = names[rng() % names.size()];
+            s.arch = rng() % 3 == 0 ? "arm64" : "amd64";
+            if (rng() % 8 == 0)
+                s.type = "exec";
+            if (rng() % 6 == 0)
+                s.machine = "agent-1";
+            s.limit = static_cast<int>(rng() % 3);
+            s.throttle = rng() % 4 == 0 ? static_cast<int>(1 + rng() % 3) : 0;
+            queue.push_back(s);
+        }
+        const RoutedQueue routed = routeQueue(queue, pools);
+        const std::vector<Dispatch> one = classifyQueue(queue, kPool);
+        for (std::size_t i = 0; i < queue.size(); ++i) {
+            CAPTURE(round);
+            CAPTURE(i);
+            const Stage& s = queue[i];
+            const bool incomplete = s.status == "pending" || s.status == "running";
+            Dispatch match = incomplete ? runnerMatch(s, kPool) : Dispatch::Status;
+            int pool = -1;
+            if (match == Dispatch::Given) {
+                pool = 0;
+            } else if (incomplete && runnerMatch(s, arm) == Dispatch::Given) {
+                match = Dispatch::Given;
+                pool = 1;
+            }
+            CHECK(routed.pool[i] == pool);
+            const Dispatch want = naiveHoldBack(queue, i, match);
+            CHECK(routed.verdict[i] == want);
+            held += want == Dispatch::Limit || want == Dispatch::Throttle ? 1 : 0;
+            const Dispatch alone = incomplete ? runnerMatch(s, kPool) : Dispatch::Status;
+            CHECK(one[i] == naiveHoldBack(queue, i, alone));
+        }
+    }
+    CHECK(held > 100); // The random queues do exercise the hold-backs.
 }
 
 /// The acceptance queue of issue 12: 4 docker, 3 exec, 2 variant v8, and 3

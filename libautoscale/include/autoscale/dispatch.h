@@ -83,6 +83,10 @@ RoutedQueue routeQueue(std::span<const Stage> queue, std::span<const PoolSetting
 /// match none): reported as unroutable, never silently ignored.
 bool isUnroutable(const Stage& stage, Dispatch verdict, int pool);
 
+/// What a stage asks for, for people: "linux/arm64", "linux/arm/v7",
+/// "linux/arm64/v8 kernel 6.1 labels gpu:yes,size:large".
+std::string describePlatform(const Stage& stage);
+
 /// Adds one stage's verdict to the counts (Given adds nothing).
 void countLeftOut(StagesLeftOut& counts, Dispatch reason);
 

@@ -47,6 +47,19 @@ struct PoolDemand {
 std::vector<std::optional<int>> fleetShares(std::span<const PoolDemand> pools,
                                             std::optional<int> fleetMax);
 
+/// One queue read split among a fleet's pools (routeQueue()).
+struct PartitionedQueue {
+    /// Per pool, in the pools' order: the stages that are its demand, and how
+    /// many stages of the queue are not, by reason (`routed`: another pool's).
+    std::vector<PoolQueue> parts{};
+    /// Pending stages of our kind that no pool serves.
+    std::vector<Stage> unroutable{};
+};
+
+/// Routes `queue` with Drone's rule and moves each stage that is a pool's
+/// demand into that pool's part: what Fleet::cycle() and `plan` both do.
+PartitionedQueue partitionQueue(std::vector<Stage> queue, std::span<const PoolSettings> pools);
+
 /// The servers a pool wants for the stages routed to it (PoolDemand::wanted).
 int wantedServers(const PoolSettings& pool, const std::vector<Stage>& stages);
 

@@ -8,8 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <map>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 namespace autoscale {
@@ -23,49 +24,48 @@ bool isIncomplete(const Stage& stage) {
 /// The incomplete stages of one group (a repo, or a repo and a stage name),
 /// sorted by id, with how many of the first i are running.
 struct Group {
-    std::vector<std::int64_t> ids{};
-    std::vector<bool> running{};
+    std::vector<std::pair<std::int64_t, bool>> members{}; ///< (id, running), sorted by finish().
     std::vector<int> runningBefore{}; ///< runningBefore[i]: running among the first i.
 
     void finish() {
-        std::vector<std::size_t> order(ids.size());
-        for (std::size_t i = 0; i < order.size(); ++i)
-            order[i] = i;
-        std::sort(order.begin(), order.end(),
-                  [this](std::size_t a, std::size_t b) { return ids[a] < ids[b]; });
-        std::vector<std::int64_t> sortedIds;
-        std::vector<bool> sortedRunning;
-        sortedIds.reserve(order.size());
-        sortedRunning.reserve(order.size());
-        for (const auto i : order) {
-            sortedIds.push_back(ids[i]);
-            sortedRunning.push_back(running[i]);
-        }
-        ids = std::move(sortedIds);
-        running = std::move(sortedRunning);
-        runningBefore.assign(ids.size() + 1, 0);
-        for (std::size_t i = 0; i < ids.size(); ++i)
-            runningBefore[i + 1] = runningBefore[i] + (running[i] ? 1 : 0);
+        std::sort(members.begin(), members.end());
+        runningBefore.assign(members.size() + 1, 0);
+        for (std::size_t i = 0; i < members.size(); ++i)
+            runningBefore[i + 1] = runningBefore[i] + (members[i].second ? 1 : 0);
     }
 
     /// Siblings with a lower id (Drone skips a sibling with the same id).
     [[nodiscard]] int before(std::int64_t id) const {
-        return static_cast<int>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
+        const auto lower =
+                std::lower_bound(members.begin(), members.end(), id,
+                                 [](const auto& m, std::int64_t v) { return m.first < v; });
+        return static_cast<int>(lower - members.begin());
     }
 
     /// Running siblings with a higher id.
     [[nodiscard]] int runningAfter(std::int64_t id) const {
-        const auto upper = static_cast<std::size_t>(std::upper_bound(ids.begin(), ids.end(), id) -
-                                                    ids.begin());
-        return runningBefore.back() - runningBefore[upper];
+        const auto upper =
+                std::upper_bound(members.begin(), members.end(), id,
+                                 [](std::int64_t v, const auto& m) { return v < m.first; });
+        return runningBefore.back() -
+               runningBefore[static_cast<std::size_t>(upper - members.begin())];
     }
+};
+
+/// The groups of one repo that some held-back candidate needs: the repo's
+/// (for `throttle`) and its pipelines' by name (for `limit`).
+struct RepoGroups {
+    bool throttled = false;
+    Group repo{};
+    std::unordered_map<std::string_view, Group> byName{};
 };
 
 /// Whether a stage is subject to the hold-backs at all: pending, not yet
 /// accepted by a runner, and given to ours if it were not held back.
 bool mayBeHeld(const Stage& stage, Dispatch match) {
-    return match == Dispatch::Given && stage.status == "pending" && stage.machine.empty() &&
-           (stage.limit > 0 || stage.throttle > 0);
+    // Cheapest tests first: most stages have neither a limit nor a throttle.
+    return (stage.limit > 0 || stage.throttle > 0) && match == Dispatch::Given &&
+           stage.machine.empty() && stage.status == "pending";
 }
 
 } // namespace
@@ -116,37 +116,52 @@ namespace {
 /// pending stages held back by their siblings (every incomplete stage of the
 /// queue, whatever runner it is for).
 void holdBack(std::span<const Stage> queue, std::vector<Dispatch>& out) {
-    // Drone counts siblings among every incomplete stage of the queue.
-    std::map<std::pair<std::int64_t, std::string_view>, Group> byName;
-    std::map<std::int64_t, Group> byRepo;
-    for (const auto& stage : queue) {
-        if (!isIncomplete(stage))
+    // Only the groups a candidate needs are built: a queue of 50,000 stages
+    // has few pipelines with a limit and fewer throttled repos.
+    std::unordered_map<std::int64_t, RepoGroups> repos;
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+        const Stage& stage = queue[i];
+        if (!mayBeHeld(stage, out[i]))
             continue;
-        const bool running = stage.status == "running";
-        Group& named = byName[{stage.repoId, stage.name}];
-        named.ids.push_back(stage.id);
-        named.running.push_back(running);
-        Group& repo = byRepo[stage.repoId];
-        repo.ids.push_back(stage.id);
-        repo.running.push_back(running);
+        RepoGroups& groups = repos[stage.repoId];
+        groups.throttled = groups.throttled || stage.throttle > 0;
+        if (stage.limit > 0)
+            groups.byName.try_emplace(stage.name);
     }
-    for (auto& [key, group] : byName)
-        group.finish();
-    for (auto& [key, group] : byRepo)
-        group.finish();
+    // Drone counts siblings among every incomplete stage of the queue,
+    // whatever runner it is for.
+    for (const auto& stage : queue) {
+        const auto groups = repos.find(stage.repoId);
+        if (groups == repos.end() || !isIncomplete(stage))
+            continue;
+        const std::pair<std::int64_t, bool> member{stage.id, stage.status == "running"};
+        if (groups->second.throttled)
+            groups->second.repo.members.push_back(member);
+        if (!groups->second.byName.empty()) {
+            if (const auto named = groups->second.byName.find(stage.name);
+                named != groups->second.byName.end())
+                named->second.members.push_back(member);
+        }
+    }
+    for (auto& [repoId, groups] : repos) {
+        groups.repo.finish();
+        for (auto& [name, group] : groups.byName)
+            group.finish();
+    }
 
     for (std::size_t i = 0; i < queue.size(); ++i) {
         const Stage& stage = queue[i];
         if (!mayBeHeld(stage, out[i]))
             continue;
+        const RepoGroups& groups = repos.at(stage.repoId);
         if (stage.limit > 0) {
-            const Group& named = byName.at({stage.repoId, stage.name});
+            const Group& named = groups.byName.at(stage.name);
             if (named.before(stage.id) + named.runningAfter(stage.id) >= stage.limit) {
                 out[i] = Dispatch::Limit;
                 continue;
             }
         }
-        if (stage.throttle > 0 && byRepo.at(stage.repoId).before(stage.id) >= stage.throttle)
+        if (stage.throttle > 0 && groups.repo.before(stage.id) >= stage.throttle)
             out[i] = Dispatch::Throttle;
     }
 }
@@ -197,6 +212,29 @@ RoutedQueue routeQueue(std::span<const Stage> queue, std::span<const PoolSetting
 bool isUnroutable(const Stage& stage, Dispatch verdict, int pool) {
     return pool < 0 && stage.status == "pending" &&
            (verdict == Dispatch::Platform || verdict == Dispatch::Labels);
+}
+
+std::string describePlatform(const Stage& stage) {
+    std::string out = stage.os;
+    out += '/';
+    out += stage.arch;
+    if (!stage.variant.empty()) {
+        out += '/';
+        out += stage.variant;
+    }
+    if (!stage.kernel.empty()) {
+        out += " kernel ";
+        out += stage.kernel;
+    }
+    bool first = true;
+    for (const auto& [key, value] : stage.labels) {
+        out += first ? " labels " : ",";
+        out += key;
+        out += ':';
+        out += value;
+        first = false;
+    }
+    return out;
 }
 
 void countLeftOut(StagesLeftOut& counts, Dispatch reason) {

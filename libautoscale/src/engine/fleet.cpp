@@ -29,26 +29,50 @@ void addLeftOut(StagesLeftOut& to, const StagesLeftOut& from) {
     to.routed += from.routed;
 }
 
-std::string describeStage(const Stage& stage) {
-    std::string out = stage.os;
-    out += '/';
-    out += stage.arch;
-    if (!stage.variant.empty()) {
-        out += '/';
-        out += stage.variant;
+} // namespace
+
+PartitionedQueue partitionQueue(std::vector<Stage> queue, std::span<const PoolSettings> pools) {
+    const std::size_t n = pools.size();
+    PartitionedQueue out;
+    out.parts.resize(n);
+    const RoutedQueue routed = routeQueue(queue, pools);
+    {
+        // Each part sized once: a Stage is large, and regrowing moves them all.
+        std::vector<std::size_t> sizes(n, 0);
+        for (std::size_t i = 0; i < queue.size(); ++i) {
+            if (routed.pool[i] >= 0 && routed.verdict[i] == Dispatch::Given)
+                ++sizes[static_cast<std::size_t>(routed.pool[i])];
+        }
+        for (std::size_t p = 0; p < n; ++p)
+            out.parts[p].stages.reserve(sizes[p]);
     }
-    bool first = true;
-    for (const auto& [key, value] : stage.labels) {
-        out += first ? " labels " : ",";
-        out += key;
-        out += ':';
-        out += value;
-        first = false;
+    StagesLeftOut noPool;
+    std::vector<int> routedTo(n, 0);
+    int routedTotal = 0;
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+        const int p = routed.pool[i];
+        const Dispatch verdict = routed.verdict[i];
+        if (p < 0) {
+            countLeftOut(noPool, verdict);
+            if (isUnroutable(queue[i], verdict, p))
+                out.unroutable.push_back(std::move(queue[i]));
+            continue;
+        }
+        auto& part = out.parts[static_cast<std::size_t>(p)];
+        ++routedTo[static_cast<std::size_t>(p)];
+        ++routedTotal;
+        if (verdict == Dispatch::Given) {
+            part.stages.push_back(std::move(queue[i]));
+        } else {
+            countLeftOut(part.leftOut, verdict);
+        }
+    }
+    for (std::size_t p = 0; p < n; ++p) {
+        addLeftOut(out.parts[p].leftOut, noPool);
+        out.parts[p].leftOut.routed = routedTotal - routedTo[p];
     }
     return out;
 }
-
-} // namespace
 
 int wantedServers(const PoolSettings& pool, const std::vector<Stage>& stages) {
     const auto demand = static_cast<int>(std::count_if(stages.begin(), stages.end(),
@@ -168,10 +192,14 @@ public:
         applyStoredPause();
         const std::size_t n = engines_.size();
         auto queue = queue_.stages();
-        std::vector<PoolQueue> parts(n);
-        std::vector<Stage> unroutable;
-        if (queue)
-            route(*queue, parts, unroutable);
+        PartitionedQueue routed;
+        if (queue) {
+            routed = partitionQueue(std::move(*queue), settings_);
+        } else {
+            routed.parts.resize(n);
+        }
+        auto& parts = routed.parts;
+        auto& unroutable = routed.unroutable;
 
         std::vector<PoolDemand> demands;
         demands.reserve(n);
@@ -317,39 +345,6 @@ public:
     [[nodiscard]] std::optional<int> fleetMax() const { return fleetMax_; }
 
 private:
-    /// Moves each stage the queue gives a pool into that pool's part and
-    /// counts, for every pool, the stages that are not its demand.
-    void route(std::vector<Stage>& queue, std::vector<PoolQueue>& parts,
-               std::vector<Stage>& unroutable) const {
-        const std::size_t n = parts.size();
-        const RoutedQueue routed = routeQueue(queue, settings_);
-        StagesLeftOut noPool;
-        std::vector<int> routedTo(n, 0);
-        int routedTotal = 0;
-        for (std::size_t i = 0; i < queue.size(); ++i) {
-            const int p = routed.pool[i];
-            const Dispatch verdict = routed.verdict[i];
-            if (p < 0) {
-                countLeftOut(noPool, verdict);
-                if (isUnroutable(queue[i], verdict, p))
-                    unroutable.push_back(queue[i]);
-                continue;
-            }
-            auto& part = parts[static_cast<std::size_t>(p)];
-            ++routedTo[static_cast<std::size_t>(p)];
-            ++routedTotal;
-            if (verdict == Dispatch::Given) {
-                part.stages.push_back(std::move(queue[i]));
-            } else {
-                countLeftOut(part.leftOut, verdict);
-            }
-        }
-        for (std::size_t p = 0; p < n; ++p) {
-            addLeftOut(parts[p].leftOut, noPool);
-            parts[p].leftOut.routed = routedTotal - routedTo[p];
-        }
-    }
-
     /// Whether this daemon leads now; logs when its role changes. A follower
     /// records that it checked (it is healthy while the election answers).
     bool leadingThisCycle() {
@@ -410,7 +405,7 @@ private:
             log_.warn("no pool serves this stage: it waits until a runner that matches it polls",
                       {{"stage", std::to_string(stage.id)},
                        {"build", std::to_string(stage.buildId)},
-                       {"platform", describeStage(stage)}});
+                       {"platform", describePlatform(stage)}});
         }
         warned_ = std::move(now);
     }

@@ -37,28 +37,6 @@ Result<PlanReport> planOnce(const PoolSettings& pool, Queue& queue, std::vector<
     return report;
 }
 
-namespace {
-
-void addLeftOut(StagesLeftOut& to, const StagesLeftOut& from) {
-    to.status += from.status;
-    to.kind += from.kind;
-    to.platform += from.platform;
-    to.labels += from.labels;
-    to.limit += from.limit;
-    to.throttle += from.throttle;
-    to.routed += from.routed;
-}
-
-std::string describeStage(const Stage& stage) {
-    std::string labels;
-    for (const auto& [key, value] : stage.labels)
-        labels.append(labels.empty() ? "" : ",").append(key).append(":").append(value);
-    return stage.os + "/" + stage.arch + (stage.variant.empty() ? "" : "/" + stage.variant) +
-           (labels.empty() ? "" : " labels " + labels);
-}
-
-} // namespace
-
 FleetPlanReport planFleet(std::span<const PoolSettings> pools, std::optional<int> fleetMax,
                           std::vector<Stage> queue, std::vector<Server> servers, WallTime now) {
     const std::size_t n = pools.size();
@@ -67,46 +45,10 @@ FleetPlanReport planFleet(std::span<const PoolSettings> pools, std::optional<int
     out.stagesTotal = static_cast<int>(queue.size());
     out.pools.resize(n);
 
-    // Routing, as Fleet::cycle() does it: each stage to the first pool that
-    // takes it; what a pool does not get is counted in its leftOut.
-    std::vector<std::vector<Stage>> parts(n);
-    std::vector<StagesLeftOut> leftOut(n);
-    const RoutedQueue routed = routeQueue(queue, pools);
-    {
-        // Each part sized once: a Stage is large, and regrowing moves them all.
-        std::vector<std::size_t> sizes(n, 0);
-        for (std::size_t i = 0; i < queue.size(); ++i) {
-            if (routed.pool[i] >= 0 && routed.verdict[i] == Dispatch::Given)
-                ++sizes[static_cast<std::size_t>(routed.pool[i])];
-        }
-        for (std::size_t p = 0; p < n; ++p)
-            parts[p].reserve(sizes[p]);
-    }
-    StagesLeftOut noPool;
-    std::vector<int> routedTo(n, 0);
-    int routedTotal = 0;
-    for (std::size_t i = 0; i < queue.size(); ++i) {
-        const int p = routed.pool[i];
-        const Dispatch verdict = routed.verdict[i];
-        if (p < 0) {
-            countLeftOut(noPool, verdict);
-            if (isUnroutable(queue[i], verdict, p))
-                out.unroutable.push_back(queue[i]);
-            continue;
-        }
-        const auto at = static_cast<std::size_t>(p);
-        ++routedTo[at];
-        ++routedTotal;
-        if (verdict == Dispatch::Given) {
-            parts[at].push_back(std::move(queue[i]));
-        } else {
-            countLeftOut(leftOut[at], verdict);
-        }
-    }
-    for (std::size_t p = 0; p < n; ++p) {
-        addLeftOut(leftOut[p], noPool);
-        leftOut[p].routed = routedTotal - routedTo[p];
-    }
+    // Routing, as Fleet::cycle() does it.
+    PartitionedQueue routed = partitionQueue(std::move(queue), pools);
+    out.unroutable = std::move(routed.unroutable);
+    auto& parts = routed.parts;
 
     // Each pool's rows: by Server::pool, rows without one to the first pool.
     std::vector<std::vector<Server>> rows(n);
@@ -134,7 +76,7 @@ FleetPlanReport planFleet(std::span<const PoolSettings> pools, std::optional<int
     for (std::size_t p = 0; p < n; ++p) {
         demands.push_back({.min = pools[p].min,
                            .max = pools[p].max,
-                           .wanted = wantedServers(pools[p], parts[p])});
+                           .wanted = wantedServers(pools[p], parts[p].stages)});
     }
     const auto shares = fleetShares(demands, fleetMax);
 
@@ -143,15 +85,15 @@ FleetPlanReport planFleet(std::span<const PoolSettings> pools, std::optional<int
         report.pool = pools[p];
         report.share = shares[p];
         report.stagesTotal = out.stagesTotal;
-        report.stagesMatched = static_cast<int>(parts[p].size());
+        report.stagesMatched = static_cast<int>(parts[p].stages.size());
         // The engine's cap: a share below the pool's max lowers it, never
         // below the pool's min.
         PoolSettings capped = pools[p];
         const bool shareBinds = shares[p] && *shares[p] < capped.max;
         if (shareBinds)
             capped.max = std::max(*shares[p], capped.min);
-        report.plan = plan(capped, rows[p], parts[p], now);
-        report.plan.leftOut = leftOut[p];
+        report.plan = plan(capped, rows[p], parts[p].stages, now);
+        report.plan.leftOut = parts[p].leftOut;
         if (shareBinds) {
             report.plan.reasons.push_back("the fleet's max leaves this pool " +
                                           std::to_string(capped.max) +
@@ -269,7 +211,7 @@ std::string formatFleetPlanText(const FleetPlanReport& r) {
     out += "\nunroutable: " + std::to_string(r.unroutable.size()) + " stage(s) no pool serves\n";
     for (const auto& stage : r.unroutable) {
         out += "  - stage " + std::to_string(stage.id) + " (build " +
-               std::to_string(stage.buildId) + "): " + describeStage(stage) + "\n";
+               std::to_string(stage.buildId) + "): " + describePlatform(stage) + "\n";
     }
     return out;
 }

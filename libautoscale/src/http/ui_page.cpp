@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <map>
 
+#include <autoscale/dispatch.h>
 #include <autoscale/fleet.h>
 
 #include "time_format.h"
@@ -294,21 +295,6 @@ void renderServers(std::string& out, const UiPageData& d) {
     out += "</section>\n";
 }
 
-/// "linux/arm64/v8 kernel 6.1 labels gpu:yes" for a stage.
-std::string stagePlatform(const Stage& stage) {
-    std::string out = stage.os + "/" + stage.arch;
-    if (!stage.variant.empty())
-        out += "/" + stage.variant;
-    if (!stage.kernel.empty())
-        out += " kernel " + stage.kernel;
-    std::string labels;
-    for (const auto& [key, value] : stage.labels)
-        labels.append(labels.empty() ? "" : ",").append(key).append(":").append(value);
-    if (!labels.empty())
-        out += " labels " + labels;
-    return out;
-}
-
 void renderUnroutable(std::string& out, const UiPageData& d) {
     if (d.pools.size() <= 1 && d.unroutable.empty())
         return;
@@ -326,7 +312,7 @@ void renderUnroutable(std::string& out, const UiPageData& d) {
     for (const auto& stage : d.unroutable) {
         out += R"(<tr><td class="mono">)" + std::to_string(stage.id) + R"(</td><td class="mono">)" +
                std::to_string(stage.buildId) + R"(</td><td class="mono">)" +
-               htmlEscape(stagePlatform(stage)) + "</td></tr>\n";
+               htmlEscape(describePlatform(stage)) + "</td></tr>\n";
     }
     out += "</tbody></table></section>\n";
 }
