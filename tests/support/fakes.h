@@ -6,6 +6,7 @@
 
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -263,7 +264,8 @@ private:
     std::mutex mutex_;
 };
 
-/// Forwards to a Store, ticking a CrashSwitch before every write.
+/// Forwards to a Store, ticking a CrashSwitch before every write, and counts
+/// the listings read from it.
 class CrashingStore final : public Store {
 public:
     CrashingStore(Store& inner, CrashSwitch& crash) : inner_(inner), crash_(crash) {}
@@ -272,7 +274,15 @@ public:
         return inner_.insertWithin(s, caps);
     }
     Result<Server> find(const std::string& name) override { return inner_.find(name); }
-    Result<std::vector<Server>> list() override { return inner_.list(); }
+    Result<std::vector<Server>> list() override {
+        ++listings;
+        return inner_.list();
+    }
+    Result<std::vector<Server>> listPool(const std::string& pool) override {
+        ++listings;
+        return inner_.listPool(pool);
+    }
+    std::optional<std::uint64_t> changeCount() override { return inner_.changeCount(); }
     Result<Server> update(const Server& s) override {
         crash_.tick();
         return inner_.update(s);
@@ -289,6 +299,8 @@ public:
         crash_.tick();
         return inner_.putValue(key, value);
     }
+
+    std::atomic<int> listings{0}; ///< list() and listPool() calls.
 
 private:
     Store& inner_;

@@ -465,6 +465,47 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: named values are absent until written
     }
 }
 
+TEST_CASE_TEMPLATE_DEFINE("store contract: changeCount, when the store gives one, moves with "
+                          "every write, also another connection's, and never with a read",
+                          Backend, storeContractChangeCount) {
+    auto under = Backend::open();
+    Store& store = *under.store;
+    if (!store.changeCount()) {
+        MESSAGE("this store gives no change count: engines always read the rows again");
+        return;
+    }
+    auto unchangedBy = [&store](const auto& read) {
+        const auto before = store.changeCount();
+        read();
+        return store.changeCount() == before;
+    };
+    auto changedBy = [&store](const auto& write) {
+        const auto before = store.changeCount();
+        write();
+        const auto after = store.changeCount();
+        return after && before && *after != *before;
+    };
+    CHECK(changedBy([&] { REQUIRE(store.insert(contract::fullServer("a"))); }));
+    CHECK(unchangedBy([&] {
+        (void)store.list();
+        (void)store.listPool("amd64");
+        (void)store.find("a");
+        (void)store.getValue("paused");
+    }));
+    CHECK(changedBy([&] {
+        Server a = store.find("a").value();
+        a.state = ServerState::Running;
+        REQUIRE(store.update(a));
+    }));
+    CHECK(changedBy([&] { REQUIRE(store.putValue("paused", "true")); }));
+    CHECK(changedBy([&] { REQUIRE(store.remove("a", store.find("a")->version)); }));
+    if (under.connect) {
+        auto other = under.connect();
+        CHECK(changedBy([&] { REQUIRE(other->insert(contract::fullServer("b"))); }));
+        CHECK(changedBy([&] { REQUIRE(other->putValue("paused", "false")); }));
+    }
+}
+
 // NOLINTEND(readability-function-cognitive-complexity)
 
 } // namespace autoscale::test
@@ -485,4 +526,5 @@ TEST_CASE_TEMPLATE_DEFINE("store contract: named values are absent until written
     TEST_CASE_TEMPLATE_INVOKE(storeContractCaps, Backend);                                         \
     TEST_CASE_TEMPLATE_INVOKE(storeContractCapsRace, Backend);                                     \
     TEST_CASE_TEMPLATE_INVOKE(storeContractValues, Backend);                                       \
+    TEST_CASE_TEMPLATE_INVOKE(storeContractChangeCount, Backend);                                  \
     }

@@ -169,6 +169,28 @@ TEST_CASE_FIXTURE(Harness, "6 pending stages at concurrency 2 become 3 running s
     CHECK(m.bootTime.count == 3);
 }
 
+TEST_CASE_FIXTURE(Harness, "a cycle after which nothing was written reads no rows; a row "
+                           "written by anyone is seen at the next cycle") {
+    options.pool.min = 1;
+    start();
+    run(8);
+    REQUIRE(running().size() == 1);
+    // Steady: one running idle server, nothing to do, nothing written.
+    const int before = store.listings;
+    run(3);
+    CHECK(store.listings == before);
+
+    // A row the engine did not write (the API, another thread) is listed at
+    // the next cycle, and acted on: here, a server an operator asked for.
+    Server extra{.name = "agent-extra", .state = ServerState::Pending, .capacity = 2};
+    extra.pool = options.pool.name;
+    extra.created = clock.now();
+    REQUIRE(memory->insert(extra));
+    run(1);
+    CHECK(store.listings > before);
+    CHECK(memory->find("agent-extra")->state != ServerState::Pending);
+}
+
 TEST_CASE_FIXTURE(Harness, "the server row and client token exist before RunInstances") {
     start();
     std::vector<Server> seen;

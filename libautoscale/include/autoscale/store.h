@@ -88,6 +88,12 @@ public:
     [[nodiscard]] virtual Result<void> putValue(const std::string& key,
                                                 const std::string& value) = 0;
 
+    /// A number that changes whenever a row or value is written, by anyone,
+    /// or nullopt when the store cannot tell cheaply. While it is unchanged a
+    /// listing read earlier is still what the store holds: an engine reuses
+    /// its last listing instead of reading the rows again.
+    [[nodiscard]] virtual std::optional<std::uint64_t> changeCount() { return std::nullopt; }
+
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 

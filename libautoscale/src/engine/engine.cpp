@@ -95,12 +95,24 @@ Result<std::vector<Server>> Engine::Impl::listOwn() {
     // Only the pool that claims rows of no pool, or of a removed pool, reads
     // them all, and only until it has claimed them (and again at each sweep):
     // the others read their pool's rows only.
-    if (!options_.claimsUnpooled || claimedAll_)
-        return store_.listPool(options_.pool.name);
-    auto rows = store_.list();
+    const bool all = options_.claimsUnpooled && !claimedAll_.load();
+    // Read before the rows: a write in between changes it again, so the
+    // listing kept below is never taken for newer than it is.
+    const auto changeCount = store_.changeCount();
+    if (changeCount) {
+        const std::lock_guard lock(listingMutex_);
+        if (listing_ && listing_->changeCount == *changeCount && listing_->all == all)
+            return listing_->rows;
+    }
+    auto rows = all ? store_.list() : store_.listPool(options_.pool.name);
     if (!rows)
         return rows;
-    std::erase_if(*rows, [this](const Server& s) { return !isOwn(s); });
+    if (all)
+        std::erase_if(*rows, [this](const Server& s) { return !isOwn(s); });
+    if (changeCount) {
+        const std::lock_guard lock(listingMutex_);
+        listing_ = Listing{.changeCount = *changeCount, .all = all, .rows = *rows};
+    }
     return rows;
 }
 

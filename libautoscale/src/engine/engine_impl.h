@@ -165,12 +165,22 @@ private:
     bool tookUpShared_ = false;             ///< Guarded by cycleMutex_.
     std::string sharedBackoff_{};           ///< As last written. Guarded by cycleMutex_.
     std::string sharedOrphans_{};           ///< As last written. Guarded by cycleMutex_.
-    bool claimedAll_ =
-            false; ///< No row left to claim since the last sweep. Guarded by cycleMutex_.
+    /// No row left to claim since the last sweep. Written by the cycle, read by listOwn().
+    std::atomic<bool> claimedAll_{false};
     std::optional<SteadyTime> lastPurge_{};    ///< Guarded by cycleMutex_.
     std::optional<SteadyTime> firstCycle_{};   ///< Guarded by cycleMutex_.
     std::optional<SteadyTime> lastDecision_{}; ///< Guarded by cycleMutex_.
     bool lostBuildsResumed_ = false;           ///< Guarded by cycleMutex_.
+
+    /// The last listing of this pool's rows, reused while the store's
+    /// changeCount() says nothing was written since.
+    struct Listing {
+        std::uint64_t changeCount = 0;
+        bool all = false; ///< Every row (the claiming pool), not only the pool's.
+        std::vector<Server> rows{};
+    };
+    std::mutex listingMutex_;
+    std::optional<Listing> listing_{}; ///< Guarded by listingMutex_.
 
     std::unique_ptr<Executor> executor_; ///< Last: stopped and joined first.
 };

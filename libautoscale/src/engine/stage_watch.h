@@ -11,7 +11,6 @@
 #include <mutex>
 #include <span>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <autoscale/clock.h>
 #include <autoscale/engine.h>
@@ -40,9 +39,16 @@ public:
 private:
     const std::chrono::seconds launchDelay_;
     mutable std::mutex mutex_;
-    std::unordered_map<std::int64_t, WallTime> firstSeen_; ///< Guarded by mutex_.
-    std::unordered_set<std::int64_t> served_;              ///< Guarded by mutex_.
-    Histogram reaction_ = EngineMetrics{}.reaction;        ///< Guarded by mutex_.
+    /// A stage seen waiting: when first, the last read that showed it, and
+    /// whether capacity was requested for it.
+    struct Waiting {
+        WallTime firstSeen{};
+        std::uint64_t lastCycle = 0;
+        bool served = false;
+    };
+    std::unordered_map<std::int64_t, Waiting> waiting_; ///< By stage id; guarded by mutex_.
+    std::uint64_t cycle_ = 0;                           ///< observe() calls; guarded by mutex_.
+    Histogram reaction_ = EngineMetrics{}.reaction;     ///< Guarded by mutex_.
 };
 
 } // namespace autoscale

@@ -23,6 +23,7 @@ public:
     }
     Result<Server> find(const std::string& name) override { return store_.find(name); }
     Result<std::vector<Server>> list() override { return store_.list(); }
+    std::optional<std::uint64_t> changeCount() override { return store_.changeCount(); }
     Result<Server> update(const Server& server) override {
         auto view = fenced();
         if (!view)

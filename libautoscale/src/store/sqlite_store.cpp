@@ -254,6 +254,21 @@ public:
         return rows;
     }
 
+    /// This connection's own writes (every writer in the process shares it)
+    /// plus the commits of other connections (PRAGMA data_version): two
+    /// counters that only grow, so the sum is unchanged only when both are.
+    std::optional<std::uint64_t> changeCount() override {
+        const std::lock_guard lock(mutex_);
+        auto stmt = cached("PRAGMA data_version");
+        if (!stmt)
+            return std::nullopt;
+        if (sqlite3_step(stmt->get()) != SQLITE_ROW)
+            return std::nullopt;
+        const auto others = sqlite3_column_int64(stmt->get(), 0);
+        const auto own = sqlite3_total_changes64(db_.get());
+        return static_cast<std::uint64_t>(others) + static_cast<std::uint64_t>(own);
+    }
+
     Result<std::vector<Server>> listPool(const std::string& pool) override {
         const std::lock_guard lock(mutex_);
         std::vector<Server> rows;
