@@ -190,6 +190,62 @@ TEST_CASE_FIXTURE(SqsFixture, "a session token is sent and signed") {
     CHECK(withToken.signatureFailures() == 0);
 }
 
+/// Temporary credentials that count how often they were declared stale.
+class CountingCredentials final : public CredentialsSource {
+public:
+    Result<AwsCredentials> credentials() override {
+        return AwsCredentials{.accessKeyId = "AKIDEXAMPLE",
+                              .secretAccessKey = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                              .sessionToken = "TOKEN123"};
+    }
+    void invalidate() override { ++invalidated; }
+    int invalidated = 0;
+};
+
+TEST_CASE_FIXTURE(SqsFixture, "an expired session token is fetched again and re-signed, once") {
+    test::FakeSqs withToken(clock, {.sessionToken = "TOKEN123"});
+    queueUrl = withToken.createQueue("q");
+    withToken.send("q", kSpotBody);
+    auto counting = std::make_shared<CountingCredentials>();
+    auto made = makeSqsInterruptionQueue(
+            {.queueUrl = queueUrl, .endpoint = withToken.endpoint(), .waitTime = 0s}, counting,
+            clock, {}, &log);
+    REQUIRE(made);
+    const test::FakeSqsError expired{.status = 400,
+                                     .code = "ExpiredToken",
+                                     .message = "The security token included in the request is "
+                                                "expired"};
+
+    withToken.failNext(expired);
+    const auto received = (*made)->receive(std::stop_token{});
+    REQUIRE(received);
+    CHECK(received->size() == 1);
+    CHECK(counting->invalidated == 1);
+    CHECK(withToken.calls("ReceiveMessage").size() == 2);
+    CHECK(log.text().find("re-signing after auth error") != std::string::npos);
+
+    // Expired twice in a row: re-signed once, never more; the error is not hidden.
+    withToken.failNext(expired);
+    withToken.failNext(expired);
+    const auto again = (*made)->receive(std::stop_token{});
+    REQUIRE_FALSE(again);
+    CHECK(again.error().serviceCode == "ExpiredToken");
+    CHECK(counting->invalidated == 2);
+    CHECK(withToken.calls("ReceiveMessage").size() == 4);
+}
+
+TEST_CASE_FIXTURE(SqsFixture, "a skewed clock's expired signature is re-signed once, then fails") {
+    test::FakeClock skewed{WallTime{kT0 + 20min}};
+    auto made = makeSqsInterruptionQueue(
+            {.queueUrl = queueUrl, .endpoint = sqs.endpoint(), .waitTime = 0s}, credentials, skewed,
+            {}, &log);
+    REQUIRE(made);
+    const auto received = (*made)->receive(std::stop_token{});
+    REQUIRE_FALSE(received);
+    CHECK(received.error().serviceCode == "InvalidSignatureException");
+    CHECK(sqs.calls("ReceiveMessage").size() == 2);
+}
+
 TEST_CASE_FIXTURE(SqsFixture, "a queue that does not exist is NotFound with SQS's code") {
     queueUrl = "https://sqs.us-east-1.amazonaws.com/123456789012/missing";
     auto queue = makeQueue();

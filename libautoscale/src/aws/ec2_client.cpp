@@ -13,78 +13,32 @@ namespace autoscale::aws {
 
 Ec2Client::Ec2Client(Ec2ClientOptions options, HttpClient& http, CredentialsSource& credentials,
                      const Clock& clock, Logger logger)
-    : options_(std::move(options))
-    , http_(http)
-    , credentials_(credentials)
-    , clock_(clock)
-    , logger_(std::move(logger))
-    , retry_(options_.retry, options_.seed) {
-    url_ = options_.endpoint;
-    while (!url_.empty() && url_.back() == '/')
-        url_.pop_back();
-    url_ += '/';
+    : caller_(options.endpoint, std::move(options.region), std::move(options.userAgent),
+              options.retry, options.seed, http, credentials, clock, std::move(logger)) {
 }
 
 Result<std::string> Ec2Client::call(std::string_view action, const QueryParams& params) {
-    const std::string body = formBody(action, kEc2ApiVersion, params);
-    bool resignedOnce = false;
-    for (int attempt = 1;; ++attempt) {
-        auto credentials = credentials_.credentials();
-        if (!credentials)
-            return credentials.error();
-        HttpRequest request{
-                .method = "POST",
-                .url = url_,
-                .headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
-                            {"User-Agent", options_.userAgent}},
-                .body = body};
-        signRequest(request,
-                    SigningParams{.accessKeyId = credentials->accessKeyId,
-                                  .secretAccessKey = credentials->secretAccessKey,
-                                  .sessionToken = credentials->sessionToken,
-                                  .region = options_.region,
-                                  .service = "ec2",
-                                  .time = clock_.now()},
-                    &keys_);
-        auto response = http_.send(request);
-        if (response && response->status >= 200 && response->status < 300) {
-            retry_.onSuccess(attempt > 1);
-            return std::move(response->body);
-        }
-        Error error = response ? classifyReply(action, response->status, response->body)
-                               : response.error();
-
-        // A stale signature or rotated temporary credentials: re-sign once with a fresh
-        // time (and fresh credentials), never more.
-        const bool expired = error.serviceCode == "RequestExpired";
-        const bool staleToken =
-                (error.serviceCode == "AuthFailure" || error.serviceCode == "ExpiredToken") &&
-                !credentials->sessionToken.empty();
-        if ((expired || staleToken) && !resignedOnce) {
-            resignedOnce = true;
-            if (staleToken)
-                credentials_.invalidate();
-            logger_.warn("re-signing after auth error", {{"action", std::string(action)},
-                                                         {"code", error.serviceCode},
-                                                         {"request_id", error.requestId}});
-            continue;
-        }
-        const auto delay = retry_.delayFor(error, attempt);
-        if (!delay) {
-            if (attempt > 1)
-                error.message += " (after " + std::to_string(attempt) + " attempts)";
-            return error;
-        }
-        logger_.warn("retrying",
-                     {{"action", std::string(action)},
-                      {"code", error.serviceCode.empty() ? std::string(nameOf(error.code))
-                                                         : error.serviceCode},
-                      {"status", std::to_string(error.httpStatus)},
-                      {"request_id", error.requestId},
-                      {"attempt", std::to_string(attempt)},
-                      {"delay_ms", std::to_string(delay->count())}});
-        clock_.sleepFor(*delay, std::stop_token{});
-    }
+    return caller_.call(
+            SignedCall{.service = "ec2",
+                       .name = action,
+                       .logKey = "action",
+                       .headers = {{"Content-Type",
+                                    "application/x-www-form-urlencoded; charset=utf-8"}},
+                       .body = formBody(action, kEc2ApiVersion, params),
+                       .classify =
+                               [action](const HttpResponse& reply) {
+                                   return classifyReply(action, reply.status, reply.body);
+                               },
+                       .authFailure =
+                               [](const Error& error) {
+                                   if (error.serviceCode == "RequestExpired")
+                                       return AuthFailure::Expired;
+                                   if (error.serviceCode == "AuthFailure" ||
+                                       error.serviceCode == "ExpiredToken")
+                                       return AuthFailure::StaleToken;
+                                   return AuthFailure::None;
+                               }},
+            std::stop_token{});
 }
 
 Result<std::vector<Ec2Instance>> Ec2Client::runInstances(const RunInstancesRequest& request) {

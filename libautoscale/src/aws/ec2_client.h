@@ -20,6 +20,7 @@
 
 #include "ec2_api.h"
 #include "retry.h"
+#include "signed_call.h"
 #include "sigv4.h"
 
 namespace autoscale::aws {
@@ -55,17 +56,10 @@ public:
     [[nodiscard]] Result<void> createTags(std::span<const std::string> ids,
                                           std::span<const Tag> tags);
 
-    [[nodiscard]] const RetryPolicy& retryPolicy() const { return retry_; }
+    [[nodiscard]] const RetryPolicy& retryPolicy() const { return caller_.retryPolicy(); }
 
 private:
-    Ec2ClientOptions options_;
-    std::string url_;
-    HttpClient& http_;
-    CredentialsSource& credentials_;
-    const Clock& clock_;
-    Logger logger_;
-    RetryPolicy retry_;
-    SigningKeyCache keys_;
+    SignedCaller caller_;
 };
 
 } // namespace autoscale::aws

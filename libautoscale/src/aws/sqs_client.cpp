@@ -204,79 +204,35 @@ Error classifySqsReply(std::string_view operation, const HttpResponse& response)
 
 SqsClient::SqsClient(SqsClientOptions options, HttpClient& http, CredentialsSource& credentials,
                      const Clock& clock, Logger logger)
-    : options_(std::move(options))
-    , http_(http)
-    , credentials_(credentials)
-    , clock_(clock)
-    , logger_(std::move(logger))
-    , retry_(options_.retry, options_.seed) {
-    url_ = options_.endpoint;
-    while (!url_.empty() && url_.back() == '/')
-        url_.pop_back();
-    url_ += '/';
+    : caller_(options.endpoint, std::move(options.region), std::move(options.userAgent),
+              options.retry, options.seed, http, credentials, clock, std::move(logger)) {
 }
 
 Result<std::string> SqsClient::call(std::string_view operation, const std::string& body,
                                     const std::stop_token& stop) {
-    bool resignedOnce = false;
-    for (int attempt = 1;; ++attempt) {
-        auto credentials = credentials_.credentials();
-        if (!credentials)
-            return credentials.error();
-        HttpRequest request{.method = "POST",
-                            .url = url_,
-                            .headers = {{"Content-Type", kSqsContentType},
-                                        {"X-Amz-Target", kSqsTargetPrefix + std::string(operation)},
-                                        {"User-Agent", options_.userAgent}},
-                            .body = body};
-        signRequest(request,
-                    SigningParams{.accessKeyId = credentials->accessKeyId,
-                                  .secretAccessKey = credentials->secretAccessKey,
-                                  .sessionToken = credentials->sessionToken,
-                                  .region = options_.region,
-                                  .service = "sqs",
-                                  .time = clock_.now()},
-                    &keys_);
-        auto response = http_.send(request);
-        if (response && response->status >= 200 && response->status < 300) {
-            retry_.onSuccess(attempt > 1);
-            return std::move(response->body);
-        }
-        Error error = response ? classifySqsReply(operation, *response) : response.error();
-
-        // A stale signature or rotated temporary credentials: re-sign once.
-        const bool expired = error.serviceCode == "RequestExpired" ||
-                             (error.serviceCode == "InvalidSignatureException" &&
-                              error.message.find("expired") != std::string::npos);
-        const bool staleToken = (error.serviceCode == "ExpiredToken" ||
-                                 error.serviceCode == "ExpiredTokenException") &&
-                                !credentials->sessionToken.empty();
-        if ((expired || staleToken) && !resignedOnce && !stop.stop_requested()) {
-            resignedOnce = true;
-            if (staleToken)
-                credentials_.invalidate();
-            logger_.warn("re-signing after auth error", {{"operation", std::string(operation)},
-                                                         {"code", error.serviceCode},
-                                                         {"request_id", error.requestId}});
-            continue;
-        }
-        const auto delay = retry_.delayFor(error, attempt);
-        if (!delay || stop.stop_requested()) {
-            if (attempt > 1)
-                error.message += " (after " + std::to_string(attempt) + " attempts)";
-            return error;
-        }
-        logger_.warn("retrying",
-                     {{"operation", std::string(operation)},
-                      {"code", error.serviceCode.empty() ? std::string(nameOf(error.code))
-                                                         : error.serviceCode},
-                      {"status", std::to_string(error.httpStatus)},
-                      {"request_id", error.requestId},
-                      {"attempt", std::to_string(attempt)},
-                      {"delay_ms", std::to_string(delay->count())}});
-        if (!clock_.sleepFor(*delay, stop))
-            return error;
-    }
+    return caller_.call(
+            SignedCall{.service = "sqs",
+                       .name = operation,
+                       .logKey = "operation",
+                       .headers = {{"Content-Type", kSqsContentType},
+                                   {"X-Amz-Target", kSqsTargetPrefix + std::string(operation)}},
+                       .body = body,
+                       .classify =
+                               [operation](const HttpResponse& reply) {
+                                   return classifySqsReply(operation, reply);
+                               },
+                       .authFailure =
+                               [](const Error& error) {
+                                   if (error.serviceCode == "RequestExpired" ||
+                                       (error.serviceCode == "InvalidSignatureException" &&
+                                        error.message.find("expired") != std::string::npos))
+                                       return AuthFailure::Expired;
+                                   if (error.serviceCode == "ExpiredToken" ||
+                                       error.serviceCode == "ExpiredTokenException")
+                                       return AuthFailure::StaleToken;
+                                   return AuthFailure::None;
+                               }},
+            stop);
 }
 
 } // namespace aws

@@ -21,6 +21,7 @@
 #include <autoscale/result.h>
 
 #include "retry.h"
+#include "signed_call.h"
 #include "sigv4.h"
 
 namespace autoscale::aws {
@@ -83,17 +84,10 @@ public:
     [[nodiscard]] Result<std::string> call(std::string_view operation, const std::string& body,
                                            const std::stop_token& stop);
 
-    [[nodiscard]] const RetryPolicy& retryPolicy() const { return retry_; }
+    [[nodiscard]] const RetryPolicy& retryPolicy() const { return caller_.retryPolicy(); }
 
 private:
-    SqsClientOptions options_;
-    std::string url_;
-    HttpClient& http_;
-    CredentialsSource& credentials_;
-    const Clock& clock_;
-    Logger logger_;
-    RetryPolicy retry_;
-    SigningKeyCache keys_;
+    SignedCaller caller_;
 };
 
 } // namespace autoscale::aws
