@@ -14,6 +14,7 @@
 #include <autoscale/json.h>
 #include <autoscale/ssh.h>
 
+#include "daemon_harness.h"
 #include "doctest_support.h"
 #include "fake_drone.h"
 #include "fake_ec2.h"
@@ -26,7 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kRpcSecret = "rpc-secret-e2e-0123456789";
+constexpr const char* kRpcSecret = test::kDaemonRpcSecret;
 
 struct Daemon {
     test::TempDir dir;
@@ -39,54 +40,24 @@ struct Daemon {
             makeCurlHttpClient(HttpOptions{.totalTimeout = 5000ms, .protocols = "http"}).value();
 
     explicit Daemon(int hostCount, std::vector<std::string> addresses = {}) {
-        const auto key = loadOrCreateClientKey(dir.file("id_ed25519"));
-        REQUIRE(key);
-        for (int i = 0; i < hostCount; ++i) {
-            hosts.push_back(test::startSshdOrSkip());
-            hosts.back()->authorize(key->publicKey);
-            addresses.push_back("127.0.0.1:" + std::to_string(hosts.back()->port()));
-        }
+        for (auto& address : test::startSshHosts(dir, hostCount, hosts))
+            addresses.push_back(std::move(address));
         ec2 = std::make_unique<test::FakeEc2>(
                 *clock, test::FakeEc2Options{.pendingFor = 300ms, .privateAddresses = addresses});
     }
 
     std::map<std::string, std::string> env() const {
-        return {{"DRONE_SERVER_PROTO", "http"},
-                {"DRONE_SERVER_HOST", drone.host()},
-                {"DRONE_SERVER_TOKEN", test::FakeDrone::kAdminToken},
-                {"DRONE_AGENT_TOKEN", kRpcSecret},
-                {"DRONE_AMAZON_IMAGE", "ami-0123456789abcdef0"},
-                {"DRONE_AMAZON_PRIVATE_IP", "true"},
-                {"DRONE_POOL_MIN", "0"},
-                {"DRONE_POOL_MAX", "4"},
-                {"DRONE_AGENT_CONCURRENCY", "2"},
-                {"DRONE_INTERVAL", "1s"},
-                {"DRONE_POOL_IDLE_TIMEOUT", "3s"},
-                {"DRONE_INSTALL_CHECK_INTERVAL", "200ms"},
-                {"DRONE_SSH_HOST_KEY_CHECK", "tofu"},
-                {"DRONE_SSH_USER", "root"},
-                {"DRONE_DATABASE_DATASOURCE", dir.file("database.sqlite")},
-                {"DRONE_HTTP_PORT", "127.0.0.1:" + std::to_string(port)},
-                {"AWS_ACCESS_KEY_ID", test::kTestAccessKeyId},
-                {"AWS_SECRET_ACCESS_KEY", test::kTestSecretKey},
-                {"AWS_ENDPOINT_URL_EC2", ec2->endpoint()},
-                {"AWS_EC2_METADATA_DISABLED", "true"},
-                {"HOME", dir.path().string()}};
+        return test::daemonEnv(drone, *ec2, dir, port);
     }
 
     std::unique_ptr<test::BackgroundProcess> start(const std::map<std::string, std::string>& e,
                                                    const std::string& log = "daemon.log") {
-        return std::make_unique<test::BackgroundProcess>(
-                std::vector<std::string>{test::testEnv("AUTOSCALER_BIN"), "serve"}, e,
-                dir.file(log));
+        return test::startDaemon(dir, e, log);
     }
 
     Result<HttpResponse> api(const std::string& method, const std::string& path,
                              const std::string& token = test::FakeDrone::kAdminToken) {
-        HttpRequest r{.method = method, .url = "http://127.0.0.1:" + std::to_string(port) + path};
-        if (!token.empty())
-            r.headers.emplace_back("Authorization", "Bearer " + token);
-        return http->send(r);
+        return test::daemonApi(*http, port, method, path, token);
     }
 
     /// The status of a request, or -1 when the daemon did not answer.
@@ -95,12 +66,7 @@ struct Daemon {
         return r ? r->status : -1;
     }
 
-    std::vector<Server> servers() {
-        auto r = api("GET", "/api/servers");
-        if (!r || r->status != 200)
-            return {};
-        return parseServersJson(r->body).value_or(std::vector<Server>{});
-    }
+    std::vector<Server> servers() { return test::daemonServers(*http, port); }
 
     int inState(ServerState state) {
         int n = 0;
@@ -111,10 +77,7 @@ struct Daemon {
 };
 
 std::vector<Stage> pending(int n) {
-    std::vector<Stage> out;
-    for (int i = 0; i < n; ++i)
-        out.push_back({.id = i + 1, .status = "pending", .os = "linux", .arch = "amd64"});
-    return out;
+    return test::pendingStages(n);
 }
 
 TEST_CASE("the daemon scales up on demand, installs over SSH, scales down idle servers") {

@@ -14,6 +14,7 @@
 #include <autoscale/json.h>
 #include <autoscale/ssh.h>
 
+#include "daemon_harness.h"
 #include "doctest_support.h"
 #include "fake_drone.h"
 #include "fake_ec2.h"
@@ -55,45 +56,26 @@ struct Pair {
                                                                   std::to_string(silent.port())}});
     }
 
+    /// Both daemons on the one PostgreSQL database, with the client key of
+    /// `dir`; installs never finish (the silent listener), so no idle timeout.
     std::map<std::string, std::string> env(int i) const {
-        return {{"DRONE_SERVER_PROTO", "http"},
-                {"DRONE_SERVER_HOST", drone.host()},
-                {"DRONE_SERVER_TOKEN", test::FakeDrone::kAdminToken},
-                {"DRONE_AGENT_TOKEN", "rpc-secret-ha-0123456789"},
-                {"DRONE_AMAZON_IMAGE", "ami-0123456789abcdef0"},
-                {"DRONE_AMAZON_PRIVATE_IP", "true"},
-                {"DRONE_POOL_MIN", "0"},
-                {"DRONE_POOL_MAX", "4"},
-                {"DRONE_AGENT_CONCURRENCY", "2"},
-                {"DRONE_INTERVAL", "1s"},
-                {"DRONE_INSTALL_CHECK_INTERVAL", "200ms"},
-                {"DRONE_SSH_HOST_KEY_CHECK", "tofu"},
-                {"DRONE_SSH_PRIVATE_KEY_FILE", dir.file("id_ed25519")},
-                {"DRONE_DATABASE_DRIVER", "postgres"},
-                {"DRONE_DATABASE_DATASOURCE", dsn},
-                {"DRONE_HA_ID", i == 0 ? "daemon-a" : "daemon-b"},
-                {"DRONE_HTTP_PORT",
-                 "127.0.0.1:" + std::to_string(ports.at(static_cast<std::size_t>(i)))},
-                {"AWS_ACCESS_KEY_ID", test::kTestAccessKeyId},
-                {"AWS_SECRET_ACCESS_KEY", test::kTestSecretKey},
-                {"AWS_ENDPOINT_URL_EC2", ec2->endpoint()},
-                {"AWS_EC2_METADATA_DISABLED", "true"},
-                {"HOME", dir.path().string()}};
+        auto e = test::daemonEnv(drone, *ec2, dir, ports.at(static_cast<std::size_t>(i)));
+        e.erase("DRONE_POOL_IDLE_TIMEOUT");
+        e.erase("DRONE_SSH_USER");
+        e["DRONE_AGENT_TOKEN"] = "rpc-secret-ha-0123456789";
+        e["DRONE_SSH_PRIVATE_KEY_FILE"] = dir.file("id_ed25519");
+        e["DRONE_DATABASE_DRIVER"] = "postgres";
+        e["DRONE_DATABASE_DATASOURCE"] = dsn;
+        e["DRONE_HA_ID"] = i == 0 ? "daemon-a" : "daemon-b";
+        return e;
     }
 
     std::unique_ptr<test::BackgroundProcess> start(int i, const std::string& log) {
-        return std::make_unique<test::BackgroundProcess>(
-                std::vector<std::string>{test::testEnv("AUTOSCALER_BIN"), "serve"}, env(i),
-                dir.file(log));
+        return test::startDaemon(dir, env(i), log);
     }
 
     Result<HttpResponse> api(int i, const std::string& method, const std::string& path) {
-        HttpRequest r{.method = method,
-                      .url = "http://127.0.0.1:" +
-                             std::to_string(ports.at(static_cast<std::size_t>(i))) + path};
-        r.headers.emplace_back("Authorization",
-                               std::string("Bearer ") + test::FakeDrone::kAdminToken);
-        return http->send(r);
+        return test::daemonApi(*http, ports.at(static_cast<std::size_t>(i)), method, path);
     }
 
     /// "leader", "follower" or "" when the daemon does not answer.
@@ -120,10 +102,7 @@ struct Pair {
 };
 
 std::vector<Stage> pending(int n) {
-    std::vector<Stage> out;
-    for (int i = 0; i < n; ++i)
-        out.push_back({.id = i + 1, .status = "pending", .os = "linux", .arch = "amd64"});
-    return out;
+    return test::pendingStages(n);
 }
 
 TEST_CASE("two daemons on one PostgreSQL: one leader, MAX holds, the follower serves the API, "

@@ -14,6 +14,7 @@
 #include <autoscale/json.h>
 #include <autoscale/ssh.h>
 
+#include "daemon_harness.h"
 #include "doctest_support.h"
 #include "fake_drone.h"
 #include "fake_ec2.h"
@@ -41,68 +42,37 @@ struct SpotDaemon {
             makeCurlHttpClient(HttpOptions{.totalTimeout = 5000ms, .protocols = "http"}).value();
 
     explicit SpotDaemon(int hostCount) {
-        const auto key = loadOrCreateClientKey(dir.file("id_ed25519"));
-        REQUIRE(key);
-        std::vector<std::string> addresses;
-        for (int i = 0; i < hostCount; ++i) {
-            hosts.push_back(test::startSshdOrSkip());
-            hosts.back()->authorize(key->publicKey);
-            addresses.push_back("127.0.0.1:" + std::to_string(hosts.back()->port()));
-        }
+        const auto addresses = test::startSshHosts(dir, hostCount, hosts);
         ec2 = std::make_unique<test::FakeEc2>(
                 *clock, test::FakeEc2Options{.pendingFor = 300ms, .privateAddresses = addresses});
     }
 
+    /// Spot first, on two types and two subnets; one stage per server; the
+    /// interruption queue on the fake SQS.
     std::map<std::string, std::string> env() const {
-        return {{"DRONE_SERVER_PROTO", "http"},
-                {"DRONE_SERVER_HOST", drone.host()},
-                {"DRONE_SERVER_TOKEN", test::FakeDrone::kAdminToken},
-                {"DRONE_AGENT_TOKEN", "rpc-secret-e2e-0123456789"},
-                {"DRONE_AMAZON_IMAGE", "ami-0123456789abcdef0"},
-                {"DRONE_AMAZON_PRIVATE_IP", "true"},
-                {"DRONE_AMAZON_MARKET_TYPE", "spot"},
-                {"DRONE_AMAZON_INSTANCE", "t3.medium"},
-                {"DRONE_AMAZON_INSTANCE_ALT", "t3a.medium"},
-                {"DRONE_AMAZON_SUBNET_ID", "subnet-a"},
-                {"DRONE_AMAZON_SUBNET_IDS_ALT", "subnet-b"},
-                {"DRONE_POOL_MIN", "0"},
-                {"DRONE_POOL_MAX", "3"},
-                {"DRONE_AGENT_CONCURRENCY", "1"},
-                {"DRONE_POOL_LAUNCH_DELAY", "0s"},
-                {"DRONE_INTERVAL", "1s"},
-                {"DRONE_POOL_IDLE_TIMEOUT", "10m"},
-                {"DRONE_INSTALL_CHECK_INTERVAL", "200ms"},
-                {"DRONE_SSH_HOST_KEY_CHECK", "tofu"},
-                {"DRONE_SSH_USER", "root"},
-                {"DRONE_DATABASE_DATASOURCE", dir.file("database.sqlite")},
-                {"DRONE_HTTP_PORT", "127.0.0.1:" + std::to_string(port)},
-                {"AWS_ACCESS_KEY_ID", test::kTestAccessKeyId},
-                {"AWS_SECRET_ACCESS_KEY", test::kTestSecretKey},
-                {"AWS_ENDPOINT_URL_EC2", ec2->endpoint()},
-                {"AWS_ENDPOINT_URL_SQS", sqs.endpoint()},
-                {"AWS_EC2_METADATA_DISABLED", "true"},
-                {"HOME", dir.path().string()}};
+        auto e = test::daemonEnv(drone, *ec2, dir, port);
+        e["DRONE_AMAZON_MARKET_TYPE"] = "spot";
+        e["DRONE_AMAZON_INSTANCE"] = "t3.medium";
+        e["DRONE_AMAZON_INSTANCE_ALT"] = "t3a.medium";
+        e["DRONE_AMAZON_SUBNET_ID"] = "subnet-a";
+        e["DRONE_AMAZON_SUBNET_IDS_ALT"] = "subnet-b";
+        e["DRONE_POOL_MAX"] = "3";
+        e["DRONE_AGENT_CONCURRENCY"] = "1";
+        e["DRONE_POOL_LAUNCH_DELAY"] = "0s";
+        e["DRONE_POOL_IDLE_TIMEOUT"] = "10m";
+        e["AWS_ENDPOINT_URL_SQS"] = sqs.endpoint();
+        return e;
     }
 
     std::unique_ptr<test::BackgroundProcess> start(const std::map<std::string, std::string>& e) {
-        return std::make_unique<test::BackgroundProcess>(
-                std::vector<std::string>{test::testEnv("AUTOSCALER_BIN"), "serve"}, e,
-                dir.file("daemon.log"));
+        return test::startDaemon(dir, e);
     }
 
     Result<HttpResponse> api(const std::string& path) {
-        HttpRequest r{.method = "GET", .url = "http://127.0.0.1:" + std::to_string(port) + path};
-        r.headers.emplace_back("Authorization",
-                               std::string("Bearer ") + test::FakeDrone::kAdminToken);
-        return http->send(r);
+        return test::daemonApi(*http, port, "GET", path);
     }
 
-    std::vector<Server> servers() {
-        auto r = api("/api/servers");
-        if (!r || r->status != 200)
-            return {};
-        return parseServersJson(r->body).value_or(std::vector<Server>{});
-    }
+    std::vector<Server> servers() { return test::daemonServers(*http, port); }
 
     int inState(ServerState state) {
         int n = 0;
@@ -127,10 +97,7 @@ struct SpotDaemon {
 };
 
 std::vector<Stage> pending(int n, int first = 1) {
-    std::vector<Stage> out;
-    for (int i = 0; i < n; ++i)
-        out.push_back({.id = first + i, .status = "pending", .os = "linux", .arch = "amd64"});
-    return out;
+    return test::pendingStages(n, first);
 }
 
 TEST_CASE("no spot capacity anywhere, fallback on: 3 pending stages get 3 on-demand instances "
