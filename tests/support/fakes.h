@@ -60,15 +60,21 @@ public:
     Result<Instance> create(const CreateRequest& request) override {
         if (crash_ != nullptr)
             crash_->tick();
-        const std::lock_guard lock(mutex_);
-        ++createCalls;
-        requests.push_back(request);
-        if (auto it = byToken_.find(request.clientToken); it != byToken_.end())
-            return view(instances_.at(it->second));
-        if (createFault) {
-            if (auto e = createFault(request))
+        std::function<std::optional<Error>(const CreateRequest&)> fault;
+        {
+            const std::lock_guard lock(mutex_);
+            ++createCalls;
+            requests.push_back(request);
+            if (auto it = byToken_.find(request.clientToken); it != byToken_.end())
+                return view(instances_.at(it->second));
+            fault = createFault;
+        }
+        // Outside the lock: a fault may wait for another create to arrive.
+        if (fault) {
+            if (auto e = fault(request))
                 return *e;
         }
+        const std::lock_guard lock(mutex_);
         Instance i{.id = "i-" + std::to_string(1000 + nextId_++),
                    .serverName = request.serverName,
                    .state = InstanceState::Pending,

@@ -5,6 +5,8 @@
 /// the market recorded on the row; cloud notices (interruption warnings drain
 /// and replace at once, state changes close the row).
 
+#include <condition_variable>
+#include <mutex>
 #include <set>
 
 #include <doctest/doctest.h>
@@ -198,6 +200,38 @@ TEST_CASE_FIXTURE(SpotHarness,
     (void)cycle();
     REQUIRE(provider.requests.size() == 2);
     CHECK_FALSE(provider.requests[1].onDemandAllowed); // One on-demand server is live.
+}
+
+TEST_CASE_FIXTURE(SpotHarness, "the on-demand cap holds for creates in flight at once") {
+    options.onDemandMax = 1;
+    options.workers = 2;
+    start();
+    // Each create waits until the other has been asked too (or 5 s): both are
+    // in flight before either row says which market it got.
+    std::mutex mutex;
+    std::condition_variable arrived;
+    int creates = 0;
+    provider.createFault = [&](const CreateRequest&) -> std::optional<Error> {
+        std::unique_lock lock(mutex);
+        ++creates;
+        arrived.notify_all();
+        arrived.wait_for(lock, 5s, [&] { return creates >= 2; });
+        return std::nullopt;
+    };
+    queue.set({pendingStage(1), pendingStage(2)});
+    (void)cycle();
+    engine->waitIdle();
+    REQUIRE(provider.requests.size() == 2);
+    CHECK(provider.requests[0].onDemandAllowed != provider.requests[1].onDemandAllowed);
+
+    // Once both rows are stored, the one on-demand server holds the cap.
+    provider.createFault = nullptr;
+    queue.set({pendingStage(1), pendingStage(2), pendingStage(3)});
+    clock.advance(10s);
+    (void)cycle();
+    engine->waitIdle();
+    REQUIRE(provider.requests.size() == 3);
+    CHECK_FALSE(provider.requests[2].onDemandAllowed);
 }
 
 TEST_CASE_FIXTURE(SpotHarness, "without a cap or for an on-demand pool, on-demand is allowed") {

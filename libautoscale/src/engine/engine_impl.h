@@ -117,8 +117,12 @@ private:
     void startDrain(const Server& s);
     void stepTerminate(Server s);
     void stepReapError(Server s);
-    /// Whether a spot pool may launch on-demand now (EngineOptions::onDemandMax).
-    bool onDemandAllowed();
+    /// Whether a spot pool may launch on-demand now (EngineOptions::onDemandMax),
+    /// counting the stored on-demand servers and the creates in flight that
+    /// were allowed it; when allowed, this create takes one of those slots
+    /// until releaseOnDemand().
+    bool reserveOnDemand();
+    void releaseOnDemand();
     /// Errc::Capacity from create(): the server stays `creating`, waiting (no
     /// error, no back-off) until the earliest cooling choice is back.
     void waitForCapacity(Server s, const Error& error);
@@ -141,6 +145,9 @@ private:
 
     std::atomic<bool> paused_{false};
     std::mutex createMutex_; ///< Counting live servers and inserting is atomic.
+    std::mutex onDemandMutex_;
+    int onDemandInFlight_ =
+            0; ///< Creates allowed on-demand, not yet stored. Guarded by onDemandMutex_.
     std::atomic<std::uint64_t> insertGeneration_{0}; ///< Rows inserted so far.
     InFlight inFlight_;
     CreationBackoff backoff_;

@@ -184,7 +184,16 @@ void Engine::Impl::stepCreate(Server s, const std::stop_token& stop) {
 void Engine::Impl::createInstance(Server s, const std::stop_token& /*stop*/) {
     CreateRequest request{.serverName = s.name,
                           .clientToken = s.clientToken,
-                          .onDemandAllowed = onDemandAllowed()};
+                          .onDemandAllowed = reserveOnDemand()};
+    // The slot is held until the row says which market the instance got.
+    struct Release {
+        Engine::Impl& engine;
+        bool held;
+        ~Release() {
+            if (held)
+                engine.releaseOnDemand();
+        }
+    } const release{*this, request.onDemandAllowed && options_.spotPool && options_.onDemandMax};
     if (options_.userData) {
         auto rendered = options_.userData(s);
         if (!rendered) {
@@ -233,16 +242,25 @@ void Engine::Impl::createInstance(Server s, const std::stop_token& /*stop*/) {
                                    {"market", s.market.empty() ? "-" : s.market}});
 }
 
-bool Engine::Impl::onDemandAllowed() {
+bool Engine::Impl::reserveOnDemand() {
     if (!options_.spotPool || !options_.onDemandMax)
         return true;
+    const std::lock_guard lock(onDemandMutex_);
     auto rows = listOwn();
     if (!rows)
         return false; // Unknown: keep to the cap.
     const auto onDemand = std::count_if(rows->begin(), rows->end(), [](const Server& r) {
         return r.market == kMarketOnDemand && countsAgainstCaps(r);
     });
-    return onDemand < *options_.onDemandMax;
+    if (onDemand + onDemandInFlight_ >= *options_.onDemandMax)
+        return false;
+    ++onDemandInFlight_;
+    return true;
+}
+
+void Engine::Impl::releaseOnDemand() {
+    const std::lock_guard lock(onDemandMutex_);
+    --onDemandInFlight_;
 }
 
 void Engine::Impl::waitForCapacity(Server s, const Error& error) {
