@@ -556,6 +556,27 @@ TEST_CASE("a spot run costs its fraction of on-demand; an on-demand run is uncha
     CHECK(simulationJson(spot).find("\"interruptions\":0,\"stages_rerun\":0") != std::string::npos);
 }
 
+TEST_CASE("in a spot outage the fallback keeps to on_demand_max, as the daemon does") {
+    const std::vector<TraceStage> trace{{.t = 0, .duration = 600},
+                                        {.t = 0, .duration = 600},
+                                        {.t = 0, .duration = 600},
+                                        {.t = 0, .duration = 600}};
+    SimulationOptions o = tinyPool(Policy::Default);
+    o.pool.max = 4;
+    o.pool.concurrency = 1;
+    o.cloud.market = "spot";
+    o.cloud.spotOutages = {{0, 100000}};
+    const auto uncapped = runSimulation(trace, o).value();
+    CHECK(uncapped.builds == 4);
+    CHECK(uncapped.peakServers == 4);
+    o.cloud.onDemandMax = 1;
+    const auto capped = runSimulation(trace, o).value();
+    CHECK(capped.builds == 4); // One after the other, on the one on-demand server.
+    CHECK(capped.peakServers == 1);
+    CHECK(capped.spotInstanceHours == 0);
+    CHECK(capped.waitMax > uncapped.waitMax);
+}
+
 TEST_CASE("frequent reclaims: every stage still runs, some rerun, and waits grow") {
     std::vector<TraceStage> trace;
     for (int i = 0; i < 40; ++i)

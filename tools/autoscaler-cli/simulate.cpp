@@ -183,6 +183,7 @@ int runSimulate(const SimulateFlags& flags) {
                              .seed = flags.seed,
                              .market = c.amazon.marketType == "spot" ? "spot" : "on-demand",
                              .spotFallback = c.amazon.spotFallback,
+                             .onDemandMax = c.amazon.onDemandMax,
                              .interruptionsPerHour = flags.interruptionsPerHour,
                              .spotOutages = outages,
                              .instanceType = c.amazon.instanceType};

@@ -211,6 +211,9 @@ struct SimProviderOptions {
     std::string market = "on-demand";
     /// With spot: launch on-demand when spot has no capacity (an outage).
     bool spotFallback = true;
+    /// With spot and its fallback: at most this many live on-demand servers
+    /// (the pool's `on_demand_max`, applied by the engine as in the daemon).
+    std::optional<int> onDemandMax{};
     /// Per spot instance: reclaims per instance-hour (an exponential lifetime).
     double interruptionsPerHour = 0;
     /// Spans [start, end) in seconds since the start when spot has no capacity.

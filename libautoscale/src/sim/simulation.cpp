@@ -575,6 +575,33 @@ void account(SimulationResult& result, const SimProvider& provider,
     result.spotRefusals = provider.spotRefusals();
 }
 
+/// The engine options a simulated pool runs with (workers 0, names counted).
+EngineOptions simEngineOptions(const SimulationOptions& options, std::string prefix, int& named) {
+    EngineOptions engineOptions;
+    engineOptions.pool = options.pool;
+    engineOptions.provider = "simulation";
+    engineOptions.namePrefix = prefix;
+    engineOptions.interval = options.interval;
+    engineOptions.planInterval = options.planInterval;
+    engineOptions.planFirstAfterInterval = options.planFirstAfterInterval;
+    engineOptions.createOnNextCycle = options.createOnNextCycle;
+    engineOptions.workers = 0;
+    engineOptions.bootDeadline = options.bootDeadline;
+    engineOptions.timeoutStop = options.timeoutStop;
+    // Terminated rows only slow the store down; they decide nothing (the
+    // simulated cloud lists no terminated instance for the orphan sweep).
+    engineOptions.purgeAfter = 1min;
+    // The market's caps, applied by the engine as in the daemon.
+    engineOptions.spotPool = options.cloud.market == kMarketSpot;
+    engineOptions.onDemandMax = options.cloud.onDemandMax;
+    engineOptions.serverName = [&named, prefix = std::move(prefix)] {
+        std::array<char, 16> digits{};
+        const int n = std::snprintf(digits.data(), digits.size(), "%06d", ++named);
+        return prefix + "sim" + std::string(digits.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+    };
+    return engineOptions;
+}
+
 } // namespace
 
 Result<SimulationResult> runSimulation(const std::vector<TraceStage>& trace,
@@ -590,25 +617,9 @@ Result<SimulationResult> runSimulation(const std::vector<TraceStage>& trace,
     if (!store)
         return store.error();
     NullSink sink;
-    EngineOptions engineOptions;
-    engineOptions.pool = options.pool;
-    engineOptions.provider = "simulation";
-    engineOptions.interval = options.interval;
-    engineOptions.planInterval = options.planInterval;
-    engineOptions.planFirstAfterInterval = options.planFirstAfterInterval;
-    engineOptions.createOnNextCycle = options.createOnNextCycle;
-    engineOptions.workers = 0;
-    engineOptions.bootDeadline = options.bootDeadline;
-    engineOptions.timeoutStop = options.timeoutStop;
-    // Terminated rows only slow the store down; they decide nothing (the
-    // simulated cloud lists no terminated instance for the orphan sweep).
-    engineOptions.purgeAfter = 1min;
     int named = 0;
-    engineOptions.serverName = [&named, prefix = engineOptions.namePrefix] {
-        std::array<char, 16> digits{};
-        const int n = std::snprintf(digits.data(), digits.size(), "%06d", ++named);
-        return prefix + "sim" + std::string(digits.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
-    };
+    const EngineOptions engineOptions =
+            simEngineOptions(options, EngineOptions{}.namePrefix, named);
     Engine engine(engineOptions, **store, provider, queue, installer, clock,
                   Logger(sink, clock, "engine", LogLevel::Error));
 
@@ -685,28 +696,6 @@ Result<SimulationResult> runSimulation(const std::vector<TraceStage>& trace,
 }
 
 namespace {
-
-/// The engine options a simulated pool runs with (workers 0, names counted).
-EngineOptions simEngineOptions(const SimulationOptions& options, std::string prefix, int& named) {
-    EngineOptions engineOptions;
-    engineOptions.pool = options.pool;
-    engineOptions.provider = "simulation";
-    engineOptions.namePrefix = prefix;
-    engineOptions.interval = options.interval;
-    engineOptions.planInterval = options.planInterval;
-    engineOptions.planFirstAfterInterval = options.planFirstAfterInterval;
-    engineOptions.createOnNextCycle = options.createOnNextCycle;
-    engineOptions.workers = 0;
-    engineOptions.bootDeadline = options.bootDeadline;
-    engineOptions.timeoutStop = options.timeoutStop;
-    engineOptions.purgeAfter = 1min;
-    engineOptions.serverName = [&named, prefix = std::move(prefix)] {
-        std::array<char, 16> digits{};
-        const int n = std::snprintf(digits.data(), digits.size(), "%06d", ++named);
-        return prefix + "sim" + std::string(digits.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
-    };
-    return engineOptions;
-}
 
 /// One pool of a fleet run: its simulated cloud and installer.
 struct SimPool {
