@@ -91,7 +91,7 @@ Result<Plan> Engine::Impl::cycle() {
     return cycleWith(std::move(mine), std::nullopt);
 }
 
-Result<std::vector<Server>> Engine::Impl::listOwn() {
+Result<std::vector<Server>> Engine::Impl::listOwn(std::optional<std::uint64_t>* listedAt) {
     // Only the pool that claims rows of no pool, or of a removed pool, reads
     // them all, and only until it has claimed them (and again at each sweep):
     // the others read their pool's rows only.
@@ -99,6 +99,8 @@ Result<std::vector<Server>> Engine::Impl::listOwn() {
     // Read before the rows: a write in between changes it again, so the
     // listing kept below is never taken for newer than it is.
     const auto changeCount = store_.changeCount();
+    if (listedAt != nullptr)
+        *listedAt = changeCount;
     if (changeCount) {
         const std::lock_guard lock(listingMutex_);
         if (listing_ && listing_->changeCount == *changeCount && listing_->all == all)
@@ -204,7 +206,8 @@ Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int>
         claimedAll_ = false; // Look at every row again at each sweep.
     if (!tookUpShared_)
         takeUpSharedState();
-    auto rows = listOwn();
+    std::optional<std::uint64_t> listedAt;
+    auto rows = listOwn(&listedAt);
     if (!rows) {
         noteCycleError("cannot read the store: " + rows.error().message);
         return rows.error();
@@ -242,7 +245,7 @@ Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int>
     if (!lastSweep_ || steady - *lastSweep_ >= options_.orphanSweepInterval) {
         lastSweep_ = steady;
         sweep(*rows, now);
-        rows = listOwn();
+        rows = listOwn(&listedAt);
         if (!rows) {
             noteCycleError("cannot read the store: " + rows.error().message);
             return rows.error();
@@ -264,11 +267,14 @@ Result<Plan> Engine::Impl::cycleWith(Result<PoolQueue> queue, std::optional<int>
         decided = notDue(stages);
     }
 
-    // Advance every server one step.
-    rows = listOwn();
-    if (!rows) {
-        noteCycleError("cannot read the store: " + rows.error().message);
-        return rows.error();
+    // Advance every server one step, on the rows as they are now: read
+    // again unless nothing was written since they were.
+    if (!listedAt || store_.changeCount() != listedAt) {
+        rows = listOwn();
+        if (!rows) {
+            noteCycleError("cannot read the store: " + rows.error().message);
+            return rows.error();
+        }
     }
     advance(*rows, busy, queueOk, now);
     shareState();

@@ -80,8 +80,10 @@ private:
     Result<Plan> decide(const std::vector<Server>& listedBefore, std::uint64_t generation,
                         std::span<const Stage> stages, bool queueOk, const std::string& queueError,
                         WallTime now, int youngPending, std::optional<int> share);
-    /// This pool's rows (and, for the pool that claims them, rows without a pool).
-    Result<std::vector<Server>> listOwn();
+    /// This pool's rows (and, for the pool that claims them, rows without a
+    /// pool). `listedAt`, when given, receives the store's changeCount() the
+    /// rows are as of (nullopt when the store gives none).
+    Result<std::vector<Server>> listOwn(std::optional<std::uint64_t>* listedAt = nullptr);
     /// Writes the creation back-off and the orphan marks to the store when
     /// they changed; takes them up from the store at the first cycle (of the
     /// process or of a new term).
