@@ -112,6 +112,8 @@ private:
     void fail(Server s, std::string reason, std::int64_t EngineMetrics::*counter);
     void stepCreate(Server s, const std::stop_token& stop);
     void createInstance(Server s, const std::stop_token& stop);
+    /// RunInstances for `s` and the row moved to booting (or waiting for capacity).
+    void launchInstance(Server s, bool onDemandAllowed);
     void stepAdoptCreating(Server s, const std::stop_token& stop);
     void stepBoot(Server s);
     void stepInstall(Server s, const std::stop_token& stop);
@@ -148,8 +150,8 @@ private:
     std::atomic<bool> paused_{false};
     std::mutex createMutex_; ///< Counting live servers and inserting is atomic.
     std::mutex onDemandMutex_;
-    int onDemandInFlight_ =
-            0; ///< Creates allowed on-demand, not yet stored. Guarded by onDemandMutex_.
+    /// Creates allowed on-demand whose row does not say its market yet.
+    int onDemandInFlight_ = 0;                       ///< Guarded by onDemandMutex_.
     std::atomic<std::uint64_t> insertGeneration_{0}; ///< Rows inserted so far.
     InFlight inFlight_;
     CreationBackoff backoff_;

@@ -182,18 +182,16 @@ void Engine::Impl::stepCreate(Server s, const std::stop_token& stop) {
 }
 
 void Engine::Impl::createInstance(Server s, const std::stop_token& /*stop*/) {
-    CreateRequest request{.serverName = s.name,
-                          .clientToken = s.clientToken,
-                          .onDemandAllowed = reserveOnDemand()};
+    const bool onDemandAllowed = reserveOnDemand();
+    launchInstance(std::move(s), onDemandAllowed);
     // The slot is held until the row says which market the instance got.
-    struct Release {
-        Engine::Impl& engine;
-        bool held;
-        ~Release() {
-            if (held)
-                engine.releaseOnDemand();
-        }
-    } const release{*this, request.onDemandAllowed && options_.spotPool && options_.onDemandMax};
+    if (onDemandAllowed && options_.spotPool && options_.onDemandMax)
+        releaseOnDemand();
+}
+
+void Engine::Impl::launchInstance(Server s, bool onDemandAllowed) {
+    CreateRequest request{
+            .serverName = s.name, .clientToken = s.clientToken, .onDemandAllowed = onDemandAllowed};
     if (options_.userData) {
         auto rendered = options_.userData(s);
         if (!rendered) {
