@@ -13,7 +13,7 @@ namespace autoscale::aws {
 
 Ec2Client::Ec2Client(Ec2ClientOptions options, HttpClient& http, CredentialsSource& credentials,
                      const Clock& clock, Logger logger)
-    : caller_(options.endpoint, std::move(options.region), std::move(options.userAgent),
+    : caller_(std::move(options.endpoint), std::move(options.region), std::move(options.userAgent),
               options.retry, options.seed, http, credentials, clock, std::move(logger)) {
 }
 

@@ -8,10 +8,10 @@
 
 namespace autoscale::aws {
 
-SignedCaller::SignedCaller(const std::string& endpoint, std::string region, std::string userAgent,
+SignedCaller::SignedCaller(std::string endpoint, std::string region, std::string userAgent,
                            const RetrySettings& retry, std::uint64_t seed, HttpClient& http,
                            CredentialsSource& credentials, const Clock& clock, Logger logger)
-    : url_(endpoint)
+    : url_(std::move(endpoint))
     , region_(std::move(region))
     , userAgent_(std::move(userAgent))
     , http_(http)

@@ -50,7 +50,7 @@ struct SignedCall {
 /// `clock` and `logger`'s sink, which must outlive it.
 class SignedCaller {
 public:
-    SignedCaller(const std::string& endpoint, std::string region, std::string userAgent,
+    SignedCaller(std::string endpoint, std::string region, std::string userAgent,
                  const RetrySettings& retry, std::uint64_t seed, HttpClient& http,
                  CredentialsSource& credentials, const Clock& clock, Logger logger);
 

@@ -204,7 +204,7 @@ Error classifySqsReply(std::string_view operation, const HttpResponse& response)
 
 SqsClient::SqsClient(SqsClientOptions options, HttpClient& http, CredentialsSource& credentials,
                      const Clock& clock, Logger logger)
-    : caller_(options.endpoint, std::move(options.region), std::move(options.userAgent),
+    : caller_(std::move(options.endpoint), std::move(options.region), std::move(options.userAgent),
               options.retry, options.seed, http, credentials, clock, std::move(logger)) {
 }
 
