@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
 #include <autoscale/engine.h>
 #include <autoscale/fleet.h>
@@ -602,6 +603,103 @@ EngineOptions simEngineOptions(const SimulationOptions& options, std::string pre
     return engineOptions;
 }
 
+/// What the event loop of a run saw.
+struct EventLoopResult {
+    int cycles = 0;
+    std::vector<SimulationSample> samples{};
+    int peakLive = 0; ///< The most live instances of all the providers at one instant.
+};
+
+/// Runs the virtual clock over the trace: reclaims that are due, arrivals
+/// and completions, a cycle every interval and a sample every sampleEvery,
+/// until every stage is done or the drain limit after the last arrival has
+/// passed. `countUnroutable`: unroutable pending stages count as demand.
+EventLoopResult runEventLoop(const std::vector<TraceStage>& trace, const SimulationOptions& timing,
+                             SimClock& clock, SimQueue& queue,
+                             const std::vector<SimProvider*>& providers, bool countUnroutable,
+                             const std::function<void()>& cycle) {
+    EventLoopResult out;
+    const auto live = [&providers] {
+        int n = 0;
+        for (const auto* p : providers)
+            n += p->live();
+        return n;
+    };
+    double lastArrival = 0;
+    for (const auto& t : trace)
+        lastArrival = std::max(lastArrival, t.t);
+    const WallTime start = clock.now();
+    const WallTime giveUp = start + fromSeconds(lastArrival) +
+                            std::chrono::duration_cast<WallTime::duration>(timing.drainLimit);
+    const auto interval = std::chrono::duration_cast<WallTime::duration>(timing.interval);
+    const auto sampleEvery = std::chrono::duration_cast<WallTime::duration>(timing.sampleEvery);
+    WallTime nextCycle = start;
+    WallTime nextSample = start;
+    int peakDemand = 0;
+    int peakServers = 0;
+    while (true) {
+        for (auto* p : providers)
+            (void)p->reclaimDue();
+        queue.update();
+        out.peakLive = std::max(out.peakLive, live());
+        if (clock.now() >= nextCycle) {
+            cycle(); // A failed cycle is retried at the next one, as in the daemon.
+            ++out.cycles;
+            nextCycle += interval;
+            queue.update();
+        }
+        const int demand = queue.pendingCount() -
+                           (countUnroutable ? 0 : queue.unroutableArrived()) + queue.runningCount();
+        peakDemand = std::max(peakDemand, demand);
+        peakServers = std::max(peakServers, live());
+        out.peakLive = std::max(out.peakLive, peakServers);
+        if (clock.now() >= nextSample) {
+            out.samples.push_back(SimulationSample{
+                    .t = clock.elapsedSeconds(), .servers = peakServers, .demand = peakDemand});
+            peakDemand = 0;
+            peakServers = 0;
+            nextSample += sampleEvery;
+        }
+        if (queue.finished() || clock.now() >= giveUp)
+            break;
+        WallTime next = std::min(nextCycle, nextSample);
+        if (auto e = queue.nextEvent(); e && *e < next)
+            next = *e;
+        for (const auto* p : providers) {
+            if (auto e = p->nextReclaim(); e && *e < next)
+                next = *e;
+        }
+        clock.advanceTo(next);
+    }
+    return out;
+}
+
+/// The median, p95 and longest of `waits`.
+void waitFigures(SimulationResult& r, const std::vector<double>& waits) {
+    r.waitP50 = percentile(waits, 0.50);
+    r.waitP95 = percentile(waits, 0.95);
+    r.waitMax = waits.empty() ? 0 : *std::max_element(waits.begin(), waits.end());
+}
+
+/// A pool's figures once the run is over: waits, instance-hours, costs and
+/// its provider's counts; `pool` -1 for a run of one pool (every stage).
+void poolFigures(SimulationResult& r, const SimQueue& queue, int pool, const SimProvider& provider,
+                 const SimulationOptions& options, const SimClock& clock) {
+    r.builds = pool < 0 ? queue.completed() : queue.completed(pool);
+    r.notRun = r.stages - r.builds;
+    r.restarted = pool < 0 ? queue.restarted() : queue.restarted(pool);
+    r.rerun = queue.rerun(pool);
+    waitFigures(r, queue.waits(pool));
+    const double seconds = provider.instanceSeconds();
+    r.instanceHours = seconds / 3600.0;
+    r.idleInstanceHours = std::max(seconds - queue.busySeconds(pool), 0.0) / 3600.0;
+    account(r, provider, options);
+    r.peakServers = provider.peak();
+    r.serversLaunched = provider.launched();
+    r.capacityFailures = provider.capacityFailures();
+    r.simulatedSeconds = clock.elapsedSeconds();
+}
+
 } // namespace
 
 Result<SimulationResult> runSimulation(const std::vector<TraceStage>& trace,
@@ -628,70 +726,17 @@ Result<SimulationResult> runSimulation(const std::vector<TraceStage>& trace,
     result.concurrency = options.pool.concurrency;
     result.stages = static_cast<int>(trace.size());
 
-    double lastArrival = 0;
-    for (const auto& t : trace)
-        lastArrival = std::max(lastArrival, t.t);
-    const WallTime start = clock.now();
-    const WallTime giveUp = start + fromSeconds(lastArrival) +
-                            std::chrono::duration_cast<WallTime::duration>(options.drainLimit);
-    const auto interval = std::chrono::duration_cast<WallTime::duration>(options.interval);
-    const auto sampleEvery = std::chrono::duration_cast<WallTime::duration>(options.sampleEvery);
-    WallTime nextCycle = start;
-    WallTime nextSample = start;
-    int peakDemand = 0;
-    int peakServers = 0;
-
     if (options.warmStart) {
         for (int i = 0; i < options.pool.min; ++i) {
             if (auto created = engine.createServer(); !created)
                 return created.error();
         }
     }
-    while (true) {
-        (void)provider.reclaimDue();
-        queue.update();
-        if (clock.now() >= nextCycle) {
-            (void)engine.cycle(); // A failed cycle is retried at the next one, as in the daemon.
-            ++result.cycles;
-            nextCycle += interval;
-            queue.update();
-        }
-        const int demand = queue.pendingCount() + queue.runningCount();
-        peakDemand = std::max(peakDemand, demand);
-        peakServers = std::max(peakServers, provider.live());
-        if (clock.now() >= nextSample) {
-            result.samples.push_back(SimulationSample{
-                    .t = clock.elapsedSeconds(), .servers = peakServers, .demand = peakDemand});
-            peakDemand = 0;
-            peakServers = 0;
-            nextSample += sampleEvery;
-        }
-        if (queue.finished() || clock.now() >= giveUp)
-            break;
-        WallTime next = std::min(nextCycle, nextSample);
-        if (auto e = queue.nextEvent(); e && *e < next)
-            next = *e;
-        if (auto e = provider.nextReclaim(); e && *e < next)
-            next = *e;
-        clock.advanceTo(next);
-    }
-
-    const auto waits = queue.waits();
-    result.builds = queue.completed();
-    result.notRun = result.stages - result.builds;
-    result.restarted = queue.restarted();
-    result.rerun = queue.rerun();
-    result.waitP50 = percentile(waits, 0.50);
-    result.waitP95 = percentile(waits, 0.95);
-    result.waitMax = waits.empty() ? 0 : *std::max_element(waits.begin(), waits.end());
-    const double instanceSeconds = provider.instanceSeconds();
-    result.instanceHours = instanceSeconds / 3600.0;
-    result.idleInstanceHours = std::max(instanceSeconds - queue.busySeconds(), 0.0) / 3600.0;
-    account(result, provider, options);
-    result.peakServers = provider.peak();
-    result.serversLaunched = provider.launched();
-    result.capacityFailures = provider.capacityFailures();
-    result.simulatedSeconds = clock.elapsedSeconds();
+    const EventLoopResult run = runEventLoop(trace, options, clock, queue, {&provider}, true,
+                                             [&engine] { (void)engine.cycle(); });
+    result.cycles = run.cycles;
+    result.samples = run.samples;
+    poolFigures(result, queue, -1, provider, options, clock);
     return result;
 }
 
@@ -748,26 +793,6 @@ Result<FleetSimulationResult> runFleetSimulation(const std::vector<TraceStage>& 
     total.concurrency = first.pool.concurrency;
     total.stages = static_cast<int>(trace.size());
 
-    double lastArrival = 0;
-    for (const auto& t : trace)
-        lastArrival = std::max(lastArrival, t.t);
-    const WallTime start = clock.now();
-    const WallTime giveUp = start + fromSeconds(lastArrival) +
-                            std::chrono::duration_cast<WallTime::duration>(first.drainLimit);
-    const auto interval = std::chrono::duration_cast<WallTime::duration>(first.interval);
-    const auto sampleEvery = std::chrono::duration_cast<WallTime::duration>(first.sampleEvery);
-    WallTime nextCycle = start;
-    WallTime nextSample = start;
-    int peakDemand = 0;
-    int peakServers = 0;
-    int peakFleet = 0;
-    const auto live = [&sims] {
-        int n = 0;
-        for (const auto& p : sims)
-            n += p->provider.live();
-        return n;
-    };
-
     if (first.warmStart) {
         for (std::size_t i = 0; i < pools.size(); ++i) {
             for (int k = 0; k < pools[i].pool.min; ++k) {
@@ -776,48 +801,17 @@ Result<FleetSimulationResult> runFleetSimulation(const std::vector<TraceStage>& 
             }
         }
     }
-    while (true) {
-        for (auto& p : sims)
-            (void)p->provider.reclaimDue();
-        queue.update();
-        peakFleet = std::max(peakFleet, live());
-        if (clock.now() >= nextCycle) {
-            (void)fleet.cycle(); // A failed cycle is retried at the next one, as in the daemon.
-            ++total.cycles;
-            nextCycle += interval;
-            queue.update();
-        }
-        const int demand = queue.pendingCount() - queue.unroutableArrived() + queue.runningCount();
-        peakDemand = std::max(peakDemand, demand);
-        peakServers = std::max(peakServers, live());
-        peakFleet = std::max(peakFleet, live());
-        if (clock.now() >= nextSample) {
-            total.samples.push_back(SimulationSample{
-                    .t = clock.elapsedSeconds(), .servers = peakServers, .demand = peakDemand});
-            peakDemand = 0;
-            peakServers = 0;
-            nextSample += sampleEvery;
-        }
-        if (queue.finished() || clock.now() >= giveUp)
-            break;
-        WallTime next = std::min(nextCycle, nextSample);
-        if (auto e = queue.nextEvent(); e && *e < next)
-            next = *e;
-        for (const auto& p : sims) {
-            if (auto e = p->provider.nextReclaim(); e && *e < next)
-                next = *e;
-        }
-        clock.advanceTo(next);
-    }
+    std::vector<SimProvider*> providers;
+    providers.reserve(sims.size());
+    for (auto& p : sims)
+        providers.push_back(&p->provider);
+    const EventLoopResult run = runEventLoop(trace, first, clock, queue, providers, false,
+                                             [&fleet] { (void)fleet.cycle(); });
+    total.cycles = run.cycles;
+    total.samples = run.samples;
 
-    const auto figures = [](SimulationResult& r, const std::vector<double>& waits) {
-        r.waitP50 = percentile(waits, 0.50);
-        r.waitP95 = percentile(waits, 0.95);
-        r.waitMax = waits.empty() ? 0 : *std::max_element(waits.begin(), waits.end());
-    };
     for (std::size_t i = 0; i < pools.size(); ++i) {
         const int p = static_cast<int>(i);
-        const SimProvider& provider = sims[i]->provider;
         SimulationResult r;
         r.policy = pools[i].pool.policy;
         r.concurrency = pools[i].pool.concurrency;
@@ -825,20 +819,8 @@ Result<FleetSimulationResult> runFleetSimulation(const std::vector<TraceStage>& 
             if (queue.routeOf(k) == p)
                 ++r.stages;
         }
-        r.builds = queue.completed(p);
-        r.notRun = r.stages - r.builds;
-        r.restarted = queue.restarted(p);
-        r.rerun = queue.rerun(p);
-        figures(r, queue.waits(p));
-        const double seconds = provider.instanceSeconds();
-        r.instanceHours = seconds / 3600.0;
-        r.idleInstanceHours = std::max(seconds - queue.busySeconds(p), 0.0) / 3600.0;
-        account(r, provider, pools[i]);
-        r.peakServers = provider.peak();
-        r.serversLaunched = provider.launched();
-        r.capacityFailures = provider.capacityFailures();
+        poolFigures(r, queue, p, sims[i]->provider, pools[i], clock);
         r.cycles = total.cycles;
-        r.simulatedSeconds = clock.elapsedSeconds();
 
         total.builds += r.builds;
         total.restarted += r.restarted;
@@ -862,8 +844,8 @@ Result<FleetSimulationResult> runFleetSimulation(const std::vector<TraceStage>& 
     }
     total.unroutable = static_cast<int>(out.unroutable.size());
     total.notRun = total.stages - total.builds - total.unroutable;
-    figures(total, queue.waits());
-    total.peakServers = peakFleet;
+    waitFigures(total, queue.waits());
+    total.peakServers = run.peakLive;
     total.simulatedSeconds = clock.elapsedSeconds();
     return out;
 }
