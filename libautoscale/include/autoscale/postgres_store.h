@@ -106,6 +106,11 @@ private:
     PostgresStore(std::shared_ptr<Shared> shared, std::optional<std::int64_t> fence,
                   WriteGuard guard);
     Result<void> checkWritable();
+    /// One write: refused when read-only or the guard says no; under the
+    /// connection's lock; `body` runs after the epoch check when fenced, in
+    /// one transaction when fenced or `atomic`, else on its own.
+    template <typename T, typename Body>
+    Result<T> write(const std::string& what, bool atomic, Body body);
 
     std::shared_ptr<Shared> shared_;
     std::optional<std::int64_t> fence_;

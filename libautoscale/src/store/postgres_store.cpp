@@ -331,19 +331,33 @@ Result<void> PostgresStore::checkWritable() {
     return {};
 }
 
-Result<Server> PostgresStore::insertWithin(const Server& server, const InsertCaps& caps) {
+template <typename T, typename Body>
+Result<T> PostgresStore::write(const std::string& what, bool atomic, Body body) {
     if (auto r = checkWritable(); !r)
         return r.error();
     const std::lock_guard lock(shared_->mutex);
     Shared& db = *shared_;
-    Server row = server;
-    row.version = 1;
-    auto insert = [&]() -> Result<Server> {
+    auto fenced = [&]() -> Result<T> {
         if (fence_) {
             if (auto r = db.checkEpoch(*fence_); !r)
                 return r.error();
         }
-        if (caps.poolMax || caps.fleetMax) {
+        return body(db);
+    };
+    if (!fence_ && !atomic) {
+        if (auto r = db.ensureConnected(); !r)
+            return r.error();
+        return fenced();
+    }
+    return db.transaction<T>(what, fenced);
+}
+
+Result<Server> PostgresStore::insertWithin(const Server& server, const InsertCaps& caps) {
+    Server row = server;
+    row.version = 1;
+    const bool capped = caps.poolMax || caps.fleetMax;
+    return write<Server>("insert " + row.name, capped, [&](Shared& db) -> Result<Server> {
+        if (capped) {
             // Capped inserts take turns: each counts what the earlier ones committed.
             if (auto r = db.conn.query(std::string("SELECT pg_advisory_xact_lock(") + kCapsLockKey +
                                                ")",
@@ -380,13 +394,7 @@ Result<Server> PostgresStore::insertWithin(const Server& server, const InsertCap
         if (affected(r->get()) != 1)
             return makeError(Errc::AlreadyExists, "a server named " + row.name + " already exists");
         return row;
-    };
-    if (!fence_ && !caps.poolMax && !caps.fleetMax) {
-        if (auto r = db.ensureConnected(); !r)
-            return r.error();
-        return insert();
-    }
-    return db.transaction<Server>("insert " + row.name, insert);
+    });
 }
 
 Result<Server> PostgresStore::find(const std::string& name) {
@@ -412,15 +420,7 @@ Result<std::vector<Server>> PostgresStore::list() {
 }
 
 Result<Server> PostgresStore::update(const Server& server) {
-    if (auto r = checkWritable(); !r)
-        return r.error();
-    const std::lock_guard lock(shared_->mutex);
-    Shared& db = *shared_;
-    auto write = [&]() -> Result<Server> {
-        if (fence_) {
-            if (auto r = db.checkEpoch(*fence_); !r)
-                return r.error();
-        }
+    return write<Server>("update " + server.name, false, [&](Shared& db) -> Result<Server> {
         Server row = server;
         row.version = server.version + 1;
         auto params = paramsOf(row);
@@ -446,25 +446,11 @@ Result<Server> PostgresStore::update(const Server& server) {
         return makeError(Errc::Conflict,
                          "server " + server.name + " changed concurrently (version " +
                                  str(current->version) + ", expected " + str(server.version) + ")");
-    };
-    if (!fence_) {
-        if (auto r = db.ensureConnected(); !r)
-            return r.error();
-        return write();
-    }
-    return db.transaction<Server>("update " + server.name, write);
+    });
 }
 
 Result<void> PostgresStore::remove(const std::string& name, std::int64_t version) {
-    if (auto r = checkWritable(); !r)
-        return r;
-    const std::lock_guard lock(shared_->mutex);
-    Shared& db = *shared_;
-    auto write = [&]() -> Result<bool> {
-        if (fence_) {
-            if (auto r = db.checkEpoch(*fence_); !r)
-                return r.error();
-        }
+    return voidOf(write<bool>("delete " + name, false, [&](Shared& db) -> Result<bool> {
         auto r = db.conn.query("DELETE FROM autoscale_servers WHERE server_name = $1"
                                " AND server_version = $2",
                                {name, str(version)}, "delete " + name);
@@ -476,38 +462,18 @@ Result<void> PostgresStore::remove(const std::string& name, std::int64_t version
         if (!current)
             return current.error();
         return makeError(Errc::Conflict, "server " + name + " changed concurrently");
-    };
-    if (!fence_) {
-        if (auto r = db.ensureConnected(); !r)
-            return r;
-        return voidOf(write());
-    }
-    return voidOf(db.transaction<bool>("delete " + name, write));
+    }));
 }
 
 Result<int> PostgresStore::purge(WallTime before) {
-    if (auto r = checkWritable(); !r)
-        return r.error();
-    const std::lock_guard lock(shared_->mutex);
-    Shared& db = *shared_;
-    auto write = [&]() -> Result<int> {
-        if (fence_) {
-            if (auto r = db.checkEpoch(*fence_); !r)
-                return r.error();
-        }
+    return write<int>("purge", false, [&](Shared& db) -> Result<int> {
         auto r = db.conn.query("DELETE FROM autoscale_servers WHERE server_state = 'terminated'"
                                " AND server_stopped < $1",
                                {str(toMillis(before))}, "purge");
         if (!r)
             return r.error();
         return affected(r->get());
-    };
-    if (!fence_) {
-        if (auto r = db.ensureConnected(); !r)
-            return r.error();
-        return write();
-    }
-    return db.transaction<int>("purge", write);
+    });
 }
 
 Result<std::optional<std::string>> PostgresStore::getValue(const std::string& key) {
@@ -524,15 +490,7 @@ Result<std::optional<std::string>> PostgresStore::getValue(const std::string& ke
 }
 
 Result<void> PostgresStore::putValue(const std::string& key, const std::string& value) {
-    if (auto r = checkWritable(); !r)
-        return r;
-    const std::lock_guard lock(shared_->mutex);
-    Shared& db = *shared_;
-    auto write = [&]() -> Result<bool> {
-        if (fence_) {
-            if (auto r = db.checkEpoch(*fence_); !r)
-                return r.error();
-        }
+    return voidOf(write<bool>("write " + key, false, [&](Shared& db) -> Result<bool> {
         auto r = db.conn.query("INSERT INTO autoscale_values (value_key, value_text)"
                                " VALUES ($1, $2) ON CONFLICT (value_key)"
                                " DO UPDATE SET value_text = excluded.value_text",
@@ -540,13 +498,7 @@ Result<void> PostgresStore::putValue(const std::string& key, const std::string& 
         if (!r)
             return r.error();
         return true;
-    };
-    if (!fence_) {
-        if (auto r = db.ensureConnected(); !r)
-            return r;
-        return voidOf(write());
-    }
-    return voidOf(db.transaction<bool>("write " + key, write));
+    }));
 }
 
 std::unique_ptr<Store> PostgresStore::fencedBy(std::int64_t epoch, WriteGuard guard) {
